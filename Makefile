@@ -1,0 +1,55 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Everything else here is for maintainers; `make help` lists it all.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+OUTPUT ?= output
+
+.DEFAULT_GOAL := help
+.PHONY: help run test build publish preview lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+build: $(VENV)/.installed ## Publish current poll results, then build the site into output/
+	$(BIN)/flask --app poll_service poll publish
+	$(BIN)/pelican content -s pelicanconf.py -o $(OUTPUT)
+
+run: build ## Build the site and serve it with a working poll at http://127.0.0.1:8000
+	$(BIN)/python -m poll_service.devserver --port $(PORT)
+
+test: $(VENV)/.installed-test ## Install what the tests need and run every test
+	scripts/install-system-deps.sh
+	$(BIN)/pytest
+
+publish: $(VENV)/.installed ## Production build (publishconf.py); poll results are kept
+	$(BIN)/flask --app poll_service poll publish
+	$(BIN)/pelican content -s publishconf.py -o $(OUTPUT)
+
+preview: $(VENV)/.installed ## Serve the site with live reload while writing
+	$(BIN)/pelican content -s pelicanconf.py -o $(OUTPUT) --listen --autoreload --port $(PORT)
+
+lint: $(VENV)/.installed-test ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-test ## Format the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove the build output (not the votes in instance/)
+	rm -rf $(OUTPUT) .pytest_cache

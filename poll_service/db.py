@@ -1,0 +1,126 @@
+"""Storage through SQLAlchemy Core: the tables, the engine, and write transactions.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, and every
+write transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers
+wait for the lock instead of failing when a read upgrades to a write.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection, Engine
+
+metadata = MetaData()
+
+# One row per vote: which poll, which option, and the hour it was cast. Nothing
+# here can be joined to vote_marks or to a person.
+ballots = Table(
+    "ballots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("poll_id", String(64), nullable=False, index=True),
+    Column("option_id", String(64), nullable=False),
+    Column("cast_hour", DateTime(timezone=True), nullable=False),
+)
+
+# Duplicate checks: HMAC digests of (network address + poll) under a rotating
+# key. The digest is the primary key so rows are stored in random order and
+# carry no insertion sequence that could be lined up with ballots.
+vote_marks = Table(
+    "vote_marks",
+    metadata,
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    sqlite_with_rowid=False,
+)
+
+# The keys for those digests. Each is random, used for one day, and deleted
+# 48 hours after it was made.
+hash_keys = Table(
+    "hash_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("secret", LargeBinary(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def database_url(app: Flask) -> str:
+    url = app.config["DATABASE_URL"]
+    if url:
+        return url
+    return f"sqlite:///{Path(app.instance_path) / 'votes.sqlite3'}"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        # Deleted keys and marks are overwritten, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # Readers ask for a deferred transaction so they never queue for the lock.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 5})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(database_url(app))
+    app.extensions["poll_db"] = engine
+    create_schema(engine)
+
+
+def get_engine_for(app: Flask) -> Engine:
+    return app.extensions["poll_db"]
+
+
+def get_engine() -> Engine:
+    return get_engine_for(current_app)
+
+
+@contextmanager
+def write_transaction(engine: Engine | None = None) -> Connection:
+    """A transaction that holds the write lock from its first statement."""
+    with (engine or get_engine()).begin() as connection:
+        yield connection
+
+
+@contextmanager
+def read_connection(engine: Engine | None = None) -> Connection:
+    """A connection for queries that write nothing."""
+    with (engine or get_engine()).connect() as connection:
+        yield connection.execution_options(sqlite_begin="DEFERRED")
+
+
+def create_schema(engine: Engine) -> None:
+    metadata.create_all(engine)

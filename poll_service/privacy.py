@@ -1,0 +1,108 @@
+"""Keyed hashes of network addresses, with keys that rotate daily and are destroyed.
+
+A raw IP address is personal data, and a ballot is a political opinion. The
+service therefore never stores or logs an address: rate limits and duplicate
+checks use ``HMAC-SHA256(key, network + poll)``. Each key is random, is used to
+make new digests for one day, is still used to *check* digests for one more
+day, and is deleted 48 hours after it was made (as Plausible Analytics does).
+Once a key is gone, its digests cannot be linked to any address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
+
+from .db import hash_keys, read_connection, vote_marks, write_transaction
+
+KEY_ROTATION = timedelta(days=1)
+KEY_LIFETIME = timedelta(hours=48)
+
+
+def network_of(address: str) -> str:
+    """The part of an address that identifies a network: all of IPv4, /64 of IPv6.
+
+    An IPv6 client can pick any address in its /64, so the whole /64 counts as
+    one voter network.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def digest(key: bytes, network: str, scope: str) -> bytes:
+    return hmac.new(key, f"{network}\x00{scope}".encode(), hashlib.sha256).digest()
+
+
+def rotate_keys(engine: Engine, now: datetime | None = None) -> bool:
+    """Make a new key if the newest is a day old; delete keys and marks past 48 h.
+
+    Returns True when a new key was made.
+    """
+    now = now or datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        conn.execute(delete(hash_keys).where(hash_keys.c.created_at <= now - KEY_LIFETIME))
+        conn.execute(delete(vote_marks).where(vote_marks.c.expires_at <= now))
+        newest = conn.execute(
+            select(hash_keys.c.created_at).order_by(hash_keys.c.id.desc())
+        ).first()
+        if newest is not None and _aware(newest.created_at) > now - KEY_ROTATION:
+            return False
+        conn.execute(insert(hash_keys).values(secret=secrets.token_bytes(32), created_at=now))
+        return True
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything we store is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class KeyRing:
+    """The live keys, newest first, cached for a few seconds per process."""
+
+    def __init__(self, engine: Engine, refresh_seconds: float = 30.0):
+        self.engine = engine
+        self.refresh_seconds = refresh_seconds
+        self._keys: list[bytes] = []
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+
+    def keys(self) -> list[bytes]:
+        with self._lock:
+            if not self._keys or time.monotonic() - self._loaded_at > self.refresh_seconds:
+                self._load()
+            return list(self._keys)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = 0.0
+
+    def _load(self) -> None:
+        rotate_keys(self.engine)
+        cutoff = datetime.now(UTC) - KEY_LIFETIME
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(
+                select(hash_keys.c.secret, hash_keys.c.created_at).order_by(hash_keys.c.id.desc())
+            ).all()
+        self._keys = [row.secret for row in rows if _aware(row.created_at) > cutoff]
+        self._loaded_at = time.monotonic()
+
+    def current_digest(self, network: str, scope: str) -> bytes:
+        return digest(self.keys()[0], network, scope)
+
+    def all_digests(self, network: str, scope: str) -> list[bytes]:
+        return [digest(key, network, scope) for key in self.keys()]

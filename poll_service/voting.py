@@ -1,0 +1,64 @@
+"""Voting without JavaScript: a plain form, POST-redirect-GET, a confirmation page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from . import db
+from .ballot_box import HONEYPOT_FIELD, accept_vote, rate_limited, voted_in_session
+from .errors import PollError
+from .results import rate_limits_in_force, results_document
+from .site import get_poll
+from .votes import tally
+
+bp = Blueprint("voting", __name__, url_prefix="/poll")
+
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+@bp.get("/<poll_id>/")
+def form(poll_id: str):
+    """The poll as a page; ``?option=`` carries a choice made on a static page."""
+    poll = get_poll(poll_id)
+    chosen = request.args.get("option")
+    return render_template(
+        "poll/form.html", poll=poll, chosen=chosen if poll.option(chosen or "") else None
+    )
+
+
+def _single(name: str) -> str | None:
+    values = request.form.getlist(name)
+    if len(values) > 1:
+        raise PollError(400, "repeated-field", "Bad request", f"'{name}' was sent more than once.")
+    return values[0] if values else None
+
+
+@bp.post("/<poll_id>/vote")
+@rate_limited
+def vote(poll_id: str):
+    if request.mimetype not in FORM_TYPES:
+        raise PollError(415, "unsupported-media-type", "Unsupported content type", "Send a form.")
+    poll = get_poll(poll_id)
+    try:
+        accept_vote(poll_id, _single("option"), _single(HONEYPOT_FIELD))
+    except PollError as error:
+        if error.slug in ("missing-option", "unknown-option"):
+            html = render_template("poll/form.html", poll=poll, chosen=None, error=error)
+            return html, error.status
+        if error.slug == "already-voted":
+            return _results_page(poll, already=True), 409
+        raise
+    return redirect(url_for("voting.thanks", poll_id=poll.id), 303)
+
+
+@bp.get("/<poll_id>/thanks")
+def thanks(poll_id: str):
+    poll = get_poll(poll_id)
+    if not voted_in_session(poll):
+        return redirect(url_for("voting.form", poll_id=poll.id), 303)
+    return _results_page(poll, already=False)
+
+
+def _results_page(poll, already: bool):
+    document = results_document(tally(db.get_engine(), poll), rate_limits_in_force())
+    return render_template("poll/thanks.html", poll=poll, results=document, already=already)

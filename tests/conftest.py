@@ -1,0 +1,142 @@
+"""Fixtures: an app on a temporary database, the real site built into a temporary
+folder, and a live server that serves both on one origin, as `make run` does."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from poll_service import create_app
+from poll_service.devserver import PrivateRequestHandler, StaticSite, with_security_headers
+from poll_service.publisher import Publisher, publish
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ORIGIN = "http://localhost"
+
+
+def build_site(output: Path, **overrides) -> Path:
+    """Build the real content with pelicanconf.py into ``output``."""
+    from pelican import Pelican
+    from pelican.settings import read_settings
+
+    settings = read_settings(
+        str(ROOT / "pelicanconf.py"), override={"OUTPUT_PATH": str(output), **overrides}
+    )
+    Pelican(settings).run()
+    return output
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+            "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        }
+    )
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token_from(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def api_token(client):
+    """A CSRF token for the JSON API, bound to ``client``'s session."""
+    return client.get("/poll/api/csrf-token").json["csrf_token"]
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory):
+    return build_site(tmp_path_factory.mktemp("site") / "output")
+
+
+class LiveServer:
+    def __init__(self, app, output: Path):
+        self.app = app
+        self.output = output
+        site = with_security_headers(StaticSite(output, app))
+        self.server = make_server(
+            "127.0.0.1", 0, site, threaded=True, request_handler=PrivateRequestHandler
+        )
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.publisher = Publisher(app, interval=0.2)
+
+    def start(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.publisher.start()
+
+    def stop(self):
+        self.publisher.stop()
+        self.server.shutdown()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The built site and the service on one origin, publishing every 0.2 s.
+
+    Results are published before the build, as `make run` does, so the pages
+    start with the real numbers.
+    """
+    output = tmp_path / "output"
+    app = create_app(
+        {
+            "SECRET_KEY": "test",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+            "SITE_OUTPUT_DIR": str(output),
+        }
+    )
+    publish(app)
+    build_site(output)
+    server = LiveServer(app, output)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright. Missing Chromium fails under CI."""
+    if CHROMIUM is None:
+        message = "Debian's chromium is not installed: run scripts/install-system-deps.sh as root"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()

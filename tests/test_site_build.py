@@ -1,0 +1,74 @@
+"""The real site, built from content/ into a temporary folder."""
+
+import json
+
+import pytest
+
+from tests.conftest import build_site
+
+ARTICLE = "2014/why-we-need-an-inquiry/index.html"
+PAGES = [
+    "index.html",
+    ARTICLE,
+    "results/index.html",
+    "get-help/index.html",
+    "about/index.html",
+    "privacy/index.html",
+    "404.html",
+    "tags/index.html",
+    "archives/index.html",
+]
+
+
+def read(site, path):
+    return (site / path).read_text(encoding="utf-8")
+
+
+def test_the_home_page_links_the_campaign_post(built_site):
+    assert 'href="/2014/why-we-need-an-inquiry/"' in read(built_site, "index.html")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_has_the_quick_exit_and_help(built_site, path):
+    html = read(built_site, path)
+    assert 'class="skip-link" href="#main-content"' in html
+    assert "Exit this page" in html and 'href="https://www.bbc.co.uk/weather"' in html
+    assert "0800 1111" in html  # Childline, from the helplines data file
+
+
+def test_the_campaign_post_embeds_its_poll(built_site):
+    html = read(built_site, ARTICLE)
+    assert "<legend" in html and "independent public inquiry, led by a judge" in html
+    assert html.count('type="radio"') == 4
+    assert 'action="/poll/inquiry/"' in html
+    assert " checked" not in html
+
+
+def test_published_results_are_baked_into_the_html(tmp_path):
+    output = tmp_path / "output"
+    results = output / "polls" / "inquiry"
+    results.mkdir(parents=True)
+    (results / "results.json").write_text(
+        json.dumps(
+            {
+                "poll": "inquiry",
+                "question": "Q?",
+                "total": 1234,
+                "updated_at": "2026-11-21T10:00:00Z",
+                "options": [{"id": "no", "label": "No", "count": 1234, "percentage": 100.0}],
+            }
+        )
+    )
+    build_site(output)
+    assert "data-total>1,234<" in read(output, ARTICLE)
+    assert "data-total>1,234<" in read(output, "results/index.html")
+
+
+def test_a_build_keeps_the_published_results(tmp_path):
+    output = tmp_path / "output"
+    published = output / "polls" / "inquiry" / "results.json"
+    published.parent.mkdir(parents=True)
+    published.write_text("{}")
+    build_site(output, DELETE_OUTPUT_DIRECTORY=True)
+    assert published.exists()
+    assert (output / "index.html").exists()

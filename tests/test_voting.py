@@ -1,0 +1,185 @@
+"""Voting over HTTP, with the form and with the JSON API, and what is refused."""
+
+import pytest
+from sqlalchemy import func, select
+
+from poll_service import create_app
+from poll_service.db import ballots
+from tests.conftest import ORIGIN, csrf_token_from
+
+CLOSED_POLL = """
+id = "closed"
+question = "Was this poll open?"
+opens = 2020-01-01T00:00:00Z
+closes = 2021-01-01T00:00:00Z
+[[options]]
+id = "yes"
+label = "Yes"
+[[options]]
+id = "no"
+label = "No"
+"""
+
+
+def ballot_count(app) -> int:
+    with app.extensions["poll_db"].connect() as conn:
+        return conn.execute(select(func.count()).select_from(ballots)).scalar_one()
+
+
+def form_token(client, poll="inquiry"):
+    return csrf_token_from(client.get(f"/poll/{poll}/").text)
+
+
+def test_form_vote_redirects_to_a_confirmation_with_results(app, client):
+    token = form_token(client)
+    response = client.post(
+        "/poll/inquiry/vote",
+        data={"option": "yes-expert", "csrf_token": token},
+        headers={"Origin": ORIGIN},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/poll/inquiry/thanks")
+    page = client.get("/poll/inquiry/thanks")
+    assert "your vote has been counted" in page.text
+    assert 'data-count="yes-expert">1<' in page.text
+    assert ballot_count(app) == 1
+
+
+def test_the_choice_from_a_static_page_is_carried_to_the_form(client):
+    page = client.get("/poll/inquiry/?option=no").text
+    assert 'value="no" checked' in page
+    assert "checked" not in client.get("/poll/inquiry/").text
+
+
+def test_api_vote_returns_201_with_results(app, client, api_token):
+    response = client.post(
+        "/poll/api/polls/inquiry/votes",
+        json={"option": "yes-judge"},
+        headers={"Origin": ORIGIN, "X-CSRFToken": api_token},
+    )
+    assert response.status_code == 201
+    counts = {o["id"]: o["count"] for o in response.json["results"]["options"]}
+    assert counts["yes-judge"] == 1
+    assert ballot_count(app) == 1
+
+
+def test_a_second_vote_from_the_same_reader_is_a_friendly_409(app, client):
+    token = form_token(client)
+    data = {"option": "no", "csrf_token": token}
+    client.post("/poll/inquiry/vote", data=data, headers={"Origin": ORIGIN})
+    again = client.post("/poll/inquiry/vote", data=data, headers={"Origin": ORIGIN})
+    assert again.status_code == 409
+    assert "You have already voted" in again.text
+    assert ballot_count(app) == 1
+
+
+def test_the_same_network_with_a_fresh_cookie_is_still_a_duplicate(app):
+    first, second = app.test_client(), app.test_client()
+    for client in (first, second):
+        token = client.get("/poll/api/csrf-token").json["csrf_token"]
+        response = client.post(
+            "/poll/api/polls/inquiry/votes",
+            json={"option": "no"},
+            headers={"Origin": ORIGIN, "X-CSRFToken": token},
+        )
+    assert response.status_code == 409
+    assert response.json["type"].endswith("/already-voted")
+    assert ballot_count(app) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "https://evil.example"}, 403),
+        ({"Sec-Fetch-Site": "cross-site", "Origin": ORIGIN}, 403),
+        ({}, 403),
+    ],
+)
+def test_cross_site_and_unlabelled_posts_are_refused(app, client, api_token, headers, status):
+    response = client.post(
+        "/poll/api/polls/inquiry/votes",
+        json={"option": "no"},
+        headers={"X-CSRFToken": api_token, **headers},
+    )
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert ballot_count(app) == 0
+
+
+def test_a_missing_csrf_token_is_refused(app, client):
+    response = client.post(
+        "/poll/inquiry/vote",
+        data={"option": "no"},
+        headers={"Origin": ORIGIN, "Accept": "text/html"},
+    )
+    assert response.status_code == 400
+    assert "Your vote has not been counted" in response.text
+    assert ballot_count(app) == 0
+
+
+def test_form_errors_use_the_error_summary_and_title_prefix(app, client):
+    token = form_token(client)
+    response = client.post(
+        "/poll/inquiry/vote", data={"csrf_token": token}, headers={"Origin": ORIGIN}
+    )
+    assert response.status_code == 422
+    assert "<title>Error: " in response.text
+    assert "There is a problem" in response.text
+    assert 'href="#option"' in response.text
+    assert ballot_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/poll/api/polls/nope/votes", {"option": "no"}, 404),
+        ("/poll/api/polls/inquiry/votes", {"option": "maybe"}, 422),
+        ("/poll/api/polls/inquiry/votes", {"option": "no", "website": "spam"}, 422),
+    ],
+)
+def test_bad_votes_get_problem_json_and_change_nothing(app, client, api_token, path, body, status):
+    response = client.post(path, json=body, headers={"Origin": ORIGIN, "X-CSRFToken": api_token})
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert ballot_count(app) == 0
+
+
+def test_the_api_accepts_json_only(app, client, api_token):
+    response = client.post(
+        "/poll/api/polls/inquiry/votes",
+        data="option=no",
+        headers={
+            "Origin": ORIGIN,
+            "X-CSRFToken": api_token,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    assert response.status_code == 415
+    assert ballot_count(app) == 0
+
+
+def test_a_closed_poll_refuses_votes(tmp_path):
+    polls = tmp_path / "polls"
+    polls.mkdir()
+    (polls / "closed.toml").write_text(CLOSED_POLL)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "POLLS_DIR": str(polls),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}",
+        }
+    )
+    client = app.test_client()
+    token = client.get("/poll/api/csrf-token").json["csrf_token"]
+    response = client.post(
+        "/poll/api/polls/closed/votes",
+        json={"option": "yes"},
+        headers={"Origin": ORIGIN, "X-CSRFToken": token},
+    )
+    assert response.status_code == 409
+    assert ballot_count(app) == 0
+
+
+def test_health(client):
+    assert client.get("/poll/health").json == {"status": "ok", "database": "ok"}
