@@ -1,4 +1,4 @@
-// Progressive enhancement only: every page works without this file.
+// Results pages: refresh the numbers from results.json. Progressive enhancement only.
 (function () {
   "use strict";
 
