@@ -26,6 +26,9 @@ DEFAULTS = {
     "RATELIMIT_VOTE_BURST": "5 per minute",
     "RATELIMIT_VOTE_SUSTAINED": "30 per hour",
     "RATELIMIT_VOTE_GLOBAL": "5000 per minute",
+    # Seconds a SQLite write waits for another writer's lock before the vote
+    # is refused with 503 and Retry-After (nothing is stored; the reader retries).
+    "SQLITE_BUSY_TIMEOUT": 5.0,
     # Seconds between publisher checks for new votes.
     "PUBLISH_INTERVAL": 0.5,
     "MAX_CONTENT_LENGTH": 4096,

@@ -66,7 +66,7 @@ def database_url(app: Flask) -> str:
     return f"sqlite:///{Path(app.instance_path) / 'votes.sqlite3'}"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
@@ -74,7 +74,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         # Deleted keys and marks are overwritten, not left in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
@@ -86,16 +86,18 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = 5.0) -> Engine:
+    """``busy_timeout``: seconds a SQLite writer waits for the lock before giving up
+    (the vote then gets a 503 with Retry-After)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 5})
-        _configure_sqlite(engine)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        _configure_sqlite(engine, busy_timeout)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(database_url(app))
+    engine = make_engine(database_url(app), float(app.config["SQLITE_BUSY_TIMEOUT"]))
     app.extensions["poll_db"] = engine
     create_schema(engine)
 
