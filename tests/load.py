@@ -79,8 +79,16 @@ class GunicornServer:
     every worker at once, as a power cut would.
     """
 
-    def __init__(self, env: dict, workdir: Path, workers: int = 2, threads: int = 8):
+    def __init__(
+        self,
+        env: dict,
+        workdir: Path,
+        workers: int = 2,
+        threads: int = 8,
+        access_log: Path | None = None,
+    ):
         self.env = env
+        self.access_log = access_log
         self.workdir = workdir
         self.workers = workers
         self.threads = threads
@@ -109,18 +117,30 @@ class GunicornServer:
             "5",
             "--error-logfile",
             str(self.log_path),
+            *(self._access_log_options() if self.access_log else []),
             "poll_service:create_app()",
         ]
-        self.process = subprocess.Popen(
-            command,
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with open(self.workdir / "gunicorn.stdout", "ab") as output:
+            self.process = subprocess.Popen(
+                command,
+                env=self.env,
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.wait_until_healthy(timeout)
         return self
+
+    def _access_log_options(self) -> list[str]:
+        # gunicorn's default format logs the client address and user agent;
+        # this one, like the development server's, logs only the request.
+        return [
+            "--access-logfile",
+            str(self.access_log),
+            "--access-logformat",
+            '"%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms',
+        ]
 
     def wait_until_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

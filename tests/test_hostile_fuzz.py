@@ -15,7 +15,7 @@ from itertools import count
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -117,6 +117,8 @@ def api_token(client, environ) -> str:
     with_token=st.booleans(),
     poll=st.sampled_from(["inquiry", "inquiry", "nope", "INQUIRY", "..%2f"]),
 )
+@example(fields=[("option", "no")], with_token=True, poll="inquiry")  # a real vote
+@example(fields=[("option", "no")], with_token=False, poll="inquiry")
 def test_any_form_fields(app, both_branches, fields, with_token, poll):
     def send(client, environ):
         token = form_token(client, environ)
@@ -134,6 +136,8 @@ def test_any_form_fields(app, both_branches, fields, with_token, poll):
 
 @EXAMPLES
 @given(body=json_values, option=st.none() | hostile_text)
+@example(body={"option": "yes-judge"}, option=None)
+@example(body={"option": "yes-judge", "website": "x"}, option=None)
 def test_any_json_body(app, both_branches, body, option):
     if option is not None and isinstance(body, dict):
         body["option"] = option
@@ -191,6 +195,8 @@ header_values = st.text(
     forwarded_for=st.none() | header_values,
     accept=st.none() | header_values,
 )
+@example(origin=ORIGIN, fetch_site=None, forwarded_for=None, accept=None)
+@example(origin=None, fetch_site="cross-site", forwarded_for=None, accept=None)
 def test_any_origin_and_fetch_metadata_headers(
     app, both_branches, origin, fetch_site, forwarded_for, accept
 ):
