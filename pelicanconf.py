@@ -33,6 +33,9 @@ TAG_SAVE_AS = "tags/{slug}/index.html"
 TAGS_SAVE_AS = "tags/index.html"
 ARCHIVES_SAVE_AS = "archives/index.html"
 CATEGORY_SAVE_AS = ""
+# No category pages, but every article still needs a category: Pelican's draft
+# writer reads it, and the feed labels entries with it ("posts" or "reblogs").
+PATH_METADATA = r"(?P<category>posts|reblogs)/.*"
 CATEGORIES_SAVE_AS = ""
 AUTHOR_SAVE_AS = ""
 AUTHORS_SAVE_AS = ""

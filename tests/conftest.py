@@ -33,6 +33,25 @@ def build_site(output: Path, **overrides) -> Path:
     return output
 
 
+def build_tiny_site(tmp_path: Path, files: dict[str, str], settings="pelicanconf.py", **overrides):
+    """Build a site from ``files`` ({"posts/a.md": text, ...}) with our settings and plugins.
+
+    Returns the output folder. ``settings`` may be "publishconf.py" for a production build.
+    """
+    from pelican import Pelican
+    from pelican.settings import read_settings
+
+    content = tmp_path / "content"
+    for name, text in files.items():
+        (content / name).parent.mkdir(parents=True, exist_ok=True)
+        (content / name).write_text(text, encoding="utf-8")
+    content.mkdir(exist_ok=True)
+    output = tmp_path / "output"
+    override = {"PATH": str(content), "OUTPUT_PATH": str(output), **overrides}
+    Pelican(read_settings(str(ROOT / settings), override=override)).run()
+    return output
+
+
 @pytest.fixture
 def app(tmp_path):
     return create_app(

@@ -86,11 +86,17 @@ def check_date(value: str) -> tuple[date | None, str | None]:
         return None, "must be a date written YYYY-MM-DD, e.g. 2014-07-18"
 
 
+def lines_of(value) -> list[str]:
+    """A metadata value as its non-blank lines (Pelican gives a list for multi-line values)."""
+    items = value if isinstance(value, list) else str(value or "").splitlines()
+    return [line.strip() for line in items if str(line).strip()]
+
+
 def read_original(article) -> Original:
     """The reblog's ``Original`` from its metadata, or ReblogError listing every problem."""
     values, problems = {}, []
     for field in FIELDS:
-        value = str(article.metadata.get(field.lower(), "")).strip()
+        value = " ".join(lines_of(article.metadata.get(field.lower())))
         if not value:
             problems.append(f"field '{field}' is missing")
         elif PLACEHOLDER in value:
@@ -119,8 +125,7 @@ def stray_original_fields(article) -> list[str]:
 
 
 def discussion_questions(article) -> list[str]:
-    raw = str(article.metadata.get("discussion_questions", ""))
-    return [line.strip() for line in raw.splitlines() if line.strip()]
+    return lines_of(article.metadata.get("discussion_questions"))
 
 
 def attach_reblogs(generator):
