@@ -37,8 +37,8 @@ Slug: {slug}
 Status: draft
 Tags: {marker}: a few tags separated by commas, e.g. inquiry, research
 Summary: {marker}: one or two sentences for the home page, search results and link previews.
-Content_Note: {marker} (or delete this line): what the post discusses, in general terms. It contains no descriptions of abuse.
-Poll: {marker} (or delete this line): the id of a poll in content/polls/ to show below the text, e.g. inquiry
+Content_Note: {marker} (or delete this line): e.g. This post discusses ... in general terms.
+Poll: {marker} (or delete this line): a poll id from content/polls/, e.g. inquiry
 """
 
 REBLOG_FIELDS = """\

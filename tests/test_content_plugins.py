@@ -212,7 +212,9 @@ def test_og_image_metadata_becomes_an_absolute_image_and_large_card(tmp_path):
         "Title: Results\nSlug: results\nOg_Image: /polls/inquiry/share.png\n"
         "Og_Image_Alt: A bar chart of the votes\n\nText.\n"
     )
-    output = build_tiny_site(tmp_path, {"pages/results.md": page}, "publishconf.py", SITEURL=SITEURL)
+    output = build_tiny_site(
+        tmp_path, {"pages/results.md": page}, "publishconf.py", SITEURL=SITEURL
+    )
     html = read(output, "results/index.html")
     assert f'<meta property="og:image" content="{SITEURL}/polls/inquiry/share.png">' in html
     assert '<meta property="og:image:alt" content="A bar chart of the votes">' in html
