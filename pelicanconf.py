@@ -17,9 +17,9 @@ THEME = str(HERE / "theme")
 PLUGIN_PATHS = [str(HERE / "plugins")]
 # placeholders: refuses unfilled "FILL IN" markers; it runs first, so one message
 # names every unfilled field. campaign_site and polls: the theme's and the
-# poll's data. reblogs: checks and attributes reblogs. sitemap: sitemap.xml and
-# robots.txt.
-PLUGINS = ["placeholders", "campaign_site", "polls", "reblogs", "sitemap"]
+# poll's data. reblogs: checks and attributes reblogs. sitemap_and_robots:
+# sitemap.xml and robots.txt.
+PLUGINS = ["placeholders", "campaign_site", "polls", "reblogs", "sitemap_and_robots"]
 
 ARTICLE_PATHS = ["posts", "reblogs"]
 PAGE_PATHS = ["pages"]

@@ -1,7 +1,7 @@
 """Our content plugins, each proved by building a tiny site in a temporary folder.
 
 reblogs (attribution, canonical, validation), placeholders (no "FILL IN" ever
-published), sitemap (sitemap.xml, robots.txt), the head tags in meta.html,
+published), sitemap_and_robots, the head tags in meta.html,
 pagination, and the stale-helplines warning of campaign_site.
 """
 

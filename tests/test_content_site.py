@@ -122,8 +122,21 @@ def test_the_campaign_post_keeps_its_address_poll_and_own_canonical(site):
     html = read(site, POST)
     assert f'<link rel="canonical" href="{SITEURL}/2014/why-we-need-an-inquiry/">' in html
     assert 'action="/poll/inquiry/"' in html
-    assert json_ld(html)["author"] == {"@type": "Organization", "name": "Inquiry Now"}
-    assert '<meta property="og:type" content="article">' in html
+    data = json_ld(html)
+    assert data["author"] == {"@type": "Organization", "name": "Inquiry Now"}
+    assert data["headline"] == "Why we are calling for an independent public inquiry"
+    assert data["datePublished"].startswith("2014-07-20T09:00")
+    for tag in (
+        '<meta property="og:type" content="article">',
+        '<meta property="og:title" content="Why we are calling for an independent public inquiry">',
+        '<meta property="og:description" content="Child sexual abuse in the UK has been',
+        f'<meta property="og:url" content="{SITEURL}/2014/why-we-need-an-inquiry/">',
+        '<meta property="og:locale" content="en_GB">',
+        '<meta property="article:published_time" content="2014-07-20T09:00:00+01:00">',
+        '<meta property="article:tag" content="inquiry">',
+        '<meta name="twitter:card" content="summary">',
+    ):
+        assert tag in html
 
 
 @pytest.mark.parametrize(
