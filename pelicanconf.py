@@ -67,8 +67,9 @@ MARKDOWN = {
         "markdown.extensions.codehilite": {"css_class": "highlight"},
         "markdown.extensions.extra": {},
         "markdown.extensions.footnotes": {
-            "BACKLINK_TEXT": "\u21a9\ufe0e",  # a plain arrow, not an emoji
-            "BACKLINK_TITLE": "Back to the text for reference %d",
+            # Words, not an arrow: a screen reader reads "↩" as "leftwards arrow with hook".
+            "BACKLINK_TEXT": "Back to text",
+            "BACKLINK_TITLE": "Back to where reference %d is cited",
         },
         "markdown.extensions.meta": {},
     },
