@@ -210,6 +210,13 @@ def test_get_help_lists_every_helpline_in_the_data_file(site):
         if line.url:
             assert f'href="{line.url}"' in main
     assert "call 999" in text_of(main)
+    assert f'href="{SITEURL}/browsing-safely/"' in main
+
+
+def test_browsing_safely_explains_the_quick_exit_and_private_browsing(site):
+    words = text_of(read(site, "browsing-safely/index.html"))
+    for advice in ("Exit this page", "Shift key three times", "private window", "history"):
+        assert advice in words
 
 
 def test_the_privacy_notice_matches_what_the_poll_stores(site):
@@ -282,7 +289,8 @@ def test_the_sitemap_and_robots_txt_cover_the_public_pages(site):
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     root = ET.parse(site / "sitemap.xml").getroot()
     locs = {url.findtext("s:loc", namespaces=ns) for url in root.findall("s:url", ns)}
-    for path in ("", "2014/why-we-need-an-inquiry/", "get-help/", "privacy/", "accessibility/"):
+    pages = ("get-help/", "browsing-safely/", "privacy/", "accessibility/", "about/")
+    for path in ("", "2014/why-we-need-an-inquiry/", *pages):
         assert f"{SITEURL}/{path}" in locs
     assert not any("online-abuse-images" in loc or "404" in loc for loc in locs)
     assert f"Sitemap: {SITEURL}/sitemap.xml" in read(site, "robots.txt")
