@@ -189,3 +189,20 @@ def test_make_preview_serves_the_site_and_rebuilds_on_save(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
+
+
+# --- the guide -------------------------------------------------------------------------
+
+
+def test_the_maintainers_guide_uses_real_targets_and_documents_every_reblog_field(monkeypatch):
+    guide = (ROOT / "docs" / "maintainers.md").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"(?m)^([a-z-]+):", makefile))
+    used = set(re.findall(r"\bmake ([a-z-]+)", guide))
+    assert {"newpost", "newreblog", "preview", "publish"} <= used
+    assert used <= targets, used - targets
+    monkeypatch.syspath_prepend(str(ROOT / "plugins"))
+    import reblogs
+
+    for field in reblogs.FIELDS + ("Discussion_Questions", "Content_Note", "Og_Image", "Poll"):
+        assert f"`{field}`" in guide, field
