@@ -21,13 +21,13 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ORIGIN = "http://localhost"
 
 
-def build_site(output: Path, **overrides) -> Path:
-    """Build the real content with pelicanconf.py into ``output``."""
+def build_site(output: Path, settings: str = "pelicanconf.py", **overrides) -> Path:
+    """Build the real content with pelicanconf.py (or publishconf.py) into ``output``."""
     from pelican import Pelican
     from pelican.settings import read_settings
 
     settings = read_settings(
-        str(ROOT / "pelicanconf.py"), override={"OUTPUT_PATH": str(output), **overrides}
+        str(ROOT / settings), override={"OUTPUT_PATH": str(output), **overrides}
     )
     Pelican(settings).run()
     return output
@@ -38,18 +38,12 @@ def build_tiny_site(tmp_path: Path, files: dict[str, str], settings="pelicanconf
 
     Returns the output folder. ``settings`` may be "publishconf.py" for a production build.
     """
-    from pelican import Pelican
-    from pelican.settings import read_settings
-
     content = tmp_path / "content"
+    content.mkdir(exist_ok=True)
     for name, text in files.items():
         (content / name).parent.mkdir(parents=True, exist_ok=True)
         (content / name).write_text(text, encoding="utf-8")
-    content.mkdir(exist_ok=True)
-    output = tmp_path / "output"
-    override = {"PATH": str(content), "OUTPUT_PATH": str(output), **overrides}
-    Pelican(read_settings(str(ROOT / settings), override=override)).run()
-    return output
+    return build_site(tmp_path / "output", settings, PATH=str(content), **overrides)
 
 
 @pytest.fixture

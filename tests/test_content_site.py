@@ -7,17 +7,14 @@ import re
 import tomllib
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from pelican import Pelican
-from pelican.settings import read_settings
 
 from poll_service import config
 from poll_service.privacy import KEY_LIFETIME
 from poll_service.sitedata import load_helplines
-from tests.conftest import ROOT
+from tests.conftest import ROOT, build_site, build_tiny_site
 
 SITEURL = "https://inquiry-now.example.org"
 POST = "2014/why-we-need-an-inquiry/index.html"
@@ -63,13 +60,10 @@ class Warnings(logging.Handler):
 def build(tmp_path_factory):
     """The real content built with publishconf.py, and the warnings the build logged."""
     output = tmp_path_factory.mktemp("published") / "output"
-    settings = read_settings(
-        str(ROOT / "publishconf.py"), override={"OUTPUT_PATH": str(output), "SITEURL": SITEURL}
-    )
     warnings = Warnings()
     logging.getLogger().addHandler(warnings)
     try:
-        Pelican(settings).run()
+        build_site(output, "publishconf.py", SITEURL=SITEURL)
     finally:
         logging.getLogger().removeHandler(warnings)
     return output, warnings.messages
@@ -310,14 +304,8 @@ def test_the_service_pages_render_the_head_tags_without_pelican_context(client):
 
 def test_drafts_are_not_published(tmp_path):
     """A production build leaves drafts out entirely (a preview build shows them)."""
-    content = tmp_path / "content" / "posts"
-    content.mkdir(parents=True)
-    (content / "soon.md").write_text("Title: Soon\nDate: 2014-08-01\nStatus: draft\n\nText.\n")
-    output = tmp_path / "output"
-    settings = read_settings(
-        str(ROOT / "publishconf.py"),
-        override={"PATH": str(tmp_path / "content"), "OUTPUT_PATH": str(output)},
-    )
-    Pelican(settings).run()
+    draft = "Title: Soon\nDate: 2014-08-01\nStatus: draft\n\nText.\n"
+    output = build_tiny_site(tmp_path, {"posts/soon.md": draft}, "publishconf.py")
+    assert (output / "index.html").exists()
     assert not (output / "drafts").exists()
-    assert list(Path(output).rglob("*soon*")) == []
+    assert list(output.rglob("*soon*")) == []
