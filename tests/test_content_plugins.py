@@ -221,6 +221,33 @@ def test_og_image_metadata_becomes_an_absolute_image_and_large_card(tmp_path):
     assert '<meta name="twitter:card" content="summary_large_image">' in html
 
 
+def test_a_template_can_set_the_og_image_for_pages_it_renders():
+    """The hook for the results page: a child template sets og_image at its top level."""
+    from jinja2 import DictLoader, Environment, FileSystemLoader, PrefixLoader
+
+    env = Environment(
+        loader=PrefixLoader(
+            {
+                "theme": FileSystemLoader(str(ROOT / "theme" / "templates")),
+                "test": DictLoader(
+                    {
+                        "base.html": '{% include "theme/partials/meta.html" %}',
+                        "results.html": '{% extends "test/base.html" %}'
+                        '{% set og_image = "/polls/inquiry/share.png" %}'
+                        '{% set og_image_alt = "Votes so far" %}',
+                    }
+                ),
+            }
+        )
+    )
+    html = env.get_template("test/results.html").render(
+        SITEURL=SITEURL, SITENAME="Inquiry Now", output_file="results/index.html"
+    )
+    assert f'<meta property="og:image" content="{SITEURL}/polls/inquiry/share.png">' in html
+    assert '<meta property="og:image:alt" content="Votes so far">' in html
+    assert '<meta name="twitter:card" content="summary_large_image">' in html
+
+
 def test_a_development_build_uses_root_relative_addresses(tmp_path):
     output = build_tiny_site(tmp_path, {"posts/ours.md": article(slug="ours")})
     html = read(output, "2014/ours/index.html")
