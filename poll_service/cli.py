@@ -11,7 +11,8 @@ from flask.cli import AppGroup
 
 from . import db
 from .privacy import rotate_keys
-from .publisher import Publisher, publish
+from .publish_lock import DEFAULT_LEASE
+from .publisher import Publisher, poll_output_dir, publish
 from .results import rate_limits_in_force, results_document
 from .site import get_poll
 from .votes import tally
@@ -52,11 +53,16 @@ def rotate():
 @poll_cli.command("publish")
 @click.option("--watch", is_flag=True, help="Keep publishing as votes arrive.")
 def publish_command(watch):
-    """Write results into the site's output folder."""
+    """Write results into the site's output folder (see docs/results-schema.md)."""
     app = current_app._get_current_object()
     if not watch:
-        for path in publish(app):
-            click.echo(f"Wrote {path}")
+        # Rewrite every file, and wait out a lease left by a publisher that died.
+        report = publish(app, force=True, wait=DEFAULT_LEASE.total_seconds() + 1)
+        if report.locked_out:
+            raise click.ClickException("Another publisher holds the publish lock; try again.")
+        for poll_id, outcome in report.outcomes.items():
+            where = poll_output_dir(app, poll_id)
+            click.echo(f"{poll_id}: {outcome} ({where})")
         return
     publisher = Publisher(app)
     publisher.start()
