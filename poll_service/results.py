@@ -89,8 +89,14 @@ def _hours(hours: int) -> str:
 
 
 def _limit(text: str) -> str:
-    """Flask-Limiter's "5 per minute" or "5/minute" as "5 a minute"."""
-    return text.replace("/", " per ").replace(" per ", " a ").replace(";", ", and ")
+    """Flask-Limiter's "5 per minute", "5/minute" or "5 per minute;100 per day" in words."""
+    parts = []
+    for part in text.replace(",", ";").split(";"):
+        amount, _, period = part.replace("/", " per ").strip().partition(" ")
+        period = period.strip()
+        period = period if period.startswith("per ") else f"per {period}"
+        parts.append(f"{amount} {'vote' if amount == '1' else 'votes'} {period}")
+    return " and ".join(parts)
 
 
 def methodology(document: dict) -> list[str]:
@@ -118,9 +124,9 @@ def methodology(document: dict) -> list[str]:
         "This is an open poll: anyone who finds it can answer. It shows what the people "
         "who chose to vote think, not the views of the whole population.",
         duplicates,
-        f"To stop automated voting, no connection can send more than "
-        f"{_limit(limits['burst'])} or {_limit(limits['sustained'])}, and the poll "
-        f"accepts at most {_limit(limits['global'])} in all.",
+        f"To stop automated voting, each connection can send at most "
+        f"{_limit(limits['burst'])} and {_limit(limits['sustained'])}, and the poll "
+        f"accepts at most {_limit(limits['global'])} from everyone together.",
         "No personal data is kept. For each vote we store only the answer and the hour "
         "it was cast. Duplicate checks use a keyed hash of the connection's address, "
         "never the address itself, and the keys are destroyed after 48 hours, after "
