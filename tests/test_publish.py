@@ -80,9 +80,10 @@ def make_app(tmp_path: Path, name: str = "app", polls: dict[str, str] | None = N
     return app
 
 
-def vote(app, poll_id: str, *options: str, when: datetime | None = None) -> None:
+def vote(app, poll_id: str, *options: str, when: datetime | None = None, offset: int = 0) -> None:
+    """Record votes, each from its own network (numbered from ``offset``)."""
     poll = app.extensions["polls"][poll_id]
-    for index, option in enumerate(options):
+    for index, option in enumerate(options, start=offset):
         record_vote(
             get_engine_for(app),
             poll,

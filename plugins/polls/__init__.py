@@ -50,7 +50,7 @@ class PublishedPoll:
 
     @property
     def visible(self) -> bool:
-        return bool(self.results and self.results["results_visible"])
+        return bool(self.results and self.results.get("results_visible", "options" in self.results))
 
     def file_url(self, name: str) -> str:
         """A published file's address, absolute when SITEURL is set."""
@@ -63,7 +63,7 @@ class PublishedPoll:
 
     @property
     def updated(self) -> str:
-        return long_time(self.results["updated_at"]) if self.results else ""
+        return long_time(self.results.get("updated_at")) if self.results else ""
 
     @property
     def status_text(self) -> str:
@@ -77,7 +77,10 @@ class PublishedPoll:
 
     @property
     def methodology(self) -> list[str]:
-        return methodology(self.results) if self.results else []
+        settings = ("duplicate_policy", "rate_limits", "results_visible")
+        if not self.results or not all(key in self.results for key in settings):
+            return []  # a file from before these were published
+        return methodology(self.results)
 
     @property
     def recent_days(self) -> list[dict]:

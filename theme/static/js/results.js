@@ -29,7 +29,7 @@
       setText(section.querySelector('[data-count="' + option.id + '"]'),
         option.count.toLocaleString("en-GB"));
       setText(section.querySelector('[data-percentage="' + option.id + '"]'),
-        option.percentage + "%");
+        option.percentage.toFixed(1) + "%");
     });
     var updated = section.querySelector("[data-updated]");
     if (updated && updated.getAttribute("datetime") !== data.updated_at) {
