@@ -11,8 +11,7 @@ from flask.cli import AppGroup
 
 from . import db
 from .privacy import rotate_keys
-from .publish_lock import DEFAULT_LEASE
-from .publisher import Publisher, poll_output_dir, publish
+from .publisher import Publisher, publish
 from .results import rate_limits_in_force, results_document
 from .site import get_poll
 from .votes import tally
@@ -53,16 +52,15 @@ def rotate():
 @poll_cli.command("publish")
 @click.option("--watch", is_flag=True, help="Keep publishing as votes arrive.")
 def publish_command(watch):
-    """Write results into the site's output folder (see docs/results-schema.md)."""
+    """Write results into the site's output folder."""
     app = current_app._get_current_object()
     if not watch:
-        # Rewrite every file, and wait out a lease left by a publisher that died.
-        report = publish(app, force=True, wait=DEFAULT_LEASE.total_seconds() + 1)
+        # Rewrite every file (see docs/results-schema.md); wait out a dead publisher's lease.
+        report = publish(app, force=True, wait=None)
         if report.locked_out:
             raise click.ClickException("Another publisher holds the publish lock; try again.")
         for poll_id, outcome in report.outcomes.items():
-            where = poll_output_dir(app, poll_id)
-            click.echo(f"{poll_id}: {outcome} ({where})")
+            click.echo(f"{poll_id}: {outcome}")
         return
     publisher = Publisher(app)
     publisher.start()

@@ -19,7 +19,7 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 from werkzeug.wrappers import Request, Response
 
 from . import create_app
-from .headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
+from .headers import SECURITY_HEADERS
 from .publisher import Publisher, publish
 
 
@@ -57,9 +57,11 @@ REVALIDATE = "no-cache"
 
 # embed.html is made to be framed by other sites; nothing else is.
 EMBED_PATH = re.compile(r"^/polls/[^/]+/embed\.html$")
-EMBED_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
-    "frame-ancestors 'none'", "frame-ancestors *"
-).replace("form-action 'self'", "form-action 'none'")
+EMBED_CONTENT_SECURITY_POLICY = (
+    SECURITY_HEADERS["Content-Security-Policy"]
+    .replace("frame-ancestors 'none'", "frame-ancestors *")
+    .replace("form-action 'self'", "form-action 'none'")
+)
 
 
 def fingerprinted_paths(output_dir: Path) -> set[str]:
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
 
     app = create_app()
     output_dir = Path(app.config["SITE_OUTPUT_DIR"])
-    publish(app, force=True, wait=20)
+    publish(app, force=True, wait=None)
     publisher = Publisher(app)
     publisher.start()
     print(f"\n  Open http://{args.host}:{args.port}/ for the site and its poll. Ctrl-C stops.\n")

@@ -138,16 +138,19 @@ def publish(
     *,
     force: bool = False,
     lock: PublishLock | None = None,
-    wait: float = 0.0,
+    wait: float | None = 0.0,
 ) -> PublishReport:
     """Publish every poll's files while holding the publish lock.
 
-    ``wait`` is how many seconds to keep trying for the lock; ``force`` rewrites
-    files even when their results have not changed (after an upgrade changes
-    how they are drawn, for example).
+    ``wait`` is how many seconds to keep trying for the lock; None waits long
+    enough for the lease of a publisher that died to run out. ``force``
+    rewrites files even when their results have not changed (after an upgrade
+    changes how they are drawn, for example).
     """
     engine = get_engine_for(app)
     lock = lock or PublishLock(engine)
+    if wait is None:
+        wait = lock.lease.total_seconds() + 1
     deadline = time.monotonic() + wait
     while not lock.acquire():
         if time.monotonic() >= deadline:
