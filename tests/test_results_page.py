@@ -13,6 +13,7 @@ import urllib.request
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
+import jsonschema
 import pytest
 from playwright.sync_api import expect
 
@@ -20,7 +21,7 @@ from poll_service import create_app
 from poll_service.publisher import publish
 from tests.conftest import ROOT, LiveServer, build_site
 from tests.test_end_to_end import opener, wait_for_total
-from tests.test_publish import HIDDEN_POLL, make_app, vote
+from tests.test_publish import HIDDEN_POLL, SCHEMA, make_app, vote
 
 RESULTS_PAGE = "results/index.html"
 ARTICLE = "2014/why-we-need-an-inquiry/index.html"
@@ -129,8 +130,9 @@ def test_votes_over_http_reach_results_json_in_2s_and_then_the_rebuilt_html(prox
         assert 'data-count="yes-expert">2<' in page
         assert 'data-count="not-sure">1<' in page
         assert "data-total>3<" in page
-    served = opener().open(proxied_server.url + "/polls/inquiry/results.json").read()
-    assert json.loads(served)["total"] == 3
+    served = json.loads(opener().open(proxied_server.url + "/polls/inquiry/results.json").read())
+    assert served["total"] == 3
+    jsonschema.validate(served, SCHEMA)
 
 
 # --- The page ------------------------------------------------------------------------
