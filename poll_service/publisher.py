@@ -15,7 +15,8 @@ Four rules keep the files right:
 - **One publisher at a time.** A publish runs only while holding the lease in
   the database (publish_lock.py), and the counts are taken inside it.
 - **Never stale over fresh.** A publish never replaces results.json with a
-  snapshot whose last ballot id is older than the published one.
+  snapshot whose last ballot id is older than the published one (unless the
+  published file counts ballots this database never had: it was reset).
 - **Bounded writes.** The background publisher checks for new ballots every
   PUBLISH_INTERVAL seconds and publishes at most once per check, however many
   votes arrived; a poll whose results have not changed is not rewritten.
@@ -24,11 +25,14 @@ Four rules keep the files right:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from flask import Flask
@@ -41,6 +45,8 @@ from .publish_lock import PublishLock
 from .results import rate_limits_in_force, results_document, same_results
 from .share_card import share_png
 from .votes import tally
+
+log = logging.getLogger(__name__)
 
 # In the order they are written: results.json last (see the module docstring).
 PUBLISHED_FILES = (
@@ -98,14 +104,30 @@ def read_published(path: Path) -> dict | None:
         return None
 
 
-def publish_poll(folder: Path, document: dict, stylesheet: str, force: bool = False) -> str:
+def publish_poll(
+    folder: Path,
+    document: dict,
+    stylesheet: str,
+    force: bool = False,
+    newest_in_database: Callable[[], int] | None = None,
+) -> str:
     """Write one poll's files unless that would go backwards or change nothing.
 
-    Returns "written", "stale" (the published file is newer) or "unchanged".
+    Returns "written", "stale" (the published file counts newer ballots) or
+    "unchanged". A published file that counts ballots the database does not
+    have (its last ballot id is beyond ``newest_in_database()``) was made from
+    another database, one since reset or restored, and is replaced.
     """
     current = read_published(folder / "results.json")
-    if current is not None and current.get("last_ballot_id", -1) > document["last_ballot_id"]:
-        return "stale"
+    published_up_to = current.get("last_ballot_id", -1) if current else -1
+    if published_up_to > document["last_ballot_id"]:
+        if newest_in_database is None or published_up_to <= newest_in_database():
+            return "stale"
+        log.warning(
+            "%s counts ballots up to %s, which this database does not have; replacing it",
+            folder / "results.json",
+            published_up_to,
+        )
     complete = all((folder / name).exists() for name in PUBLISHED_FILES)
     if not force and complete and same_results(current, document):
         return "unchanged"
@@ -164,7 +186,8 @@ def publish(
         for poll in app.extensions["polls"].values():
             document = results_document(tally(engine, poll), limits, now)
             folder = poll_output_dir(app, poll.id)
-            outcome = publish_poll(folder, document, stylesheet, force)
+            newest = partial(latest_ballot_id, app, poll.id)
+            outcome = publish_poll(folder, document, stylesheet, force, newest)
             report.outcomes[poll.id] = outcome
             if outcome == "written":
                 report.written += [folder / name for name in PUBLISHED_FILES]
@@ -173,9 +196,13 @@ def publish(
         lock.release()
 
 
-def latest_ballot_id(app: Flask) -> int:
+def latest_ballot_id(app: Flask, poll_id: str | None = None) -> int:
+    """The newest ballot's id, in one poll or in all."""
+    query = select(func.coalesce(func.max(ballots.c.id), 0))
+    if poll_id is not None:
+        query = query.where(ballots.c.poll_id == poll_id)
     with read_connection(get_engine_for(app)) as conn:
-        return conn.execute(select(func.coalesce(func.max(ballots.c.id), 0))).scalar_one()
+        return conn.execute(query).scalar_one()
 
 
 class Publisher(threading.Thread):
@@ -198,7 +225,9 @@ class Publisher(threading.Thread):
         state = self.current_state()
         if state == self.published_state:
             return False
-        if publish(self.app, lock=self.lock).locked_out:
+        # The first pass rewrites every file, in case this version draws them differently.
+        first = self.published_state is None
+        if publish(self.app, lock=self.lock, force=first).locked_out:
             return False  # another publisher is at work; check again next time
         self.published_state = state
         return True

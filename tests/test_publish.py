@@ -5,6 +5,8 @@ at a time."""
 import csv
 import io
 import json
+import threading
+import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from PIL import Image
 
 from poll_service import create_app
+from poll_service import publisher as publisher_module
 from poll_service.db import get_engine_for
 from poll_service.publish_lock import DEFAULT_LEASE, PublishLock
 from poll_service.publisher import PUBLISHED_FILES, poll_output_dir, publish, publish_poll
@@ -288,8 +291,56 @@ def test_an_older_snapshot_never_replaces_a_newer_file(tmp_path):
     folder = poll_output_dir(app, "inquiry")
     before = published(app, "inquiry")
     older = {**results_json(app), "last_ballot_id": 1, "total": 1}
-    assert publish_poll(folder, older, "embed.css", force=True) == "stale"
+    outcome = publish_poll(folder, older, "embed.css", force=True, newest_in_database=lambda: 2)
+    assert outcome == "stale"
     assert published(app, "inquiry") == before
+
+
+def test_a_publisher_that_stalls_past_its_lease_cannot_overwrite_newer_results(
+    tmp_path, monkeypatch
+):
+    """The lock's lease runs out while a slow publisher holds an old count; a
+    second publisher writes a newer one; the slow one must then write nothing."""
+    app = make_app(tmp_path)
+    vote(app, "inquiry", "no")
+    real_tally = publisher_module.tally
+    counted, resume = threading.Event(), threading.Event()
+
+    def slow_tally(engine, poll):
+        result = real_tally(engine, poll)
+        if threading.current_thread().name == "slow":
+            counted.set()
+            resume.wait(5)  # stalls, holding a count of 1, past its lease
+        return result
+
+    monkeypatch.setattr(publisher_module, "tally", slow_tally)
+    slow_lock = PublishLock(get_engine_for(app), lease=timedelta(milliseconds=50))
+    reports = []
+    slow = threading.Thread(
+        target=lambda: reports.append(publish(app, lock=slow_lock)), name="slow"
+    )
+    slow.start()
+    assert counted.wait(5)
+    vote(app, "inquiry", "yes-judge", offset=1)
+    time.sleep(0.1)  # the slow publisher's lease has run out
+    assert publish(app).outcomes == {"inquiry": "written"}
+    resume.set()
+    slow.join()
+    assert reports[0].outcomes == {"inquiry": "stale"}
+    assert results_json(app)["total"] == 2
+
+
+def test_results_from_a_database_since_reset_are_replaced(tmp_path, caplog):
+    """A file that counts ballots the database never had is not "newer": it came
+    from a database that was reset or restored, so it is replaced, with a warning."""
+    first = make_app(tmp_path, "first")
+    vote(first, "inquiry", "no", "no", "no")
+    publish(first)
+    fresh = make_app(tmp_path, "fresh")  # a new, empty database, same site output
+    vote(fresh, "inquiry", "yes-judge")
+    assert publish(fresh).outcomes == {"inquiry": "written"}
+    assert results_json(fresh)["total"] == 1
+    assert "which this database does not have" in caplog.text
 
 
 def test_unchanged_results_are_not_rewritten_but_force_rewrites_them(tmp_path):
