@@ -186,6 +186,7 @@ def test_the_results_page_has_a_share_card_and_loads_nothing_from_elsewhere(resu
     assert resources.meta["og:image"] == card
     assert resources.meta["twitter:image"] == card
     assert resources.meta["twitter:card"] == "summary_large_image"
+    assert resources.meta["og:image:alt"].startswith("A bar chart of the latest results")
     assert resources.inline == []
     assert resources.loads and all(src.startswith("/") for src in resources.loads)
     assert any(src.endswith("js/share.js") for src in resources.loads)
