@@ -280,3 +280,34 @@ def test_the_copy_link_button_copies_the_share_address(live_server, browser):
         assert copied == live_server.url + "/results/#poll-inquiry"
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_the_share_button_uses_the_web_share_api_where_the_browser_has_it(live_server, browser):
+    context = browser.new_context()
+    # Headless Chromium on Linux has no share sheet; stand in for one.
+    context.add_init_script(
+        "navigator.share = (data) => { window.shared = data; return Promise.resolve(); };"
+    )
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/results/")
+        page.get_by_role("button", name="Share…").click()
+        shared = page.evaluate("window.shared")
+        assert shared["url"] == live_server.url + "/results/#poll-inquiry"
+        assert shared["title"].startswith("Poll: Should there be an independent public inquiry")
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_without_the_web_share_api_the_share_button_stays_hidden(live_server, browser):
+    context = browser.new_context()
+    context.add_init_script("delete Navigator.prototype.share;")
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/results/")
+        expect(page.get_by_role("button", name="Copy link")).to_be_visible()
+        expect(page.locator("[data-share-native]")).to_be_hidden()
+    finally:
+        context.close()
