@@ -168,3 +168,40 @@ def test_a_surge_of_votes_causes_a_bounded_number_of_writes(tmp_path, monkeypatc
     assert writes["results.json"] < surge / 10
     # Every publish writes every file once, so each file is bounded the same way.
     assert {writes[name] for name in PUBLISHED_FILES} == {writes["results.json"]}
+
+
+def test_publishers_in_many_threads_take_turns(tmp_path, monkeypatch):
+    """Each thread has its own lock holder, as separate processes would: at most
+    one of them is ever writing files."""
+    app = make_app(tmp_path)
+    vote(app, "inquiry", "no")
+    inside, most_inside, guard = 0, 0, threading.Lock()
+    real_publish_poll = publisher_module.publish_poll
+
+    def watched_publish_poll(*args, **kwargs):
+        nonlocal inside, most_inside
+        with guard:
+            inside += 1
+            most_inside = max(most_inside, inside)
+        try:
+            time.sleep(0.005)  # widen the window in which an overlap would show
+            return real_publish_poll(*args, **kwargs)
+        finally:
+            with guard:
+                inside -= 1
+
+    monkeypatch.setattr(publisher_module, "publish_poll", watched_publish_poll)
+    outcomes = Counter()
+
+    def keep_publishing():
+        for _ in range(15):
+            report = publisher_module.publish(app, force=True)
+            outcomes["locked out" if report.locked_out else "published"] += 1
+
+    threads = [threading.Thread(target=keep_publishing) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most_inside == 1
+    assert outcomes["published"] > 0 and outcomes["locked out"] > 0
