@@ -52,8 +52,12 @@
       .catch(function () { /* keep the numbers from the build */ });
   }
 
+  // Poll only while the page is on screen, and catch up as soon as it is again.
   document.querySelectorAll("[data-results-url]").forEach(function (section) {
     refresh(section);
-    setInterval(function () { refresh(section); }, REFRESH_MS);
+    setInterval(function () { if (!document.hidden) refresh(section); }, REFRESH_MS);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) refresh(section);
+    });
   });
 })();
