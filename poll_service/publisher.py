@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -156,7 +157,7 @@ class PublishReport:
 
 def publish(
     app: Flask,
-    now=None,
+    now: datetime | None = None,
     *,
     force: bool = False,
     lock: PublishLock | None = None,

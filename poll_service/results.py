@@ -71,8 +71,11 @@ def same_results(old: dict | None, new: dict) -> bool:
     """True when two documents differ at most in when they were made."""
     if old is None:
         return False
-    strip = lambda doc: {k: v for k, v in doc.items() if k not in TIMESTAMP_FIELDS}  # noqa: E731
-    return strip(old) == strip(new)
+    return _without_timestamps(old) == _without_timestamps(new)
+
+
+def _without_timestamps(document: dict) -> dict:
+    return {key: value for key, value in document.items() if key not in TIMESTAMP_FIELDS}
 
 
 def rate_limits_in_force() -> dict:

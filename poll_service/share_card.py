@@ -61,8 +61,8 @@ def _draw_bars(draw: ImageDraw.ImageDraw, options: list[dict], top: int, bottom:
         label = wrap(draw, option["label"], face, int(width - value_width - 24), 1)[0]
         draw.text((MARGIN, y), label, font=face, fill=INK)
         draw.text((SIZE[0] - MARGIN - value_width, y), value, font=bold, fill=INK)
-        bar_top = y + label_size + 8
-        bar_height = max(8, row - label_size - 24)
+        bar_top = y + label_size + 6
+        bar_height = max(4, row - label_size - 24)  # leaves a gap above the next label
         draw.rectangle((MARGIN, bar_top, MARGIN + width, bar_top + bar_height), fill=TRACK)
         filled = round(width * option["percentage"] / 100)
         if filled:
