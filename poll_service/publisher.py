@@ -216,6 +216,9 @@ class Publisher(threading.Thread):
         self.stopping = threading.Event()
         self.lock = PublishLock(get_engine_for(app))
         self.published_state: tuple | None = None
+        # After a change, look once more: on PostgreSQL a ballot with a lower id
+        # can commit after a higher one, leaving the newest id unchanged.
+        self.recheck = False
 
     def current_state(self) -> tuple:
         """What, when it changes, calls for a publish."""
@@ -224,12 +227,13 @@ class Publisher(threading.Thread):
 
     def publish_if_changed(self) -> bool:
         state = self.current_state()
-        if state == self.published_state:
+        if state == self.published_state and not self.recheck:
             return False
         # The first pass rewrites every file, in case this version draws them differently.
         first = self.published_state is None
         if publish(self.app, lock=self.lock, force=first).locked_out:
             return False  # another publisher is at work; check again next time
+        self.recheck = state != self.published_state
         self.published_state = state
         return True
 
