@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from poll_service import create_app
+from poll_service.devserver import cache_control_for
 from poll_service.publisher import publish
 from tests.conftest import ROOT, LiveServer, build_site
 from tests.test_end_to_end import opener, wait_for_total
@@ -241,6 +242,24 @@ def test_each_published_file_is_served_with_caching_that_suits_it(live_server):
         "public, max-age=31536000, immutable"
     )
     assert fetch(live_server, "/results/").headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/polls/inquiry/results.json", "max-age=2, stale-while-revalidate=30"),
+        ("/polls/inquiry/results.csv", "max-age=2, stale-while-revalidate=30"),
+        ("/polls/inquiry/chart.svg", "max-age=2, stale-while-revalidate=30"),
+        ("/polls/inquiry/embed.html", "max-age=2, stale-while-revalidate=30"),
+        ("/polls/inquiry/share.png", "max-age=60, stale-while-revalidate=600"),
+        ("/polls/embed.f78c74d138.css", "max-age=31536000, immutable"),
+        ("/theme/css/site.3f2a.css", "max-age=31536000, immutable"),  # listed in the manifest
+        ("/theme/css/site.css", "no-cache"),
+        ("/results/index.html", "no-cache"),
+    ],
+)
+def test_the_caching_rules_nginx_mirrors(path, expected):
+    assert expected in cache_control_for(path, fingerprinted={"/theme/css/site.3f2a.css"})
 
 
 def test_only_the_embed_may_be_framed_by_other_sites(live_server):
