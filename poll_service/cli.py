@@ -55,8 +55,12 @@ def publish_command(watch):
     """Write results into the site's output folder."""
     app = current_app._get_current_object()
     if not watch:
-        for path in publish(app):
-            click.echo(f"Wrote {path}")
+        # Rewrite every file (see docs/results-schema.md); wait out a dead publisher's lease.
+        report = publish(app, force=True, wait=None)
+        if report.locked_out:
+            raise click.ClickException("Another publisher holds the publish lock; try again.")
+        for poll_id, outcome in report.outcomes.items():
+            click.echo(f"{poll_id}: {outcome}")
         return
     publisher = Publisher(app)
     publisher.start()

@@ -59,6 +59,18 @@ hash_keys = Table(
 )
 
 
+# Only one publisher may write the published results at a time, across
+# processes and machines: the holder claims a lease by updating this row
+# (see poll_service/publish_lock.py). Owned by the publishing work.
+publish_lock = Table(
+    "publish_lock",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
 def database_url(app: Flask) -> str:
     url = app.config["DATABASE_URL"]
     if url:

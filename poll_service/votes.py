@@ -89,15 +89,17 @@ def tally(engine: Engine, poll: Poll) -> Tally:
     """Counts per option and per day, read in one consistent snapshot."""
     day = func.substr(func.cast(ballots.c.cast_hour, ballots.c.poll_id.type), 1, 10)
     with read_connection(engine) as conn, conn.begin():
-        rows = conn.execute(
-            select(day.label("day"), ballots.c.option_id, func.count().label("n"))
-            .where(ballots.c.poll_id == poll.id)
-            .group_by("day", ballots.c.option_id)
-            .order_by("day")
-        ).all()
         last_id = conn.execute(
             select(func.coalesce(func.max(ballots.c.id), 0)).where(ballots.c.poll_id == poll.id)
         ).scalar_one()
+        # Counting only up to last_id keeps counts and last_id in step even where
+        # each statement sees its own snapshot (PostgreSQL's READ COMMITTED).
+        rows = conn.execute(
+            select(day.label("day"), ballots.c.option_id, func.count().label("n"))
+            .where(ballots.c.poll_id == poll.id, ballots.c.id <= last_id)
+            .group_by("day", ballots.c.option_id)
+            .order_by("day")
+        ).all()
     known = {option.id for option in poll.options}
     counts = dict.fromkeys(known, 0)
     by_day: dict[str, dict[str, int]] = {}
