@@ -12,7 +12,8 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 
 from poll_service import create_app
 from poll_service.db import ballots, vote_marks
@@ -201,3 +202,38 @@ def test_publishing_catches_up_after_the_publisher_process_is_killed(app, tmp_pa
         publisher.kill()
         publisher.wait()
     assert stored(app) == (7, 7)
+
+
+def failing_commit(error: Exception):
+    """A commit that fails after the ballot and the mark were written."""
+
+    def commit(connection):
+        raise error
+
+    return commit
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        # The disk failed or filled up as the transaction committed: 503, retry.
+        (OperationalError("COMMIT", {}, sqlite3.OperationalError("disk I/O error")), 503),
+        # Anything unforeseen: a plain 500, still without a stack trace.
+        (RuntimeError("unforeseen"), 500),
+    ],
+)
+@pytest.mark.parametrize(("vote", "html"), [(form_vote, True), (api_vote, False)])
+def test_a_failed_commit_stores_nothing_and_never_says_counted(app, vote, html, error, status):
+    assert vote(app, "192.0.2.1").status_code in (201, 303)
+    engine = app.extensions["poll_db"]
+    listener = failing_commit(error)
+    event.listen(engine, "commit", listener)
+    try:
+        response = vote(app, "192.0.2.2")
+    finally:
+        event.remove(engine, "commit", listener)
+    assert response.status_code == status
+    assert "Traceback" not in response.text and "unforeseen" not in response.text
+    assert response.mimetype == ("text/html" if html else "application/problem+json")
+    assert stored(app) == (1, 1)
+    assert vote(app, "192.0.2.2").status_code in (201, 303)
