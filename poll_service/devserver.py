@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import create_app
 from .headers import SECURITY_HEADERS
+from .privacy import KeyRotator
 from .publisher import Publisher, publish
 
 
@@ -79,6 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     publish(app)
     publisher = Publisher(app)
     publisher.start()
+    # Keys must be destroyed after 48 h even when nobody votes.
+    rotator = KeyRotator(app.extensions["poll_db"], app.config["KEY_MAINTENANCE_INTERVAL"])
+    rotator.start()
     print(f"\n  Open http://{args.host}:{args.port}/ for the site and its poll. Ctrl-C stops.\n")
     try:
         run_simple(
@@ -90,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     finally:
         publisher.stop()
+        rotator.stop()
 
 
 if __name__ == "__main__":

@@ -108,3 +108,21 @@ def tally(engine: Engine, poll: Poll) -> Tally:
         by_day.setdefault(row.day, {o.id: 0 for o in poll.options})[row.option_id] += row.n
     ordered = {option.id: counts[option.id] for option in poll.options}
     return Tally(poll, ordered, sorted(by_day.items()), last_id)
+
+
+def hourly_counts(engine: Engine, poll: Poll) -> list[tuple[datetime, str, int]]:
+    """(hour, option id, votes) for every hour with votes, oldest first: for exports."""
+    known = {option.id for option in poll.options}
+    with read_connection(engine) as conn:
+        rows = conn.execute(
+            select(ballots.c.cast_hour, ballots.c.option_id, func.count().label("n"))
+            .where(ballots.c.poll_id == poll.id)
+            .group_by(ballots.c.cast_hour, ballots.c.option_id)
+            .order_by(ballots.c.cast_hour, ballots.c.option_id)
+        ).all()
+    return [(_utc(row.cast_hour), row.option_id, row.n) for row in rows if row.option_id in known]
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time stored is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
