@@ -56,4 +56,5 @@ def retry_after_seconds() -> int:
     limit = current_app.extensions["poll_limiter"].current_limit
     if limit is None:
         return 60
-    return max(1, math.ceil(limit.reset_at - time.time()))
+    reset_time = limit.window[0]  # when the oldest counted vote stops counting
+    return max(1, math.ceil(reset_time - time.time()))

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 
 from . import db
 from .ballot_box import HONEYPOT_FIELD, accept_vote, voted_in_session
-from .errors import PollError, render_problem
+from .errors import PollError, render_problem, wants_json
 from .results import rate_limits_in_force, results_document
 from .site import get_poll
 from .votes import tally
@@ -58,6 +58,8 @@ def vote(poll_id: str):
     try:
         accept_vote(poll_id, _single("option"), _single(HONEYPOT_FIELD))
     except PollError as error:
+        if wants_json():
+            raise
         if error.slug in FORM_FIELD_ERRORS:
             return form_with_error(poll_id, error)
         if error.slug == "already-voted":
