@@ -78,3 +78,21 @@ def test_the_script_is_loaded_from_the_site_and_not_inline(live_server, page):
     page.get_by_role("button", name="Vote").click()
     expect(page.get_by_role("status")).to_contain_text("counted")
     assert errors == []
+
+
+def test_without_javascript_the_vote_goes_through_the_service_pages(live_server, browser):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + ARTICLE)
+        page.get_by_label("Yes, led by a child abuse expert").check()
+        page.get_by_role("button", name="Vote").click()
+        # The service's page, with the reader's choice kept, asks to confirm.
+        expect(page).to_have_url(live_server.url + "/poll/inquiry/?option=yes-expert")
+        expect(page.get_by_label("Yes, led by a child abuse expert")).to_be_checked()
+        page.get_by_role("button", name="Vote").click()
+        expect(page).to_have_url(live_server.url + "/poll/inquiry/thanks")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("your vote has been counted")
+        expect(page.locator('[data-count="yes-expert"]')).to_have_text("1")
+    finally:
+        context.close()
