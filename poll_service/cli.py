@@ -19,7 +19,6 @@ from .polldefs import PollDefinitionError
 from .privacy import KeyRotator, rotate_keys
 from .publisher import Publisher, publish
 from .results import rate_limits_in_force, results_document
-from .site import get_poll
 from .votes import hourly_counts, tally
 
 poll_cli = AppGroup("poll", help="Run the campaign's polls.")
@@ -113,37 +112,37 @@ def close_poll(poll_id, at):
 @click.argument("poll_id")
 def show_results(poll_id):
     """Print a poll's current results as JSON (as results.json would show them)."""
-    poll = get_poll(poll_id)
+    poll = _poll_or_exit(poll_id)
     document = results_document(tally(db.get_engine(), poll), rate_limits_in_force())
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 EXPORT_FIELDS = ("poll", "period", "option", "label", "votes")
+PERIOD_FORMATS = {"total": None, "day": "%Y-%m-%d", "hour": "%Y-%m-%dT%H:00Z"}
 
 
 def export_rows(poll, by: str) -> list[dict]:
-    """Vote counts per option, in total or per day or hour (UTC). Counts only, always."""
-    periods = {"total": lambda h: "total", "day": lambda h: h.strftime("%Y-%m-%d")}
-    period_of = periods.get(by, lambda h: h.strftime("%Y-%m-%dT%H:00Z"))
+    """Votes per option, in total or per UTC day or hour. Counts only, never ballots."""
+    period_format = PERIOD_FORMATS[by]
     counts: Counter = Counter()
+    if period_format is None:
+        for option in poll.options:  # every option has a total, even with no votes
+            counts["total", option.id] = 0
     for hour, option_id, votes in hourly_counts(db.get_engine(), poll):
-        counts[period_of(hour), option_id] += votes
-    order = {option.id: i for i, option in enumerate(poll.options)}
-    if by == "total":
-        counts.update({("total", option.id): 0 for option in poll.options})
-    rows = []
-    for period, option_id in sorted(counts, key=lambda k: (k[0], order[k[1]])):
-        label = poll.option(option_id).label
-        rows.append(
-            dict(
-                zip(
-                    EXPORT_FIELDS,
-                    (poll.id, period, option_id, label, counts[period, option_id]),
-                    strict=True,
-                )
-            )
-        )
-    return rows
+        period = hour.strftime(period_format) if period_format else "total"
+        counts[period, option_id] += votes
+    position = {option.id: i for i, option in enumerate(poll.options)}
+    ordered = sorted(counts.items(), key=lambda item: (item[0][0], position[item[0][1]]))
+    return [
+        {
+            "poll": poll.id,
+            "period": period,
+            "option": option_id,
+            "label": poll.option(option_id).label,
+            "votes": votes,
+        }
+        for (period, option_id), votes in ordered
+    ]
 
 
 @poll_cli.command("export")
@@ -167,7 +166,7 @@ def export(poll_id, fmt, by, output):
     Exports hold counts only, never single ballots, and include counts a poll
     hides until it closes: handle them with care.
     """
-    poll = get_poll(poll_id)
+    poll = _poll_or_exit(poll_id)
     rows = export_rows(poll, by)
     if fmt == "json":
         document = {"poll": poll.id, "question": poll.question, "by": by, "rows": rows}

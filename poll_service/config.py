@@ -34,8 +34,8 @@ DEFAULTS = {
     # Number of reverse proxies in front of the service whose X-Forwarded-For
     # is trusted. 0 (the default) ignores the header entirely.
     "TRUSTED_PROXY_HOPS": 0,
-    # How many worker processes serve votes. With more than one, rate-limit
-    # counts must be shared: RATELIMIT_STORAGE_URI must not be memory://.
+    # How many worker processes serve votes (default: WEB_CONCURRENCY, else 1).
+    # With more than one, RATELIMIT_STORAGE_URI must not be memory://.
     "WORKERS": 1,
     # Flask-Limiter storage: memory:// only with one worker process;
     # redis://host:6379/0 when several workers or machines serve votes.
@@ -71,6 +71,9 @@ DEFAULTS = {
 def load_settings(instance_path: str | Path) -> Config:
     """The layered settings, without an app: what create_app and gunicorn checks read."""
     settings = Config(str(instance_path), DEFAULTS)
+    if os.environ.get("WEB_CONCURRENCY", "").isdigit():
+        # gunicorn's own default worker count, so the worker check sees it.
+        settings["WORKERS"] = int(os.environ["WEB_CONCURRENCY"])
     settings.from_pyfile("config.py", silent=True)
     settings.from_prefixed_env(ENV_PREFIX)
     if not settings["DATABASE_URL"] and os.environ.get("DATABASE_URL"):

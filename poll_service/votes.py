@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -57,6 +57,12 @@ def record_vote(
     with write_transaction(engine) as conn:
         if check_network:
             digests = keyring.all_digests(network, poll.id)
+            # A mark past its window no longer counts, even before the purge removes it.
+            conn.execute(
+                delete(vote_marks).where(
+                    vote_marks.c.digest.in_(digests), vote_marks.c.expires_at <= now
+                )
+            )
             live = conn.execute(
                 select(vote_marks.c.digest).where(
                     vote_marks.c.digest.in_(digests), vote_marks.c.expires_at > now

@@ -86,7 +86,10 @@ def test_a_change_that_would_make_the_poll_invalid_is_refused(app):
 
 
 def test_unknown_polls_and_bad_times_get_clear_errors(app):
-    assert "There is no poll 'nope'" in run(app, "close", "nope").output
+    for command in ("close", "open", "export", "results"):
+        result = run(app, command, "nope")
+        assert result.exit_code != 0
+        assert "There is no poll 'nope'" in result.output
     assert "is not a date and time" in run(app, "close", "test", "--at", "soon").output
 
 

@@ -12,7 +12,7 @@ from tests.service_support import make_app
 @pytest.fixture
 def clean_env(monkeypatch):
     for name in list(os.environ):
-        if name.startswith("POLL_") or name == "DATABASE_URL":
+        if name.startswith("POLL_") or name in ("DATABASE_URL", "WEB_CONCURRENCY"):
             monkeypatch.delenv(name)
     return monkeypatch
 
@@ -55,3 +55,10 @@ def test_the_embedded_database_lives_in_the_instance_folder(tmp_path):
     url = app.extensions["poll_db"].url
     assert url.get_backend_name() == "sqlite"
     assert url.database.endswith("instance/votes.sqlite3")
+
+
+def test_gunicorns_web_concurrency_counts_as_the_number_of_workers(tmp_path, clean_env):
+    clean_env.setenv("WEB_CONCURRENCY", "3")
+    assert load_settings(tmp_path)["WORKERS"] == 3
+    clean_env.setenv("POLL_WORKERS", "1")
+    assert load_settings(tmp_path)["WORKERS"] == 1
