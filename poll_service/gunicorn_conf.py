@@ -2,14 +2,16 @@
 
     gunicorn -c python:poll_service.gunicorn_conf 'poll_service:create_app()'
 
-It refuses to start several workers on ``memory://`` rate-limit storage, and
-its access log leaves out the client address and user agent. deploy/ builds
-the production configuration on top of these two rules.
+It refuses to start several workers on ``memory://`` rate-limit storage; its
+access log leaves out the client address and user agent; and each worker runs
+a key rotator, so hashing keys are destroyed on time even when nobody votes.
+deploy/ builds the production configuration on top of these rules.
 """
 
 import os
 import sys
 
+from poll_service.privacy import KeyRotator
 from poll_service.workers import UnsafeWorkerSetup, check_rate_limit_storage, configured_storage_uri
 
 bind = os.environ.get("POLL_BIND", "127.0.0.1:8001")
@@ -26,3 +28,9 @@ def on_starting(server):
     except UnsafeWorkerSetup as error:
         print(f"poll_service: {error}", file=sys.stderr, flush=True)
         sys.exit(1)
+
+
+def post_worker_init(worker):
+    """Each worker rotates and destroys keys on a timer (cheap, and safe to overlap)."""
+    app = worker.wsgi
+    KeyRotator(app.extensions["poll_db"], app.config["KEY_MAINTENANCE_INTERVAL"]).start()

@@ -167,3 +167,17 @@ def test_a_vote_after_the_keys_change_is_still_checked_against_yesterdays_mark(t
     )
     assert response.status_code == 409
     assert count(app) == 1
+
+
+def test_the_dev_servers_access_log_has_no_address_or_user_agent(live_server, caplog):
+    import urllib.request
+
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    request = urllib.request.Request(
+        live_server.url + "/poll/health", headers={"User-Agent": USER_AGENT}
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200
+    lines = [r.getMessage() for r in caplog.records if "/poll/health" in r.getMessage()]
+    assert lines, "the request was not logged at all"
+    assert not any("127.0.0.1" in line or "Zqxv" in line for line in lines)

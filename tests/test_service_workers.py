@@ -5,14 +5,22 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert, select
 
+from poll_service.db import hash_keys
 from poll_service.workers import UnsafeWorkerSetup, check_rate_limit_storage
 from tests.service_support import make_app
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def secrets(engine) -> list[bytes]:
+    with engine.connect() as conn:
+        return [row.secret for row in conn.execute(select(hash_keys.c.secret))]
 
 
 @pytest.mark.parametrize(
@@ -78,8 +86,12 @@ def test_gunicorn_with_two_workers_on_memory_refuses_to_start(tmp_path):
     assert "Booting worker" not in output
 
 
-def test_gunicorn_with_one_worker_on_memory_serves_and_logs_no_address(tmp_path):
-    server = gunicorn(tmp_path, workers=1, POLL_BIND="127.0.0.1:0")
+def test_gunicorn_with_one_worker_serves_logs_no_address_and_destroys_old_keys(tmp_path):
+    engine = make_app(tmp_path).extensions["poll_db"]  # the database gunicorn will use
+    with engine.begin() as conn:
+        old = datetime.now(UTC) - timedelta(hours=49)
+        conn.execute(insert(hash_keys).values(secret=b"o" * 32, created_at=old))
+    server = gunicorn(tmp_path, workers=1, POLL_KEY_MAINTENANCE_INTERVAL="0.1")
     try:
         lines = []
         deadline = time.monotonic() + 30
@@ -92,6 +104,11 @@ def test_gunicorn_with_one_worker_on_memory_serves_and_logs_no_address(tmp_path)
         assert port, "".join(lines)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/poll/health", timeout=10) as r:
             assert r.status == 200
+        # Nobody votes, yet the worker's rotator destroys the 49-hour-old key.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and b"o" * 32 in secrets(engine):
+            time.sleep(0.1)
+        assert b"o" * 32 not in secrets(engine)
     finally:
         server.terminate()
         rest, _ = server.communicate(timeout=30)
