@@ -23,8 +23,14 @@ def form(poll_id: str):
     """The poll as a page; ``?option=`` carries a choice made on a static page."""
     poll = get_poll(poll_id)
     chosen = request.args.get("option")
+    results = None
+    if poll.status() != "open":  # nothing to vote on: show where the poll stands
+        results = results_document(tally(db.get_engine(), poll), rate_limits_in_force())
     return render_template(
-        "poll/form.html", poll=poll, chosen=chosen if poll.option(chosen or "") else None
+        "poll/form.html",
+        poll=poll,
+        chosen=chosen if poll.option(chosen or "") else None,
+        results=results,
     )
 
 

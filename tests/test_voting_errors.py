@@ -309,3 +309,11 @@ def test_unknown_pages_under_poll_get_the_sites_look(client):
     response = client.get("/poll/no/such/page")
     assert_html_error(response, 404)
     assert_problem(client.get("/poll/api/nothing-here"), 404, "not-found")
+
+
+def test_a_closed_polls_page_says_so_and_shows_the_results(app, client):
+    page = client.get("/poll/closed/")
+    assert page.status_code == 200
+    assert "This poll has closed." in page.text
+    assert "data-total>0<" in page.text
+    assert 'name="csrf_token"' not in page.text  # no form to fill in
