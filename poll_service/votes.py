@@ -31,8 +31,14 @@ def _insert_mark_once(conn, digest: bytes, expires_at: datetime) -> bool:
     values = {"digest": digest, "expires_at": expires_at}
     if builder is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise RuntimeError(f"unsupported database {dialect}")
-    statement = builder(vote_marks).values(values).on_conflict_do_nothing()
-    return conn.execute(statement).rowcount == 1
+    statement = (
+        builder(vote_marks)
+        .values(values)
+        .on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement.
+        .returning(vote_marks.c.digest)
+    )
+    return conn.execute(statement).first() is not None
 
 
 def record_vote(

@@ -52,8 +52,11 @@ def gunicorn(tmp_path, workers: int, **env):
         "POLL_DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
         "POLL_SECRET_KEY": "test",
         "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        # gunicorn's control socket goes under $HOME: keep it away from other servers'.
+        "HOME": str(tmp_path),
         **env,
     }
+    environment.pop("XDG_RUNTIME_DIR", None)
     command = [
         str(GUNICORN),
         "-c",
