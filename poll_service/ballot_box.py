@@ -56,9 +56,7 @@ def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Po
     poll = get_poll(poll_id)
     check_poll_is_open(poll)
     if honeypot:
-        raise PollError(
-            422, "honeypot", "Vote not accepted", "Leave the field marked 'leave empty' empty."
-        )
+        raise PollError(422, "honeypot", "Vote not accepted", "Leave the last field empty.")
     if not option_id:
         raise PollError(422, "missing-option", "Select an answer", "Select an answer to vote.")
     if poll.option(option_id) is None:
