@@ -90,14 +90,14 @@ CSRF_PROBLEMS = {
         "csrf-expired",
         "Your session has expired",
         "The page was open for too long, so its security token has expired. "
-        "Your vote has not been counted. Select your answer and vote again.",
+        "Your vote has not been counted. Check your answer and vote again.",
     ),
 }
 CSRF_DEFAULT = (
     "csrf",
     "The security check failed",
     "The form's security token was missing or did not match. Your vote has not been "
-    "counted. Reload the page and vote again.",
+    "counted. Check your answer and vote again.",
 )
 
 
