@@ -184,5 +184,7 @@
     });
   }
 
+  // Older browsers keep the plain form, which works through the service's pages.
+  if (!window.fetch || !Element.prototype.closest || !Element.prototype.replaceWith) return;
   document.querySelectorAll("form.poll[data-poll]").forEach(enhance);
 })();
