@@ -107,9 +107,7 @@ def make_engine(url: str) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(database_url(app))
-    app.extensions["poll_db"] = engine
-    create_schema(engine)
+    app.extensions["poll_db"] = make_engine(database_url(app))
 
 
 def get_engine_for(app: Flask) -> Engine:
@@ -132,7 +130,3 @@ def read_connection(engine: Engine | None = None) -> Connection:
     """A connection for queries that write nothing."""
     with (engine or get_engine()).connect() as connection:
         yield connection.execution_options(sqlite_begin="DEFERRED")
-
-
-def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
