@@ -109,9 +109,8 @@ def make_engine(url: str, busy_timeout: float = 5.0) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(database_url(app), float(app.config["SQLITE_BUSY_TIMEOUT"]))
-    app.extensions["poll_db"] = engine
-    create_schema(engine)
+    busy_timeout = float(app.config["SQLITE_BUSY_TIMEOUT"])
+    app.extensions["poll_db"] = make_engine(database_url(app), busy_timeout)
 
 
 def get_engine_for(app: Flask) -> Engine:
@@ -134,7 +133,3 @@ def read_connection(engine: Engine | None = None) -> Connection:
     """A connection for queries that write nothing."""
     with (engine or get_engine()).connect() as connection:
         yield connection.execution_options(sqlite_begin="DEFERRED")
-
-
-def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import create_app
 from .headers import SECURITY_HEADERS
+from .privacy import KeyRotator
 from .publisher import Publisher, publish
 
 
@@ -152,6 +153,9 @@ def main(argv: list[str] | None = None) -> None:
     publish(app, force=True, wait=None)
     publisher = Publisher(app)
     publisher.start()
+    # Keys must be destroyed after 48 h even when nobody votes.
+    rotator = KeyRotator(app.extensions["poll_db"], app.config["KEY_MAINTENANCE_INTERVAL"])
+    rotator.start()
     print(f"\n  Open http://{args.host}:{args.port}/ for the site and its poll. Ctrl-C stops.\n")
     try:
         run_simple(
@@ -163,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     finally:
         publisher.stop()
+        rotator.stop()
 
 
 if __name__ == "__main__":
