@@ -226,6 +226,8 @@ def test_hostile_request_is_refused_and_changes_nothing(app, route, spoil, statu
 
 def test_a_vote_is_not_a_get(app):
     client = app.test_client()
-    assert client.get("/poll/inquiry/vote").status_code == 405
-    assert client.get("/poll/api/polls/inquiry/votes").status_code == 405
+    for path in ("/poll/inquiry/vote", "/poll/api/polls/inquiry/votes"):
+        response = client.get(path)
+        assert response.status_code == 405
+        assert "POST" in response.headers["Allow"]  # RFC 9110
     assert stored(app) == (0, 0)
