@@ -32,7 +32,9 @@ def _insert_mark_once(conn, digest: bytes, expires_at: datetime) -> bool:
     if builder is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise RuntimeError(f"unsupported database {dialect}")
     statement = builder(vote_marks).values(values).on_conflict_do_nothing()
-    return conn.execute(statement).rowcount == 1
+    # SQLAlchemy only promises an INSERT's rowcount when asked to keep it
+    # (psycopg otherwise reports -1, and every vote would look like a duplicate).
+    return conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount == 1
 
 
 def record_vote(
