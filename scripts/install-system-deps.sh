@@ -13,6 +13,8 @@ declare -A PACKAGES=(
   # The server's binaries live in /usr/lib/postgresql/<version>/bin, off PATH;
   # pg_ctlcluster comes with the server package (postgresql-common).
   [pg_ctlcluster]=postgresql
+  [systemd-analyze]=systemd
+  [openssl]=openssl
 )
 
 missing=()

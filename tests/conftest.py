@@ -66,6 +66,22 @@ def postgresql():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def deployment(postgresql, tmp_path_factory):
+    """nginx, two gunicorn instances, PostgreSQL, Redis and the publisher on
+    loopback, configured from deploy/ (tests/services.py)."""
+    from tests.services import Deployment, Unavailable, skip_or_fail
+
+    stack = Deployment(tmp_path_factory.mktemp("deployment"), postgresql, build_site)
+    try:
+        stack.start()
+    except Unavailable as error:
+        stack.stop()
+        skip_or_fail(f"The deployment could not be started: {error}")
+    yield stack
+    stack.stop()
+
+
 @pytest.fixture
 def database_url(request, tmp_path):
     """SQLite in tmp_path, or a fresh PostgreSQL database with --database=postgresql."""

@@ -321,3 +321,140 @@ class NginxServer:
 
     def remove(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines as systemd's EnvironmentFile= reads them (comments, quotes)."""
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+class PublisherProcess:
+    """``flask --app poll_service poll publish --watch``, as the systemd unit runs it."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> PublisherProcess:
+        flask = str(Path(sys.executable).parent / "flask")
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [flask, "--app", "poll_service", "poll", "publish", "--watch"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, signal.SIGINT)
+
+
+class Deployment:
+    """The production set-up on loopback: nginx in front of two gunicorn instances
+    (two workers each), PostgreSQL for votes, Redis for rate limits, and the
+    results publisher writing into the site nginx serves."""
+
+    INSTANCES = 2
+
+    def __init__(self, base: Path, postgresql: PostgresServer, build_site):
+        self.base = base
+        self.output = base / "output"
+        self.database_url = postgresql.create_database()
+        self.redis = RedisServer()
+        self.build_site = build_site
+        self.instances: list[GunicornServer] = []
+        self.publisher: PublisherProcess | None = None
+        self.nginx: NginxServer | None = None
+
+    def service_env(self) -> dict[str, str]:
+        """deploy/poll.env.example, with this machine's paths and servers."""
+        env = read_env_file(DEPLOY / "poll.env.example")
+        env.update(
+            {
+                "POLL_SECRET_KEY": "one-key-for-every-instance",
+                "POLL_DATABASE_URL": self.database_url,
+                "POLL_RATELIMIT_STORAGE_URI": self.redis.url,
+                "POLL_POLLS_DIR": str(ROOT / "content" / "polls"),
+                "POLL_SITE_OUTPUT_DIR": str(self.output),
+                "POLL_PUBLISH_INTERVAL": "0.2",
+                "WEB_CONCURRENCY": "2",
+                "GUNICORN_THREADS": "4",
+                # On for the tests, to see which instance served what.
+                "GUNICORN_ACCESSLOG": "-",
+            }
+        )
+        return env
+
+    def start(self) -> Deployment:
+        self.redis.start()
+        env = self.service_env()
+        # The tables are made once, before any instance starts (docs/deploy.md).
+        flask = str(Path(sys.executable).parent / "flask")
+        subprocess.run(
+            [flask, "--app", "poll_service", "poll", "init-db"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
+        self.publisher = PublisherProcess(env, self.base / "publisher.log").start()
+        self.build_site(self.output)
+        for number in range(self.INSTANCES):
+            instance = GunicornServer(env, self.base, f"gunicorn-{number}")
+            self.instances.append(instance)
+        for instance in self.instances:
+            instance.start()
+        self.nginx = NginxServer(self.output, [i.port for i in self.instances]).start()
+        return self
+
+    def stop(self) -> None:
+        for part in [self.nginx, *self.instances, self.publisher, self.redis]:
+            if part is not None:
+                part.stop()
+        if self.nginx is not None:
+            self.nginx.remove()
+
+
+class LoopbackClient:
+    """An HTTP client that connects from its own loopback address (127.0.0.0/8),
+    so nginx sees a different client for each one, and keeps its cookies."""
+
+    def __init__(self, address: str):
+        self.address = address
+        self.cookies: dict[str, str] = {}
+
+    def request(self, url: str, method: str = "GET", body=None, headers=None):
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(
+            parts.hostname, parts.port, timeout=30, source_address=(self.address, 0)
+        )
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        try:
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        for cookie in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return response.status, response.headers, data
