@@ -25,6 +25,7 @@ bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")]
 # workers per core.
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+os.environ.setdefault("POLL_WORKERS", str(workers))  # the app checks its storage too
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 30
 graceful_timeout = 30
@@ -51,16 +52,26 @@ preload_app = True
 control_socket_disable = True
 
 
+try:
+    from poll_service.workers import check_rate_limit_storage
+except ImportError:  # poll_service without workers.py (before the service branch's merge)
+
+    def check_rate_limit_storage(workers: int, storage_uri: str) -> None:
+        if workers > 1 and storage_uri.startswith("memory://"):
+            raise RuntimeError(
+                f"Refusing to start: {workers} worker processes with rate-limit storage "
+                f"'{storage_uri}' would each count votes separately. Set "
+                "POLL_RATELIMIT_STORAGE_URI=redis://... or WEB_CONCURRENCY=1."
+            )
+
+
 def on_starting(server):
     """Refuse several workers with per-process rate-limit counts (memory://)."""
-    app = server.app.wsgi()
-    storage = app.config["RATELIMIT_STORAGE_URI"]
-    if server.cfg.workers > 1 and storage.startswith("memory://"):
-        raise SystemExit(
-            f"{server.cfg.workers} workers with rate-limit storage {storage!r} would each "
-            "count votes separately and let through several times the limit. Set "
-            "POLL_RATELIMIT_STORAGE_URI=redis://... or WEB_CONCURRENCY=1."
-        )
+    storage = server.app.wsgi().config["RATELIMIT_STORAGE_URI"]
+    try:
+        check_rate_limit_storage(server.cfg.workers, storage)
+    except RuntimeError as error:
+        raise SystemExit(f"poll_service: {error}") from None
 
 
 def post_fork(server, worker):
