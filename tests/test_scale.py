@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -20,7 +22,7 @@ from poll_service.db import ballots, get_engine_for, hash_keys
 from poll_service.privacy import rotate_keys
 from poll_service.votes import record_vote, tally
 from tests.conftest import csrf_token_from
-from tests.services import LoopbackClient, NginxServer, PublisherProcess, free_port
+from tests.services import ROOT, LoopbackClient, NginxServer, free_port
 
 VOTERS = 120
 OPTIONS = ["yes-judge", "yes-expert", "no", "not-sure"]
@@ -134,43 +136,53 @@ def test_a_network_that_voted_on_one_instance_is_a_duplicate_on_another(deployme
     assert ballot_count(deployment) - before == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the publisher's database lock (poll_service/publisher.py, publishing branch)",
-)
-def test_only_one_publisher_writes_at_a_time_and_another_takes_over(postgresql, tmp_path):
-    """Two publishers on one database, writing to different folders: only the
-    lock holder's folder gets results; when it stops, the other takes over."""
-    database = postgresql.create_database()
-    env = {"POLL_SECRET_KEY": "test", "POLL_DATABASE_URL": database, "POLL_PUBLISH_INTERVAL": "0.2"}
-    first = PublisherProcess(
-        {**env, "POLL_SITE_OUTPUT_DIR": str(tmp_path / "a")}, tmp_path / "a.log"
-    )
-    second = PublisherProcess(
-        {**env, "POLL_SITE_OUTPUT_DIR": str(tmp_path / "b")}, tmp_path / "b.log"
-    )
-    first_results = tmp_path / "a" / "polls" / "inquiry" / "results.json"
-    second_results = tmp_path / "b" / "polls" / "inquiry" / "results.json"
-    first.start()
+CONTEND_FOR_THE_PUBLISH_LOCK = """
+import os, sys, time
+from poll_service.db import make_engine
+from poll_service.publish_lock import PublishLock
+
+url, marker, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+lock = PublishLock(make_engine(url))  # a holder id of its own, as on another machine
+entered = 0
+while entered < rounds:
+    if not lock.acquire():
+        time.sleep(0.002)
+        continue
     try:
-        wait_for(first_results.exists, 30)
-        second.start()
-        app = create_app(
-            {"SECRET_KEY": "test", "DATABASE_URL": database, "SITE_OUTPUT_DIR": str(tmp_path / "c")}
-        )
-        poll = app.extensions["polls"]["inquiry"]
-        record_vote(
-            get_engine_for(app), poll, "no", keyring=app.extensions["keyring"], network="192.0.2.1"
-        )
-        wait_for(lambda: json.loads(first_results.read_text())["total"] == 1, 10)
-        time.sleep(2)  # the second publisher has had ten chances to write
-        assert not second_results.exists()
-        first.stop()
-        wait_for(second_results.exists, 30)
-        assert json.loads(second_results.read_text())["total"] == 1
+        # Only the lock holder may be here: a second one fails to create the marker.
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        time.sleep(0.01)
+        os.unlink(marker)
     finally:
-        first.stop()
-        second.stop()
+        lock.release()
+    entered += 1
+"""
+
+
+def test_the_publish_lock_admits_one_publisher_at_a_time_across_machines(postgresql, tmp_path):
+    """Three processes, each with its own holder id as on separate machines,
+    take the publisher's lock in PostgreSQL 15 times each; never two at once."""
+    pytest.importorskip(
+        "poll_service.publish_lock",
+        reason="the publisher's database lock is built on the publishing branch",
+    )
+    database = postgresql.create_database()
+    create_app({"SECRET_KEY": "test", "DATABASE_URL": database}).extensions["poll_db"].dispose()
+    script = tmp_path / "contend.py"
+    script.write_text(CONTEND_FOR_THE_PUBLISH_LOCK)
+    marker = tmp_path / "publishing-now"
+    contenders = [
+        subprocess.Popen(
+            [sys.executable, str(script), database, str(marker), "15"],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for process in contenders:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors
 
 
 def wait_for(condition, timeout: float) -> None:
