@@ -15,6 +15,7 @@ declare -A PACKAGES=(
   [pg_ctlcluster]=postgresql
   [systemd-analyze]=systemd
   [openssl]=openssl
+  [sqlite3]=sqlite3
 )
 
 missing=()

@@ -290,3 +290,65 @@ def test_nginx_would_log_addresses_at_a_more_verbose_level(deployment):
         verbose.stop()
     assert "127.0.4.2" in addresses_in(verbose.error_log.read_text())
     verbose.remove()
+
+
+def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql, tmp_path):
+    """deploy/sqlite-to-postgresql.sh: the counts, the UTC days and the
+    duplicate checks carry over, and new ballots follow the copied ones."""
+    from poll_service.votes import AlreadyVoted
+
+    sqlite = create_app(
+        {"SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}"}
+    )
+    poll = sqlite.extensions["polls"]["inquiry"]
+    sqlite.extensions["keyring"].keys()
+    for number in range(3):
+        record_vote(
+            get_engine_for(sqlite),
+            poll,
+            OPTIONS[number],
+            keyring=sqlite.extensions["keyring"],
+            network=f"192.0.2.{number}",
+        )
+    url = postgresql.create_database()
+    postgres = create_app({"SECRET_KEY": "test", "DATABASE_URL": url})
+    result = subprocess.run(
+        [str(ROOT / "deploy" / "sqlite-to-postgresql.sh"), str(tmp_path / "votes.sqlite3"), url],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    before, after = tally(get_engine_for(sqlite), poll), tally(get_engine_for(postgres), poll)
+    assert (after.counts, after.daily) == (before.counts, before.daily)
+    assert cast_hours(postgres) == cast_hours(sqlite)  # the same instants, in UTC
+    with pytest.raises(AlreadyVoted):  # the mark made on SQLite, under the copied key
+        record_vote(
+            get_engine_for(postgres),
+            poll,
+            "no",
+            keyring=postgres.extensions["keyring"],
+            network="192.0.2.0",
+        )
+    record_vote(
+        get_engine_for(postgres),
+        poll,
+        "no",
+        keyring=postgres.extensions["keyring"],
+        network="192.0.2.9",
+        now=datetime(2026, 3, 1, 4, tzinfo=UTC),
+    )
+    assert tally(get_engine_for(postgres), poll).last_ballot_id == 4
+    again = subprocess.run(
+        [str(ROOT / "deploy" / "sqlite-to-postgresql.sh"), str(tmp_path / "votes.sqlite3"), url],
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode != 0 and "not empty" in again.stderr
+    for app in (sqlite, postgres):
+        app.extensions["poll_db"].dispose()
+
+
+def cast_hours(app) -> list[datetime]:
+    with get_engine_for(app).connect() as conn:
+        rows = conn.execute(select(ballots.c.cast_hour).order_by(ballots.c.id)).scalars()
+        return [hour if hour.tzinfo else hour.replace(tzinfo=UTC) for hour in rows]
