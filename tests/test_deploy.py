@@ -130,6 +130,9 @@ def test_a_vote_and_its_refusals_carry_every_header_once(deployment):
         "accepted": post_vote(deployment, voter, good, Origin=origin),
         "duplicate": post_vote(deployment, voter, good, Origin=origin),
     }
+    for _ in range(3):  # five votes a minute from one network, then refused
+        post_vote(deployment, voter, good, Origin=origin)
+    outcomes["rate limited"] = post_vote(deployment, voter, good, Origin=origin)
     statuses = {name: status for name, (status, _, _) in outcomes.items()}
     assert statuses == {
         "no origin": 403,
@@ -138,6 +141,7 @@ def test_a_vote_and_its_refusals_carry_every_header_once(deployment):
         "too large for nginx": 413,
         "accepted": 303,
         "duplicate": 409,
+        "rate limited": 429,
     }
     for name, (_, headers, _) in outcomes.items():
         assert_observatory_a_plus(headers)
