@@ -32,6 +32,7 @@ from tests.services import (
 SIX_MONTHS = 183 * 24 * 3600
 HSTS = "max-age=63072000; includeSubDomains"
 EXPECTED_HEADERS = {**SECURITY_HEADERS, "Strict-Transport-Security": HSTS}
+LIVE_RESULTS = "public, max-age=2, stale-while-revalidate=30, stale-if-error=300"
 EMBED_CSP = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors *")
 
 
@@ -75,11 +76,7 @@ def write_into_site(deployment, relative: str, text: str) -> str:
     ("path", "status", "cache_control"),
     [
         ("/", 200, "public, max-age=60"),
-        (
-            "/polls/inquiry/results.json",
-            200,
-            "public, max-age=2, stale-while-revalidate=30, stale-if-error=300",
-        ),
+        ("/polls/inquiry/results.json", 200, LIVE_RESULTS),
         ("/theme/css/site.css", 200, "public, max-age=3600"),
         ("/no-such-page/", 404, None),
         ("/poll/inquiry/", 200, "no-store"),
@@ -155,14 +152,24 @@ def test_the_embed_widget_may_be_framed_by_any_site(deployment, visitor):
     status, headers, _ = get(deployment, visitor, "/" + path)
     assert status == 200
     assert_observatory_a_plus(headers, embed=True)
-    assert headers["Cache-Control"] == "public, max-age=60"
+    assert headers["Cache-Control"] == LIVE_RESULTS
 
 
-def test_fingerprinted_theme_files_are_cached_for_a_year(deployment, visitor):
-    path = write_into_site(deployment, "theme/css/site.0123456789.css", "body{}")
-    status, headers, _ = get(deployment, visitor, path)
+@pytest.mark.parametrize(
+    "relative", ["theme/css/site.0123456789.css", "polls/embed.0123456789.css"]
+)
+def test_fingerprinted_files_are_cached_for_a_year(deployment, visitor, relative):
+    status, headers, _ = get(deployment, visitor, write_into_site(deployment, relative, "a{}"))
     assert status == 200
     assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert_observatory_a_plus(headers)
+
+
+@pytest.mark.parametrize("name", ["results.csv", "chart.svg", "share.png"])
+def test_every_file_the_publisher_rewrites_is_short_lived(deployment, visitor, name):
+    path = write_into_site(deployment, f"polls/inquiry/{name}", "x")
+    status, headers, _ = get(deployment, visitor, path)
+    assert (status, headers["Cache-Control"]) == (200, LIVE_RESULTS)
     assert_observatory_a_plus(headers)
 
 
