@@ -5,6 +5,7 @@ start-up checks, the systemd units and the example environment file."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -23,7 +24,9 @@ from tests.services import (
     IS_ROOT,
     ROOT,
     LoopbackClient,
+    NginxServer,
     Unavailable,
+    free_port,
     read_env_file,
     require_program,
     skip_or_fail,
@@ -306,3 +309,26 @@ def test_the_example_environment_gives_the_service_the_intended_values(monkeypat
     assert config["ALLOWED_ORIGINS"] == []
     assert config["RATELIMIT_VOTE_BURST"] == "5 per minute"
     assert config["PUBLISH_INTERVAL"] == 0.5
+
+
+def test_when_no_instance_answers_voters_are_asked_to_try_again(deployment):
+    """nginx's own answer when every instance is down: a page, or problem+json
+    for the API, with every header, and nothing cached."""
+    down = NginxServer(deployment.output, [free_port()]).start()
+    voter = LoopbackClient("127.0.0.22")
+    try:
+        page = voter.request(down.url + "/poll/inquiry/vote", "POST", body=b"option=no")
+        problem = voter.request(down.url + "/poll/api/polls/inquiry/votes", "POST", body=b"{}")
+    finally:
+        down.stop()
+        down.remove()
+    for status, headers, _ in (page, problem):
+        assert status == 503
+        assert headers["Retry-After"] == "30"
+        assert headers.get_all("Cache-Control") == ["no-store"]
+        assert_observatory_a_plus(headers)
+    assert page[1]["Content-Type"] == "text/html; charset=utf-8"
+    assert "could not confirm your vote" in page[2].decode()
+    assert problem[1]["Content-Type"] == "application/problem+json"
+    body = json.loads(problem[2])
+    assert (body["status"], body["type"]) == (503, "/poll/api/problems/unavailable")

@@ -247,7 +247,7 @@ def addresses_in(text: str) -> list[str]:
 
 def make_errors(url: str, client: LoopbackClient) -> list[int]:
     """Requests nginx would note in its error log: a missing file, a body too
-    large, a vote to an instance that is down (502)."""
+    large, a page from an instance that is down (nginx's 502, shown as 503)."""
     return [
         client.request(url + "/no-such-file.png")[0],
         client.request(url + "/poll/inquiry/vote", "POST", body=b"x" * 70000)[0],
@@ -260,10 +260,10 @@ def test_the_logs_hold_no_ip_address(deployment):
     and refusal above, plus errors made here, contain no address at all."""
     client = LoopbackClient("127.0.4.1")
     assert make_errors(deployment.nginx.url, client)[:2] == [404, 413]
-    # A separate nginx whose only upstream is down, to produce a 502.
+    # A separate nginx whose only upstream is down.
     down = NginxServer(deployment.output, [free_port()]).start()
     try:
-        assert make_errors(down.url, client) == [404, 413, 502]
+        assert make_errors(down.url, client) == [404, 413, 503]
     finally:
         down.stop()
     logs = [
@@ -277,7 +277,7 @@ def test_the_logs_hold_no_ip_address(deployment):
     for instance in deployment.instances:
         # gunicorn names the address it listens on (nginx's side), never a voter's.
         assert set(addresses_in(instance.log.read_text())) == {"127.0.0.1"}, instance.log
-    assert "502" in down.access_log.read_text()  # the failure is still on record
+    assert " 503 " in down.access_log.read_text()  # the failure is still on record
     down.remove()
 
 
