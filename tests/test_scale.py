@@ -136,6 +136,41 @@ def test_a_network_that_voted_on_one_instance_is_a_duplicate_on_another(deployme
     assert ballot_count(deployment) - before == 1
 
 
+def test_votes_during_a_rolling_restart_are_each_counted_once(deployment):
+    """One instance restarts (as in docs/deploy.md, "Updating") while votes
+    arrive. Voters who are asked to try again do; in the end every voter's
+    vote is stored exactly once, and a 409 comes only after an unconfirmed try."""
+    voters = 150
+    before = ballot_count(deployment)
+    url = deployment.nginx.url
+
+    def cast_until_answered(number: int) -> list[int]:
+        voter = LoopbackClient(f"127.0.5.{number + 1}")
+        statuses = []
+        while len(statuses) < 20:
+            try:
+                statuses.append(vote_with_the_api(url, voter, "yes-judge"))
+            except (ValueError, KeyError):  # the token request met the 503 page
+                statuses.append(503)
+            if statuses[-1] != 503:
+                break
+            time.sleep(0.2)
+        return statuses
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(cast_until_answered, number) for number in range(voters)]
+        wait_for(lambda: sum(f.done() for f in futures) >= voters // 5, 30)
+        still_voting = voters - sum(f.done() for f in futures)
+        deployment.instances[1].stop()  # graceful: requests in flight are finished
+        deployment.instances[1].start()
+        outcomes = [future.result() for future in futures]
+
+    assert still_voting > voters // 2  # the restart came in the middle of the votes
+    for statuses in outcomes:
+        assert statuses[-1] == 201 or (statuses[-1] == 409 and 503 in statuses), statuses
+    assert ballot_count(deployment) - before == voters
+
+
 CONTEND_FOR_THE_PUBLISH_LOCK = """
 import os, sys, time
 from poll_service.db import make_engine
