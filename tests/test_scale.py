@@ -171,6 +171,46 @@ def test_votes_during_a_rolling_restart_are_each_counted_once(deployment):
     assert ballot_count(deployment) - before == voters
 
 
+def test_votes_continue_with_per_process_limits_when_redis_stops(tmp_path):
+    """With the example environment's fallback, a Redis outage loosens the
+    limits to per process instead of refusing every vote."""
+    from tests.services import RedisServer, Unavailable, read_env_file, skip_or_fail
+
+    example = read_env_file(ROOT / "deploy" / "poll.env.example")
+    redis = RedisServer()
+    try:
+        redis.start()
+    except Unavailable as error:
+        redis.stop()
+        skip_or_fail(str(error))
+    app = create_app(
+        {
+            "SECRET_KEY": "test",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+            "RATELIMIT_STORAGE_URI": redis.url,
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": json.loads(
+                example["POLL_RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"]
+            ),
+        }
+    )
+
+    def vote(address: str) -> int:
+        client = app.test_client()
+        token = client.get("/poll/api/csrf-token").json["csrf_token"]
+        return client.post(
+            "/poll/api/polls/inquiry/votes",
+            json={"option": "no"},
+            headers={"Origin": "http://localhost", "X-CSRFToken": token},
+            environ_base={"REMOTE_ADDR": address},
+        ).status_code
+
+    try:
+        assert vote("192.0.2.1") == 201
+    finally:
+        redis.stop()
+    assert [vote("192.0.2.2") for _ in range(6)] == [201, 409, 409, 409, 409, 429]
+
+
 CONTEND_FOR_THE_PUBLISH_LOCK = """
 import os, sys, time
 from poll_service.db import make_engine
