@@ -240,9 +240,10 @@ class GunicornServer:
         wait_for_port(self.port, self.process, self.log, timeout=60)
         return self
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = True) -> None:
+        """SIGTERM lets requests in flight finish (as systemd stops it); SIGINT does not."""
         if self.process is not None:
-            stop_process(self.process, timeout=30)
+            stop_process(self.process, signal.SIGTERM if graceful else signal.SIGINT, 30)
 
 
 class NginxServer:
@@ -421,7 +422,9 @@ class Deployment:
         return self
 
     def stop(self) -> None:
-        for part in [self.nginx, *self.instances, self.publisher, self.redis]:
+        for instance in self.instances:
+            instance.stop(graceful=False)
+        for part in [self.nginx, self.publisher, self.redis]:
             if part is not None:
                 part.stop()
         if self.nginx is not None:
