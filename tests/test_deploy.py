@@ -332,3 +332,19 @@ def test_when_no_instance_answers_voters_are_asked_to_try_again(deployment):
     assert problem[1]["Content-Type"] == "application/problem+json"
     body = json.loads(problem[2])
     assert (body["status"], body["type"]) == (503, "/poll/api/problems/unavailable")
+
+
+def test_the_shell_reads_the_environment_file_as_systemd_does():
+    """docs/deploy.md loads poll.env into a shell (set -a; . poll.env) for
+    maintenance commands; they must see the values the services see."""
+    example = DEPLOY / "poll.env.example"
+    shell = subprocess.run(
+        ["bash", "-c", 'set -a; . "$0"; set +a; env -0', str(example)],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = dict(item.split("=", 1) for item in shell.stdout.split("\0") if "=" in item)
+    for key, value in read_env_file(example).items():
+        assert seen[key] == value, key
