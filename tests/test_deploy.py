@@ -222,6 +222,11 @@ def test_the_production_server_blocks_pass_nginx_t(tmp_path):
     site = site.replace(
         "/etc/letsencrypt/live/inquiry-now.example/privkey.pem", str(tmp_path / "key.pem")
     )
+    # Free ports instead of 80 and 443 (root or not, something may hold them);
+    # IPv4 only, as the test machine may have no IPv6.
+    site = re.sub(r"(?m)^\s*listen \[::\]:.*$", "", site)
+    site = site.replace("listen 80 ", f"listen 127.0.0.1:{free_port()} ")
+    site = site.replace("listen 443 ", f"listen 127.0.0.1:{free_port()} ")
     (conf / "inquiry" / "site.conf").write_text(site)
     main = (conf / "nginx.conf").read_text()
     main = main.replace("/run/nginx.pid", str(tmp_path / "nginx.pid"))
