@@ -12,6 +12,7 @@ with the machine and the command.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
@@ -64,6 +65,7 @@ def main() -> None:
     finally:
         deployment.stop()
         postgresql.stop()
+        shutil.rmtree(deployment.base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -313,6 +313,7 @@ class NginxServer:
             wait_for_port(self.port, self.process, self.error_log)
         except Unavailable as error:
             stop_process(self.process)
+            self.remove()
             raise Unavailable(f"{error}\n{self.process.stderr.read().decode()}") from None
         return self
 

@@ -335,25 +335,21 @@ def test_the_logs_hold_no_ip_address(deployment):
     and refusal above, plus errors made here, contain no address at all."""
     client = LoopbackClient("127.0.4.1")
     assert make_errors(deployment.nginx.url, client)[:2] == [404, 413]
-    # A separate nginx whose only upstream is down.
-    down = NginxServer(deployment.output, [free_port()]).start()
+    down = NginxServer(deployment.output, [free_port()]).start()  # its instance is down
     try:
         assert make_errors(down.url, client) == [404, 413, 503]
+        down.stop()
+        assert " 503 " in down.access_log.read_text()  # the failure is still on record
+        for log in [deployment.nginx.access_log, deployment.nginx.error_log]:
+            assert addresses_in(log.read_text()) == [], log
+        for log in [down.access_log, down.error_log]:
+            assert addresses_in(log.read_text()) == [], log
+        for instance in deployment.instances:
+            # gunicorn names the address it listens on (nginx's side), never a voter's.
+            assert set(addresses_in(instance.log.read_text())) == {"127.0.0.1"}, instance.log
     finally:
         down.stop()
-    logs = [
-        deployment.nginx.access_log,
-        deployment.nginx.error_log,
-        down.access_log,
-        down.error_log,
-    ]
-    for log in logs:
-        assert addresses_in(log.read_text()) == [], log
-    for instance in deployment.instances:
-        # gunicorn names the address it listens on (nginx's side), never a voter's.
-        assert set(addresses_in(instance.log.read_text())) == {"127.0.0.1"}, instance.log
-    assert " 503 " in down.access_log.read_text()  # the failure is still on record
-    down.remove()
+        down.remove()
 
 
 def test_nginx_would_log_addresses_at_a_more_verbose_level(deployment):
@@ -361,10 +357,11 @@ def test_nginx_would_log_addresses_at_a_more_verbose_level(deployment):
     verbose = NginxServer(deployment.output, [free_port()], error_log_level="error").start()
     try:
         make_errors(verbose.url, LoopbackClient("127.0.4.2"))
+        verbose.stop()
+        assert "127.0.4.2" in addresses_in(verbose.error_log.read_text())
     finally:
         verbose.stop()
-    assert "127.0.4.2" in addresses_in(verbose.error_log.read_text())
-    verbose.remove()
+        verbose.remove()
 
 
 def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql, tmp_path):
