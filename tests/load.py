@@ -1,7 +1,8 @@
 """Helpers for the reliability tests: a real gunicorn server and a fast voting client.
 
-The server runs the service as production does (gunicorn, several workers, a
-database file shared between them) on a free port on 127.0.0.1. The client
+The server runs the service as production does (gunicorn with
+deploy/gunicorn.conf.py: gthread workers, the app preloaded in the master) on a
+free port on 127.0.0.1. The client
 speaks HTTP/1.1 with keep-alive through ``http.client``, one connection per
 thread, so 64 simulated voters fit on two cores next to the server.
 
@@ -27,6 +28,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 POLL = "inquiry"
 OPTIONS = ("yes-judge", "yes-expert", "no", "not-sure")
 
@@ -73,7 +75,7 @@ def flask_command(env: dict, *args: str, **kwargs) -> subprocess.CompletedProces
 
 
 class GunicornServer:
-    """gunicorn serving ``poll_service:create_app()``; stop() or kill() it when done.
+    """gunicorn with deploy/gunicorn.conf.py; stop() or kill() it when done.
 
     It runs in its own process group, so ``kill()`` can SIGKILL the master and
     every worker at once, as a power cut would.
@@ -83,7 +85,7 @@ class GunicornServer:
         self,
         env: dict,
         workdir: Path,
-        workers: int = 2,
+        workers: int = 1,
         threads: int = 8,
         access_log: Path | None = None,
     ):
@@ -101,24 +103,23 @@ class GunicornServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> GunicornServer:
+        """Start with the production settings (deploy/gunicorn.conf.py), on our own
+        port, worker count and log files."""
         command = [
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            str(GUNICORN_CONFIG),
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
             str(self.workers),
-            "--worker-class",
-            "gthread",
             "--threads",
             str(self.threads),
-            "--graceful-timeout",
-            "5",
             "--error-logfile",
             str(self.log_path),
-            *(self._access_log_options() if self.access_log else []),
-            "poll_service:create_app()",
+            *(["--access-logfile", str(self.access_log)] if self.access_log else []),
         ]
         with open(self.workdir / "gunicorn.stdout", "ab") as output:
             self.process = subprocess.Popen(
@@ -131,16 +132,6 @@ class GunicornServer:
             )
         self.wait_until_healthy(timeout)
         return self
-
-    def _access_log_options(self) -> list[str]:
-        # gunicorn's default format logs the client address and user agent;
-        # this one, like the development server's, logs only the request.
-        return [
-            "--access-logfile",
-            str(self.access_log),
-            "--access-logformat",
-            '"%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms',
-        ]
 
     def wait_until_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

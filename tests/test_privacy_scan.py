@@ -216,3 +216,41 @@ def test_nothing_links_a_ballot_to_a_duplicate_mark(app):
     assert len(expiries) <= 2 and len(hours) <= 2  # the test may straddle an hour
     assert "WITHOUT ROWID" in ddl.upper()
     assert stored_order == sorted(stored_order)
+
+
+# The production stack: nginx in front of two gunicorn instances, PostgreSQL,
+# Redis and the publisher (the `deployment` fixture, tests/services.py). Here
+# the reader's address is real, not a header: the client connects from its own
+# loopback address, the one nginx sees and must never write down.
+STACK_ADDRESS = "127.51.100.23"
+
+
+def stack_needles() -> dict[str, bytes]:
+    # Text forms only: PostgreSQL's files are tens of megabytes, in which four
+    # packed bytes would turn up by chance; the address never reaches the
+    # database in any form, since the service only ever sees an HMAC of it.
+    forms = {"address": STACK_ADDRESS, "user agent": USER_AGENT}
+    forms["address as integer"] = str(int(ipaddress.ip_address(STACK_ADDRESS)))
+    return {name: text.encode() for name, text in forms.items()}
+
+
+def test_the_deployed_stack_writes_no_address_or_user_agent(deployment, postgresql):
+    from tests.services import LoopbackClient
+
+    reader = LoopbackClient(STACK_ADDRESS)
+    site = deployment.nginx.url
+    agent = {"User-Agent": USER_AGENT}
+    _, _, page = reader.request(site + "/poll/inquiry/", headers=agent)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.decode()).group(1)
+    body = urllib.parse.urlencode({"option": "no", "csrf_token": token}).encode()
+    form = {"Origin": site, "Content-Type": "application/x-www-form-urlencoded", **agent}
+    assert reader.request(site + "/poll/inquiry/vote", "POST", body, form)[0] == 303
+    assert reader.request(site + "/poll/inquiry/vote", "POST", body, form)[0] == 409
+    assert reader.request(site + "/no-such-page/", headers=agent)[0] == 404
+    assert reader.request(site + "/poll/inquiry/vote", "POST", b"option=no", agent)[0] == 403
+    access_log = deployment.nginx.access_log.read_text()
+    assert "POST /poll/inquiry/vote" in access_log  # nginx did log these requests
+
+    written = [deployment.base, postgresql.base, deployment.redis.base]
+    hits = [hit for folder in written for hit in scan(folder, stack_needles())]
+    assert hits == []

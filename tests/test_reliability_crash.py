@@ -121,7 +121,7 @@ def test_kill_9_loses_no_acknowledged_vote_and_counts_none_twice(tmp_path):
     database = tmp_path / "votes.sqlite3"
     env = service_env(tmp_path, f"sqlite:///{database}")
     flask_command(env, "init-db")
-    server = GunicornServer(env, tmp_path, workers=2, threads=4).start()
+    server = GunicornServer(env, tmp_path).start()  # 1 worker, 8 threads, as deployed
     outcomes = Outcomes()
     numbers = count()
     deadline = time.monotonic() + DEADLINE_SECONDS

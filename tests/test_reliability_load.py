@@ -5,7 +5,9 @@ vote through the JSON API, as poll.js does. Afterwards the database, the API
 and the published results.json must all agree exactly with the number of 201
 responses, option by option. The figures go in docs/reliability.md.
 
-Set RELIABILITY_LOAD_VOTES to change the number of votes (default 10,000).
+The database is the suite's ``database_url`` (tests/conftest.py): SQLite by
+default, PostgreSQL with ``pytest --database=postgresql``. Set
+RELIABILITY_LOAD_VOTES to change the number of votes (default 10,000).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import time
 from collections import Counter
 from itertools import count
 
-import pytest
 from sqlalchemy import create_engine, func, select
 
 from poll_service.db import ballots, vote_marks
@@ -38,12 +39,6 @@ from tests.load import (
 VOTES = int(os.environ.get("RELIABILITY_LOAD_VOTES", "10000"))
 CONCURRENT_VOTERS = 64
 RETRIES_AFTER_503 = 20
-
-
-@pytest.fixture(params=["sqlite"])
-def database_url(request, tmp_path):
-    """The database the server uses; PostgreSQL joins once the deploy fixture exists."""
-    return f"sqlite:///{tmp_path / 'votes.sqlite3'}"
 
 
 def cast_votes(port: int, total: int, concurrency: int) -> tuple[Counter, Counter, float]:
@@ -98,7 +93,7 @@ def wait_for_published_total(results_path, expected: int, timeout: float = 30.0)
 def test_every_acknowledged_vote_is_counted_exactly_once(tmp_path, database_url):
     env = service_env(tmp_path, database_url)
     flask_command(env, "init-db")
-    server = GunicornServer(env, tmp_path, workers=2, threads=8).start()
+    server = GunicornServer(env, tmp_path).start()  # deploy/'s default: 1 worker, 8 threads
     publisher = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "poll_service", "poll", "publish", "--watch"],
         env=env,
