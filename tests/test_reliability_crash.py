@@ -74,7 +74,7 @@ class Outcomes:
 
 
 def vote_until_answered(server_port, voter: Voter, option: str, deadline: float):
-    """Vote, retrying through crashes; returns (status, whether an answer was lost)."""
+    """Vote, retrying through crashes; returns (final status, answers lost on the way)."""
     client = Client(server_port(), timeout=10)
     lost = 0
     while time.monotonic() < deadline:
@@ -97,24 +97,35 @@ def vote_until_answered(server_port, voter: Voter, option: str, deadline: float)
     raise AssertionError(f"voter {voter.address} got no answer before the deadline")
 
 
-def kill_repeatedly(server: GunicornServer, stopping: threading.Event, log: list):
+def a_worker(server: GunicornServer, timeout: float = 20.0) -> int:
+    """A live worker's pid, waiting while gunicorn forks a replacement."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if workers := server.worker_pids():
+            return workers[0]
+        time.sleep(0.05)
+    raise AssertionError("gunicorn did not replace its worker")
+
+
+def kill_repeatedly(server: GunicornServer, done: threading.Event, log: list):
     """SIGKILL workers one at a time, then the whole server, restarting it."""
-    time.sleep(1.5)  # a steady load first
-    for _ in range(WORKER_KILLS):
-        time.sleep(1.0)
-        workers = server.worker_pids()
-        if workers:
-            os.kill(workers[0], signal.SIGKILL)
-            log.append(("worker", workers[0]))
-    for _ in range(MASTER_KILLS):
-        time.sleep(1.5)
-        for pid in server.worker_pids():
-            os.kill(pid, signal.SIGKILL)
-        server.kill()  # then the master, and anything left in its group
-        log.append(("master", server.process.pid))
-        time.sleep(0.2)
-        server.start()
-    stopping.set()
+    try:
+        time.sleep(1.5)  # a steady load first
+        for _ in range(WORKER_KILLS):
+            time.sleep(1.0)
+            worker = a_worker(server)
+            os.kill(worker, signal.SIGKILL)
+            log.append(("worker", worker))
+        for _ in range(MASTER_KILLS):
+            time.sleep(1.5)
+            for pid in server.worker_pids():
+                os.kill(pid, signal.SIGKILL)
+            server.kill()  # then the master, and anything left in its group
+            log.append(("master", server.process.pid))
+            time.sleep(0.2)
+            server.start()
+    finally:
+        done.set()  # the voters stop after their current vote, even if this failed
 
 
 def test_kill_9_loses_no_acknowledged_vote_and_counts_none_twice(tmp_path):
