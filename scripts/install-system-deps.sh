@@ -8,6 +8,8 @@ set -euo pipefail
 # program -> Debian package
 declare -A PACKAGES=(
   [chromium]=chromium
+  [java]=default-jre-headless
+  [npm]=npm
 )
 
 missing=()

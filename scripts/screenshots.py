@@ -32,7 +32,9 @@ def main() -> None:
         server = start_theme_site(Path(folder))
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=["--no-sandbox"]
+                )
                 for width in WIDTHS:
                     context = browser.new_context(viewport={"width": width, "height": 800})
                     # Nothing may leave the machine, not even while taking pictures.

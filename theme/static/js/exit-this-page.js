@@ -52,8 +52,8 @@
     overlay.className = "exit-this-page-overlay";
     overlay.setAttribute("role", "alert");
     overlay.textContent = "Loading.";
-    document.body.appendChild(overlay);
     document.body.classList.add("exit-this-page-hide-content");
+    document.body.appendChild(overlay);
     window.location.replace(button.href);
   }
 
