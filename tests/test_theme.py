@@ -70,6 +70,16 @@ def test_stylesheets_and_scripts_fetch_nothing_from_other_sites():
             assert not re.search(r"https?://|@import|@font-face|url\(\s*['\"]?//", text), path
 
 
+def test_no_page_has_inline_script_or_style(built_site):
+    """The Content-Security-Policy allows neither, so they would silently not work.
+
+    JSON-LD is data, not script, and is allowed."""
+    for page in html_pages(built_site):
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\b(src=|type=\"application/ld\+json\"))", html), page
+        assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", html), page
+
+
 def test_every_page_has_our_favicon(built_site):
     for page in html_pages(built_site):
         html = page.read_text(encoding="utf-8")

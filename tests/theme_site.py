@@ -75,7 +75,7 @@ def copy_content_with_sample_reblog(target: Path) -> Path:
 def start_theme_site(folder: Path) -> LiveServer:
     """Build the site into ``folder`` and serve it; call ``.stop()`` when done.
 
-    Votes are not rate limited and duplicates are checked by cookie only, so
+    Rate limits are generous and duplicates are checked by cookie only, so
     each browser context (a new reader) can vote from 127.0.0.1.
     """
     polls = folder / "polls"
@@ -88,7 +88,11 @@ def start_theme_site(folder: Path) -> LiveServer:
         "DATABASE_URL": f"sqlite:///{folder / 'votes.sqlite3'}",
         "SITE_OUTPUT_DIR": str(folder / "output"),
         "POLLS_DIR": str(polls),
-        "RATELIMIT_ENABLED": False,
+        # Generous limits rather than RATELIMIT_ENABLED=False: the limiter is
+        # shared by every app in the process, so disabling it here leaks into
+        # the service's own tests.
+        "RATELIMIT_VOTE_BURST": "1000 per minute",
+        "RATELIMIT_VOTE_SUSTAINED": "1000 per hour",
     }
     publish(create_app(config))  # the pages start with published numbers, as in `make run`
     content = copy_content_with_sample_reblog(folder / "content")
