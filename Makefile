@@ -8,7 +8,7 @@ PORT ?= 8000
 OUTPUT ?= output
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build publish preview lint format clean screenshots
+.PHONY: help run test build publish preview lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,7 @@ test: $(VENV)/.installed-test ## Install what the tests need and run every test
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 
+.PHONY: screenshots
 screenshots: $(VENV)/.installed-test ## Screenshots of every page type at 375 and 1280 px into docs/screenshots/
 	scripts/install-system-deps.sh
 	$(BIN)/python scripts/screenshots.py
