@@ -7,9 +7,9 @@ set -euo pipefail
 
 # program -> Debian package
 declare -A PACKAGES=(
-  [chromium]=chromium
   [java]=default-jre-headless
   [npm]=npm
+  [chromium]=chromium
 )
 
 missing=()

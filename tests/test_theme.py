@@ -119,7 +119,20 @@ def test_the_content_note_comes_before_the_article_text(built_site):
     assert "This post discusses child sexual abuse in general terms" in html[note : note + 400]
     assert note < html.index('class="article__body"')
     home = (built_site / "index.html").read_text(encoding="utf-8")
-    assert home.index('class="content-note"') < home.index("Abuse of children in the UK")
+    summary = home[home.index(f'href="/{ARTICLE.removesuffix("index.html")}"') :]
+    assert summary.index('class="content-note"') < summary.index('class="summary__text"')
+
+
+def test_a_content_note_is_shown_as_text_not_markup(tmp_path):
+    post = tmp_path / "content" / "posts" / "a.md"
+    post.parent.mkdir(parents=True)
+    post.write_text(
+        "Title: A\nDate: 2014-07-20\nSlug: a\nContent_note: Abuse <script>x()</script>\n\nText.\n"
+    )
+    site = build_site(tmp_path / "output", PATH=str(tmp_path / "content"))
+    html = (site / "2014" / "a" / "index.html").read_text(encoding="utf-8")
+    assert "Abuse &lt;script&gt;x()&lt;/script&gt;" in html
+    assert "<script>x()" not in html
 
 
 def test_the_current_page_is_marked_in_the_navigation(built_site):
