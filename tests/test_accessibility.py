@@ -244,21 +244,37 @@ def tab_to(page, selector: str, limit: int = 60):
     raise AssertionError(f"{selector} is not reachable with Tab")
 
 
-def test_a_reader_votes_with_the_keyboard_only(site, reader):
-    page = reader.page
-    page.goto(site.url + ARTICLE)
+def choose_second_answer_and_vote(page):
     tab_to(page, "input[type=radio]")
     expect(page.locator(":focus")).to_have_accessible_name("Yes, led by a judge")
     page.keyboard.press("ArrowDown")  # moves to and selects the next answer
     expect(page.get_by_label("Yes, led by a child abuse expert")).to_be_checked()
     tab_to(page, "button[type=submit]")
     page.keyboard.press("Enter")
-    page.wait_for_url(f"**{POLL_FORM}?option=yes-expert")
-    expect(page.get_by_label("Yes, led by a child abuse expert")).to_be_checked()
-    tab_to(page, "button[type=submit]")
-    page.keyboard.press("Enter")
+
+
+def test_a_reader_votes_on_the_poll_page_with_the_keyboard_only(site, reader):
+    page = reader.page
+    page.goto(site.url + POLL_FORM)
+    choose_second_answer_and_vote(page)
     page.wait_for_url("**/thanks")
     expect(page.get_by_role("heading", level=1)).to_contain_text("your vote has been counted")
+    assert reader.outside == []
+
+
+def test_a_reader_votes_on_the_article_with_the_keyboard_only(site, reader):
+    page = reader.page
+    page.goto(site.url + ARTICLE)
+    choose_second_answer_and_vote(page)
+    # The static form asks the poll page to confirm; poll.js (service work) may
+    # instead send the vote in place. Either way the keyboard is enough.
+    expect(page.locator(".poll-confirmation, form.poll[method=post]")).to_be_visible()
+    if urlsplit(page.url).path == POLL_FORM:
+        expect(page.get_by_label("Yes, led by a child abuse expert")).to_be_checked()
+        tab_to(page, "button[type=submit]")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/thanks")
+    expect(page.get_by_text("Thank you: your vote has been counted")).to_be_visible()
     assert reader.outside == []
 
 
