@@ -166,6 +166,30 @@ def test_space_also_activates_the_quick_exit(site, reader):
     page.wait_for_url(EXIT_URL)
 
 
+FOCUS_STYLE = """() => {
+  const s = getComputedStyle(document.activeElement);
+  return {element: document.activeElement.outerHTML.slice(0, 80),
+          outline: s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2
+                   && s.outlineColor !== "rgba(0, 0, 0, 0)",
+          shadow: s.boxShadow !== "none"};
+}"""
+
+
+@pytest.mark.parametrize("path", [ARTICLE, POLL_FORM])
+def test_every_tab_stop_shows_where_the_focus_is(site, reader, path):
+    page = reader.page
+    page.goto(site.url + path)
+    seen = 0
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement === document.body"):
+            break
+        focus = page.evaluate(FOCUS_STYLE)
+        assert focus["outline"] or focus["shadow"], focus["element"]
+        seen += 1
+    assert seen >= 10
+
+
 def test_the_skip_link_moves_focus_to_the_main_content(site, reader):
     page = reader.page
     page.goto(site.url + ARTICLE)
