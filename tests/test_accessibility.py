@@ -202,7 +202,7 @@ def test_pressing_shift_three_times_exits_and_back_does_not_return(site, reader)
     page = reader.page
     page.goto(site.url + "/about/")
     page.goto(site.url + REBLOG)
-    status = page.locator(".exit-this-page [role=status]")
+    status = page.locator(".exit-this-page [aria-live=polite]")
     page.keyboard.press("Shift")
     expect(status).to_have_text("Shift, press 2 more times to exit.")
     page.keyboard.press("Shift")
@@ -218,7 +218,7 @@ def test_shift_used_as_a_modifier_or_too_slowly_does_not_exit(site, reader):
     page = reader.page
     page.clock.install()
     page.goto(site.url + "/")
-    status = page.locator(".exit-this-page [role=status]")
+    status = page.locator(".exit-this-page [aria-live=polite]")
     page.keyboard.press("Shift")
     page.keyboard.press("Shift")
     page.clock.run_for(5001)  # the count expires after 5 seconds

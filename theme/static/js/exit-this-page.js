@@ -2,7 +2,7 @@
 // file the button is a plain link to a neutral site. With it:
 // - pressing Shift three times within 5 seconds also leaves the page;
 // - leaving uses location.replace, so Back does not return here;
-// - screen readers hear the Shift count (a status region) and "Loading."
+// - screen readers hear the Shift count (a live region) and "Loading."
 //   (an alert overlay that also hides the page at once).
 (function () {
   "use strict";
@@ -26,9 +26,13 @@
   for (var i = 0; i < PRESSES_NEEDED; i++) indicator.appendChild(document.createElement("span"));
   button.insertAdjacentElement("afterend", indicator);
 
+  // A polite, atomic live region: what role="status" means (GOV.UK uses the
+  // role). Without the role, pages' own status messages stay the only
+  // role="status" element, so tests and tools can find them unambiguously.
   var status = document.createElement("span");
   status.className = "visually-hidden";
-  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  status.setAttribute("aria-atomic", "true");
   indicator.insertAdjacentElement("afterend", status);
 
   function showProgress() {
