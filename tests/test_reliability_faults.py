@@ -237,3 +237,54 @@ def test_a_failed_commit_stores_nothing_and_never_says_counted(app, vote, html, 
     assert response.mimetype == ("text/html" if html else "application/problem+json")
     assert stored(app) == (1, 1)
     assert vote(app, "192.0.2.2").status_code in (201, 303)
+
+
+@pytest.fixture
+def pg_app(tmp_path, postgresql):
+    """The service on its own database in the suite's private PostgreSQL server."""
+    app = create_app(
+        {
+            "SECRET_KEY": "test",
+            "DATABASE_URL": postgresql.create_database(),
+            "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        }
+    )
+    yield app
+    app.extensions["poll_db"].dispose()
+
+
+def pg_admin(postgresql, statement: str) -> None:
+    import psycopg
+
+    dsn = f"host=127.0.0.1 port={postgresql.port} user=postgres dbname=postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def cut_connections(postgresql, database: str) -> None:
+    pg_admin(
+        postgresql,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{database}' AND pid <> pg_backend_pid()",
+    )
+
+
+@pytest.mark.parametrize(("vote", "html"), [(form_vote, True), (api_vote, False)])
+def test_postgresql_restarting_or_refusing_connections(pg_app, postgresql, vote, html):
+    database = pg_app.extensions["poll_db"].url.database
+    assert vote(pg_app, "192.0.2.1").status_code in (201, 303)
+    # A restart or failover drops every pooled connection: the pool notices
+    # (pre-ping) and the next vote simply succeeds.
+    cut_connections(postgresql, database)
+    assert vote(pg_app, "192.0.2.2").status_code in (201, 303)
+    # The server refuses connections (maintenance, or down): 503, nothing stored.
+    pg_admin(postgresql, f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+    try:
+        cut_connections(postgresql, database)
+        assert_unavailable(vote(pg_app, "192.0.2.3"), html)
+        assert pg_app.test_client().get("/poll/health").status_code == 503
+    finally:
+        pg_admin(postgresql, f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+    assert stored(pg_app) == (2, 2)
+    assert vote(pg_app, "192.0.2.3").status_code in (201, 303)
+    assert stored(pg_app) == (3, 3)
