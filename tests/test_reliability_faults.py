@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from poll_service import create_app
 from poll_service.db import ballots, vote_marks
+from poll_service.publish_lock import PublishLock
 from poll_service.publisher import Publisher
 from tests.conftest import ORIGIN, csrf_token_from
 from tests.load import ROOT, service_env
@@ -162,8 +163,15 @@ def test_votes_are_accepted_while_the_output_folder_is_unwritable(app, tmp_path)
             assert api_vote(app, f"192.0.2.{number}").status_code == 201
         time.sleep(0.3)  # several failed publishing passes
         assert publisher.is_alive()
-        polls.unlink()
-        (tmp_path / "polls-away").rename(polls)
+        # Put the folder back while holding the publish lock, as an operator
+        # would, so the publisher cannot recreate it half-way through the swap.
+        operator = PublishLock(app.extensions["poll_db"])
+        wait_for(operator.acquire)
+        try:
+            polls.unlink()
+            (tmp_path / "polls-away").rename(polls)
+        finally:
+            operator.release()
         wait_for(lambda: published_total(app) == 5)
     finally:
         publisher.stop()
