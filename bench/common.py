@@ -102,9 +102,9 @@ def running(args: list[str], env: dict | None = None, log: Path | None = None, *
 
 
 def require_program(name: str, package: str) -> str:
-    path = shutil.which(name)
+    path = shutil.which(name) or shutil.which(name, path=str(VENV_BIN))
     if path is None:
-        raise BenchmarkFailure(f"'{name}' is missing: run bench/setup.sh (Debian package {package})")
+        raise BenchmarkFailure(f"'{name}' is missing: run bench/setup.sh ({package})")
     return path
 
 

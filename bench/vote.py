@@ -27,6 +27,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -58,6 +59,7 @@ VOTE_PATH = f"/poll/api/polls/{POLL}/votes"
 LUA_SCRIPT = BENCH / "vote.lua"
 DEPLOY_GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 BENCH_GUNICORN_CONFIG = BENCH / "gunicorn.conf.py"
+BARE_GUNICORN_CONFIG = BENCH / "gunicorn_bare.conf.py"
 
 # The rate limits raised for the benchmark, so that they are not what is
 # measured: one machine posing as many voters would otherwise hit the global cap.
@@ -100,11 +102,13 @@ def gunicorn_config() -> Path:
     return DEPLOY_GUNICORN_CONFIG if DEPLOY_GUNICORN_CONFIG.exists() else BENCH_GUNICORN_CONFIG
 
 
-def gunicorn_command(app: str, port: int, extra: list[str] | None = None) -> list[str]:
+def gunicorn_command(
+    app: str, port: int, extra: list[str] | None = None, config: Path | None = None
+) -> list[str]:
     return [
         str(VENV_BIN / "gunicorn"),
         "--config",
-        str(gunicorn_config()),
+        str(config or gunicorn_config()),
         "--bind",
         f"127.0.0.1:{port}",
         *(extra or []),
@@ -149,7 +153,10 @@ def embedded_service(workdir: Path, port: int, gunicorn_args: list[str]):
 @contextmanager
 def bare_endpoint(port: int, gunicorn_args: list[str], log: Path):
     with running(
-        gunicorn_command("bench.bare_app:app", port, gunicorn_args), {}, log, cwd=ROOT
+        gunicorn_command("bench.bare_app:app", port, gunicorn_args, BARE_GUNICORN_CONFIG),
+        {},
+        log,
+        cwd=ROOT,
     ) as g:
         wait_for_port(port, g)
         yield g
@@ -183,7 +190,7 @@ def run_wrk(
     url: str, tokens: Path, origin: str, duration: int, connections: int, threads: int = 2
 ) -> dict:
     """Run wrk with vote.lua; return its JSON line (counts by status, latency in µs)."""
-    wrk = require_program("wrk", "wrk")
+    wrk = require_program("wrk", "Debian package wrk")
     command = [
         wrk,
         f"--threads={threads}",
@@ -234,6 +241,7 @@ class PublishSampler(threading.Thread):
         self.latencies: list[float] = []
         self.acknowledged = 0
         self.unpublished = 0
+        self.unknown = 0  # votes whose answer never came (timeouts)
 
     def published_total(self) -> int:
         try:
@@ -241,8 +249,8 @@ class PublishSampler(threading.Thread):
         except (FileNotFoundError, ValueError):
             return 0
 
-    def cast(self, cookie: str, token: str, number: int) -> bool:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+    def cast(self, cookie: str, token: str, number: int) -> bool | None:
+        """True when acknowledged, False when refused, None when the outcome is unknown."""
         headers = {
             "Content-Type": "application/json",
             "Origin": f"http://{self.host}:{self.port}",
@@ -250,23 +258,47 @@ class PublishSampler(threading.Thread):
             "X-CSRFToken": token,
             "X-Forwarded-For": f"{self.xff_base}.{number // 256}.{number % 256}",
         }
-        connection.request("POST", f"/poll/api/polls/{PROBE_POLL}/votes", b'{"option":"a"}', headers)
-        status = connection.getresponse().status
-        connection.close()
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        try:
+            connection.request(
+                "POST", f"/poll/api/polls/{PROBE_POLL}/votes", b'{"option":"a"}', headers
+            )
+            status = connection.getresponse().status
+        except OSError:
+            return None
+        finally:
+            connection.close()
         return 200 <= status < 300
+
+    def settle(self) -> int:
+        """Wait until the published total stops changing (a vote whose answer was
+        lost may still be stored and published), and return it."""
+        total, stable_since = self.published_total(), time.monotonic()
+        while time.monotonic() - stable_since < 3 and not self.stopping.is_set():
+            time.sleep(0.1)
+            if (now := self.published_total()) != total:
+                total, stable_since = now, time.monotonic()
+        return total
 
     def run(self) -> None:
         cookie, token = fetch_token(self.host, self.port)
-        number = 0
+        number, expected = 0, 0
         while not self.stopping.wait(self.gap):
             number += 1
-            if not self.cast(cookie, token, number):
+            outcome = self.cast(cookie, token, number)
+            if outcome is None:
+                self.unknown += 1
+                expected = self.settle()
+                continue
+            if not outcome:
                 continue
             acknowledged_at = time.monotonic()
             self.acknowledged += 1
-            while self.published_total() < self.acknowledged:
+            expected += 1
+            while self.published_total() < expected:
                 if time.monotonic() - acknowledged_at > 30:
                     self.unpublished += 1
+                    expected = self.settle()
                     break
                 time.sleep(0.01)
             else:
@@ -283,6 +315,7 @@ class PublishSampler(threading.Thread):
             "median_s": round(statistics.median(values), 3) if values else None,
             "max_s": round(max(values), 3) if values else None,
             "unpublished_after_30s": self.unpublished,
+            "no_answer": self.unknown,
         }
 
 
@@ -339,8 +372,47 @@ def check_no_vote_lost(stored: dict[str, int], acknowledged: dict[str, int]) -> 
 # --- the benchmark -------------------------------------------------------------
 
 
+@contextmanager
+def profiling(pids: list[int], seconds: int, out: Path | None):
+    """With --profile, py-spy samples the workers while the load runs."""
+    if out is None:
+        yield
+        return
+    spy = require_program("py-spy", "pip install py-spy")
+    spies = [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(seconds),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--nonblocking",
+                "--output",
+                f"{out}.{pid}.txt",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+    yield
+    for process in spies:
+        process.wait(timeout=seconds + 30)
+
+
 def measure_service(
-    workdir: Path, duration: int, connections: int, gunicorn_args: list[str], pool: int
+    workdir: Path,
+    duration: int,
+    connections: int,
+    gunicorn_args: list[str],
+    pool: int,
+    profile: Path | None = None,
 ) -> dict:
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
@@ -351,11 +423,14 @@ def measure_service(
             "127.0.0.1", port, results_json, gap=quick_or(0.2, 1.0), xff_base="172.16"
         )
         sampler.start()
-        load = run_wrk(origin, tokens, origin, duration, connections)
+        with profiling(worker_pids(master.pid), duration, profile):
+            load = run_wrk(origin, tokens, origin, duration, connections)
         sampler.stop()
         rss = workers_peak_rss(master.pid)
     stored = stored_votes(env["POLL_DATABASE_URL"])
-    integrity = check_no_vote_lost(stored, {POLL: load["acknowledged"], PROBE_POLL: sampler.acknowledged})
+    integrity = check_no_vote_lost(
+        stored, {POLL: load["acknowledged"], PROBE_POLL: sampler.acknowledged}
+    )
     return {**load, "worker_peak_rss_mb": rss, "published": sampler.figures(), "votes": integrity}
 
 
@@ -395,14 +470,20 @@ def report(figures: dict) -> None:
     met = figures["met"]
     print(f"\nVote benchmark ({figures['layout']}, {figures['connections']} connections,")
     print(f"{figures['duration_s']} s each, load average {machine()['load_average']})")
-    print(f"  service: {service['per_second']:>8.1f} votes/s  p50 {service['latency_ms']['p50']} ms"
-          f"  p99 {service['latency_ms']['p99']} ms  statuses {service['statuses']}")
-    print(f"  bare:    {bare['per_second']:>8.1f} req/s    p50 {bare['latency_ms']['p50']} ms"
-          f"  p99 {bare['latency_ms']['p99']} ms")
+    print(
+        f"  service: {service['per_second']:>8.1f} votes/s  p50 {service['latency_ms']['p50']} ms"
+        f"  p99 {service['latency_ms']['p99']} ms  statuses {service['statuses']}"
+    )
+    print(
+        f"  bare:    {bare['per_second']:>8.1f} req/s    p50 {bare['latency_ms']['p50']} ms"
+        f"  p99 {bare['latency_ms']['p99']} ms"
+    )
     print(f"  service / bare: {figures['share_of_bare']:.0%}")
     print(f"  vote to published: {service['published']}")
-    print(f"  worker peak RSS MB: service {service['worker_peak_rss_mb']}, "
-          f"bare {bare['worker_peak_rss_mb']}")
+    print(
+        f"  worker peak RSS MB: service {service['worker_peak_rss_mb']}, "
+        f"bare {bare['worker_peak_rss_mb']}"
+    )
     print(f"  votes stored vs acknowledged: {service['votes']}")
     for name, ok in met.items():
         print(f"  target {name} ({TARGETS[name]}): {verdict(ok)}")
@@ -414,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=quick_or(8, 64))
     parser.add_argument("--pool", type=int, default=quick_or(4, 64), help="sessions to fetch")
     parser.add_argument("--name", default="vote", help="name of the results file")
+    parser.add_argument("--profile", type=Path, help="py-spy the workers into PROFILE.<pid>.txt")
+    parser.add_argument("--skip-bare", action="store_true", help="measure the service only")
     parser.add_argument(
         "gunicorn_args", nargs="*", help="extra gunicorn options after --, e.g. -- --workers 2"
     )
@@ -422,8 +505,11 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-vote-")))
         service = measure_service(
-            workdir, args.duration, args.connections, args.gunicorn_args, args.pool
+            workdir, args.duration, args.connections, args.gunicorn_args, args.pool, args.profile
         )
+        if args.skip_bare:
+            print(json.dumps(service, indent=2))
+            return 0
         bare = measure_bare(workdir, args.duration, args.connections, args.gunicorn_args)
     figures = {
         "layout": layout,
@@ -439,4 +525,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except BenchmarkFailure as failure:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        raise SystemExit(1) from None
