@@ -8,7 +8,7 @@ PORT ?= 8000
 OUTPUT ?= output
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build publish preview lint format clean
+.PHONY: help run test build publish preview lint format clean bench bench-quick
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,14 @@ publish: $(VENV)/.installed ## Production build (publishconf.py); poll results a
 
 preview: $(VENV)/.installed ## Serve the site with live reload while writing
 	$(BIN)/pelican content -s pelicanconf.py -o $(OUTPUT) --listen --autoreload --port $(PORT)
+
+bench: $(VENV)/.installed-test ## Run the benchmarks and print a summary (docs/benchmarks.md)
+	bench/setup.sh
+	$(BIN)/python -m bench.run
+
+bench-quick: $(VENV)/.installed-test ## Each benchmark tiny and fast: proves they run, figures mean nothing
+	bench/setup.sh
+	BENCH_QUICK=1 $(BIN)/python -m bench.run
 
 lint: $(VENV)/.installed-test ## ruff check and format check
 	$(BIN)/ruff check .

@@ -7,7 +7,9 @@ wait for the lock instead of failing when a read upgrades to a write.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import threading
+import weakref
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -23,6 +25,11 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Connection, Engine
+
+# SQLite has one writer at a time. Threads of one process queue for it here, in
+# order, instead of in SQLite's busy handler, which sleeps up to 100 ms between
+# tries and so turns a short queue into long tail latencies (docs/benchmarks.md).
+_sqlite_write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 metadata = MetaData()
 
@@ -90,6 +97,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 5})
         _configure_sqlite(engine)
+        _sqlite_write_locks[engine] = threading.Lock()
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -111,7 +119,8 @@ def get_engine() -> Engine:
 @contextmanager
 def write_transaction(engine: Engine | None = None) -> Connection:
     """A transaction that holds the write lock from its first statement."""
-    with (engine or get_engine()).begin() as connection:
+    engine = engine or get_engine()
+    with _sqlite_write_locks.get(engine, nullcontext()), engine.begin() as connection:
         yield connection
 
 

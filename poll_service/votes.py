@@ -54,9 +54,11 @@ def record_vote(
     check_network = poll.duplicate_policy == "cookie+network"
     if check_network and (keyring is None or network is None):
         raise ValueError("cookie+network polls need a keyring and a network")
+    # The keys are read (and perhaps rotated) before the write transaction: the
+    # key ring writes in a transaction of its own.
+    digests = keyring.all_digests(network, poll.id) if check_network else []
     with write_transaction(engine) as conn:
         if check_network:
-            digests = keyring.all_digests(network, poll.id)
             live = conn.execute(
                 select(vote_marks.c.digest).where(
                     vote_marks.c.digest.in_(digests), vote_marks.c.expires_at > now

@@ -8,6 +8,9 @@ set -euo pipefail
 # program -> Debian package
 declare -A PACKAGES=(
   [chromium]=chromium
+  # The benchmarks' load generator and timer (tests/test_bench_smoke.py runs them).
+  [wrk]=wrk
+  [hyperfine]=hyperfine
 )
 
 missing=()
