@@ -6,9 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 OUTPUT ?= output
+CONTENT ?= content
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build publish preview lint format clean bench bench-quick
+.PHONY: help run test build publish preview newpost newreblog lint format clean bench bench-quick
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,11 +38,17 @@ test: $(VENV)/.installed-test ## Install what the tests need and run every test
 	$(BIN)/pytest
 
 publish: $(VENV)/.installed ## Production build (publishconf.py); poll results are kept
-	$(BIN)/flask --app poll_service poll publish
-	$(BIN)/pelican content -s publishconf.py -o $(OUTPUT)
+	POLL_SITE_OUTPUT_DIR=$(OUTPUT) $(BIN)/flask --app poll_service poll publish
+	$(BIN)/pelican $(CONTENT) -s publishconf.py -o $(OUTPUT)
 
-preview: $(VENV)/.installed ## Serve the site with live reload while writing
-	$(BIN)/pelican content -s pelicanconf.py -o $(OUTPUT) --listen --autoreload --port $(PORT)
+preview: $(VENV)/.installed ## Serve the site, rebuilt on every save, while writing
+	$(BIN)/pelican $(CONTENT) -s pelicanconf.py -o $(OUTPUT) --listen --autoreload --port $(PORT)
+
+newpost: $(VENV)/.installed ## Start a draft post: make newpost TITLE="..."
+	$(BIN)/python scripts/new_content.py post "$$TITLE" --content $(CONTENT)
+
+newreblog: $(VENV)/.installed ## Start a draft reblog: make newreblog TITLE="..."
+	$(BIN)/python scripts/new_content.py reblog "$$TITLE" --content $(CONTENT)
 
 bench: $(VENV)/.installed-test ## Run the benchmarks and print a summary (docs/benchmarks.md)
 	bench/setup.sh

@@ -15,7 +15,11 @@ DEFAULT_DATE_FORMAT = "%-d %B %Y"
 
 THEME = str(HERE / "theme")
 PLUGIN_PATHS = [str(HERE / "plugins")]
-PLUGINS = ["campaign_site", "polls"]
+# placeholders: refuses unfilled "FILL IN" markers; it runs first, so one message
+# names every unfilled field. campaign_site and polls: the theme's and the
+# poll's data. reblogs: checks and attributes reblogs. sitemap_and_robots:
+# sitemap.xml and robots.txt.
+PLUGINS = ["placeholders", "campaign_site", "polls", "reblogs", "sitemap_and_robots"]
 
 ARTICLE_PATHS = ["posts", "reblogs"]
 PAGE_PATHS = ["pages"]
@@ -29,10 +33,18 @@ TAG_SAVE_AS = "tags/{slug}/index.html"
 TAGS_SAVE_AS = "tags/index.html"
 ARCHIVES_SAVE_AS = "archives/index.html"
 CATEGORY_SAVE_AS = ""
+# No category pages, but every article still needs a category: Pelican's draft
+# writer reads it, and the feed labels entries with it ("posts" or "reblogs").
+PATH_METADATA = r"(?P<category>posts|reblogs)/.*"
 CATEGORIES_SAVE_AS = ""
 AUTHOR_SAVE_AS = ""
 AUTHORS_SAVE_AS = ""
 DEFAULT_PAGINATION = 10
+# Page 2 of the home page is /page/2/, of a tag /tags/<tag>/page/2/.
+PAGINATION_PATTERNS = (
+    (1, "{url}", "{save_as}"),
+    (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
+)
 DIRECT_TEMPLATES = ["index", "tags", "archives"]
 
 # The poll service writes published results under output/polls/; no build may
@@ -40,11 +52,29 @@ DIRECT_TEMPLATES = ["index", "tags", "archives"]
 OUTPUT_RETENTION = ["polls"]
 DELETE_OUTPUT_DIRECTORY = False
 
+# Feeds need absolute links, so only the production build makes them
+# (publishconf.py); a development build has no SITEURL.
 FEED_ALL_ATOM = None
 CATEGORY_FEED_ATOM = None
 TRANSLATION_FEED_ATOM = None
 AUTHOR_FEED_ATOM = None
 AUTHOR_FEED_RSS = None
+
+# Pelican's Markdown defaults, plus footnotes for a reblog's references. ("extra"
+# includes footnotes too; naming it here lets us set its options.)
+MARKDOWN = {
+    "extension_configs": {
+        "markdown.extensions.codehilite": {"css_class": "highlight"},
+        "markdown.extensions.extra": {},
+        "markdown.extensions.footnotes": {
+            # Words, not an arrow: a screen reader reads "↩" as "leftwards arrow with hook".
+            "BACKLINK_TEXT": "Back to text",
+            "BACKLINK_TITLE": "Back to where reference %d is cited",
+        },
+        "markdown.extensions.meta": {},
+    },
+    "output_format": "html5",
+}
 
 # Where "Exit this page" takes a reader: a neutral site with no personal pages.
 EXIT_URL = "https://www.bbc.co.uk/weather"
