@@ -345,6 +345,31 @@ def workers_peak_rss(master_pid: int) -> list[float]:
     return [peak_rss_mb(pid) for pid in worker_pids(master_pid)]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used (all their threads)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+@contextmanager
+def cpu_per_request(pids: list[int], load: dict):
+    """Adds the workers' CPU milliseconds per answered request to ``load``.
+
+    Unlike requests per second, this hardly depends on what else the machine
+    is running, so it compares the vote path with its peer even when the
+    machine is shared: 1000 / (ms per request) is what one fully used core
+    could serve.
+    """
+    before = cpu_seconds(pids)
+    yield
+    used = cpu_seconds(pids) - before
+    load["worker_cpu_ms_per_request"] = round(1000 * used / max(load["requests"], 1), 3)
+
+
 def stored_votes(database_url: str) -> dict[str, int]:
     engine = create_engine(database_url)
     with engine.connect() as conn:
@@ -423,8 +448,10 @@ def measure_service(
             "127.0.0.1", port, results_json, gap=quick_or(0.2, 1.0), xff_base="172.16"
         )
         sampler.start()
-        with profiling(worker_pids(master.pid), duration, profile):
-            load = run_wrk(origin, tokens, origin, duration, connections)
+        workers = worker_pids(master.pid)
+        load: dict = {}
+        with profiling(workers, duration, profile), cpu_per_request(workers, load):
+            load.update(run_wrk(origin, tokens, origin, duration, connections))
         sampler.stop()
         rss = workers_peak_rss(master.pid)
     stored = stored_votes(env["POLL_DATABASE_URL"])
@@ -440,7 +467,9 @@ def measure_bare(workdir: Path, duration: int, connections: int, gunicorn_args: 
     tokens = workdir / "bare-tokens.tsv"
     tokens.write_text("unused=1\tunused\n")
     with bare_endpoint(port, gunicorn_args, workdir / "bare.log") as master:
-        load = run_wrk(origin, tokens, origin, duration, connections)
+        load: dict = {}
+        with cpu_per_request(worker_pids(master.pid), load):
+            load.update(run_wrk(origin, tokens, origin, duration, connections))
         rss = workers_peak_rss(master.pid)
     return {**load, "worker_peak_rss_mb": rss}
 
@@ -479,6 +508,10 @@ def report(figures: dict) -> None:
         f"  p99 {bare['latency_ms']['p99']} ms"
     )
     print(f"  service / bare: {figures['share_of_bare']:.0%}")
+    print(
+        f"  worker CPU per request: service {service['worker_cpu_ms_per_request']} ms, "
+        f"bare {bare['worker_cpu_ms_per_request']} ms"
+    )
     print(f"  vote to published: {service['published']}")
     print(
         f"  worker peak RSS MB: service {service['worker_peak_rss_mb']}, "
