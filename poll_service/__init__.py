@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, db, errors, guards, health, site, voting
+from . import api, db, errors, guards, health, migrate, rate_limits, site, voting
+from .catalogue import PollCatalogue
 from .cli import poll_cli
-from .config import DEFAULTS
-from .extensions import csrf, limiter
-from .polldefs import load_polls
+from .config import DEFAULTS, load_settings
+from .extensions import csrf
 from .privacy import KeyRing
-
-ENV_PREFIX = "POLL"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Settings come from DEFAULTS, then instance/config.py, then POLL_* variables."""
+    """Settings come from DEFAULTS, then instance/config.py, then POLL_* variables.
+
+    ``test_config`` replaces the last two, so tests never read the machine's settings.
+    """
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(DEFAULTS)
     if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-        app.config.from_prefixed_env(ENV_PREFIX)
+        app.config.update(load_settings(app.instance_path))
     else:
-        app.config.from_mapping(test_config)
+        app.config.update({**DEFAULTS, **test_config})
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _ensure_secret_key(app)
 
@@ -37,15 +38,19 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     db.init_app(app)
-    app.extensions["polls"] = load_polls(app.config["POLLS_DIR"])
+    if app.config["AUTO_MIGRATE"]:
+        migrate.upgrade(db.get_engine_for(app))
+    app.extensions["polls"] = PollCatalogue(app.config["POLLS_DIR"])
     app.extensions["keyring"] = KeyRing(db.get_engine_for(app))
-    csrf.init_app(app)
-    limiter.init_app(app)
     site.init_app(app)
+    # before_request order: same origin and a sane body, then the CSRF token,
+    # then the rate limits, so refused requests never spend a reader's allowance.
     guards.init_app(app)
+    csrf.init_app(app)
     errors.init_app(app)
     for blueprint in (voting.bp, api.bp, health.bp):
         app.register_blueprint(blueprint)
+    rate_limits.init_app(app)
     app.cli.add_command(poll_cli)
     return app
 
@@ -56,6 +61,15 @@ def _ensure_secret_key(app: Flask) -> None:
         return
     key_file = Path(app.instance_path) / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
+        # Written aside and hard-linked into place, so workers starting together
+        # agree on one key and none reads a half-written file.
+        fd, draft = tempfile.mkstemp(dir=app.instance_path, prefix=".secret_key.")
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
     app.config["SECRET_KEY"] = key_file.read_text().strip()

@@ -1,20 +1,32 @@
-"""The JSON API: a CSRF token, the polls, live results, and voting with JavaScript."""
+"""The JSON API: a CSRF token, the polls, live results, and voting with JavaScript.
+
+Described by ``openapi.json`` (served at /poll/api/openapi.json); the tests
+check every response against it.
+"""
 
 from __future__ import annotations
 
 import json
+from importlib.resources import files
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_wtf.csrf import generate_csrf
 
 from . import db
-from .ballot_box import HONEYPOT_FIELD, accept_vote, rate_limited
+from .ballot_box import HONEYPOT_FIELD, accept_vote
 from .errors import PollError
 from .results import rate_limits_in_force, results_document
 from .site import get_poll
 from .votes import tally
 
 bp = Blueprint("api", __name__, url_prefix="/poll/api")
+
+OPENAPI_DOCUMENT = files(__package__).joinpath("openapi.json")
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return Response(OPENAPI_DOCUMENT.read_bytes(), mimetype="application/json")
 
 
 @bp.get("/csrf-token")
@@ -32,11 +44,13 @@ def list_polls():
     )
 
 
+def _current_results(poll) -> dict:
+    return results_document(tally(db.get_engine(), poll), rate_limits_in_force())
+
+
 @bp.get("/polls/<poll_id>/results")
 def results(poll_id: str):
-    poll = get_poll(poll_id)
-    document = results_document(tally(db.get_engine(), poll), rate_limits_in_force())
-    response = jsonify(document)
+    response = jsonify(_current_results(get_poll(poll_id)))
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -66,11 +80,14 @@ def _json_body() -> dict:
 
 
 @bp.post("/polls/<poll_id>/votes")
-@rate_limited
 def vote(poll_id: str):
     body = _json_body()
-    poll = accept_vote(poll_id, body.get("option"), body.get(HONEYPOT_FIELD))
-    document = {"status": "recorded", "poll": poll.id}
-    if poll.results_visible():
-        document["results"] = results_document(tally(db.get_engine(), poll), rate_limits_in_force())
+    try:
+        poll = accept_vote(poll_id, body.get("option"), body.get(HONEYPOT_FIELD))
+    except PollError as error:
+        if error.slug == "already-voted":
+            # A friendly refusal that still shows the reader where the poll stands.
+            error.extra["results"] = _current_results(get_poll(poll_id))
+        raise
+    document = {"status": "recorded", "poll": poll.id, "results": _current_results(poll)}
     return jsonify(document), 201

@@ -1,4 +1,10 @@
-"""Accepting one vote: the rules both the HTML form and the JSON API apply."""
+"""Accepting one vote: the rules both the HTML form and the JSON API apply.
+
+The checks run in a fixed order and raise PollError before anything is
+written: the poll exists and is open, the honeypot is empty, the option is one
+of the poll's, and this reader has not voted within the poll's window. Only
+then are the ballot and its duplicate mark stored, in one transaction.
+"""
 
 from __future__ import annotations
 
@@ -8,33 +14,15 @@ from flask import current_app, request, session
 
 from . import db
 from .errors import PollError
-from .extensions import limiter
 from .polldefs import Poll
 from .privacy import network_of
 from .site import get_poll
 from .votes import AlreadyVoted, record_vote
 
 HONEYPOT_FIELD = "website"
-
-
-def _config_limit(name: str):
-    return lambda: current_app.config[name]
-
-
-# Shared scopes, so the form and the API draw on the same allowance.
-vote_rate_limits = [
-    limiter.shared_limit(_config_limit("RATELIMIT_VOTE_BURST"), scope="vote-burst"),
-    limiter.shared_limit(_config_limit("RATELIMIT_VOTE_SUSTAINED"), scope="vote-sustained"),
-    limiter.shared_limit(
-        _config_limit("RATELIMIT_VOTE_GLOBAL"), scope="vote-global", key_func=lambda: "all"
-    ),
-]
-
-
-def rate_limited(view):
-    for decorate in reversed(vote_rate_limits):
-        view = decorate(view)
-    return view
+# With the "none" policy the session still notes the vote briefly, only so the
+# confirmation page can tell a voter from a passer-by.
+CONFIRMATION_SECONDS = 3600
 
 
 def voted_in_session(poll: Poll) -> bool:
@@ -43,22 +31,32 @@ def voted_in_session(poll: Poll) -> bool:
 
 
 def _remember_in_session(poll: Poll) -> None:
+    """Note that this browser voted in ``poll`` (never how), until the window ends."""
+    now = time.time()
     if poll.duplicate_policy == "none":
-        return
-    live = {k: v for k, v in session.get("voted", {}).items() if v > time.time()}
-    live[poll.id] = int(time.time()) + poll.duplicate_window_hours * 3600
+        seconds = CONFIRMATION_SECONDS
+    else:
+        seconds = poll.duplicate_window_hours * 3600
+    live = {k: v for k, v in session.get("voted", {}).items() if v > now}
+    live[poll.id] = int(now) + seconds
     session["voted"] = live
+    # Outlive the browser session, so closing the browser does not reset the window.
+    session.permanent = True
+
+
+def check_poll_is_open(poll: Poll) -> None:
+    status = poll.status()
+    if status != "open":
+        when = "has closed" if status == "closed" else "is not open yet"
+        raise PollError(409, f"poll-{status}", "This poll is not open", f"This poll {when}.")
 
 
 def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Poll:
     """Check the vote against every rule, store it, and remember it in the session."""
     poll = get_poll(poll_id)
+    check_poll_is_open(poll)
     if honeypot:
         raise PollError(422, "honeypot", "Vote not accepted", "Leave the last field empty.")
-    status = poll.status()
-    if status != "open":
-        when = "has closed" if status == "closed" else "is not open yet"
-        raise PollError(409, f"poll-{status}", "This poll is not open", f"This poll {when}.")
     if not option_id:
         raise PollError(422, "missing-option", "Select an answer", "Select an answer to vote.")
     if poll.option(option_id) is None:

@@ -1,68 +1,219 @@
-"""``flask poll ...``: commands for maintainers."""
+"""``flask poll ...``: commands for maintainers. ``flask poll --help`` lists them."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
+from collections import Counter
+from datetime import UTC, datetime
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import db
-from .privacy import rotate_keys
+from . import db, migrate
+from .poll_files import rewrite_poll_file, toml_datetime
+from .polldefs import PollDefinitionError
+from .privacy import KeyRotator, rotate_keys
 from .publisher import Publisher, publish
 from .results import rate_limits_in_force, results_document
-from .site import get_poll
-from .votes import tally
+from .votes import hourly_counts, tally
 
 poll_cli = AppGroup("poll", help="Run the campaign's polls.")
+
+REBUILD_HINT = "Rebuild the site (make publish) so the static pages show the change."
+
+
+class Moment(click.ParamType):
+    """An ISO 8601 date and time; without a zone it is taken as UTC."""
+
+    name = "datetime"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"'{value}' is not a date and time such as 2026-12-01T09:00Z", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _poll_or_exit(poll_id: str):
+    poll = current_app.extensions["polls"].get(poll_id)
+    if poll is None:
+        raise click.ClickException(
+            f"There is no poll '{poll_id}' in {current_app.config['POLLS_DIR']}"
+        )
+    return poll
 
 
 @poll_cli.command("init-db")
 def init_db():
-    """Create the tables if they do not exist."""
-    db.create_schema(db.get_engine())
-    click.echo(f"Database ready: {db.database_url(current_app)}")
+    """Create the tables, or apply pending migrations (safe to run again)."""
+    revision = migrate.upgrade(db.get_engine())
+    click.echo(f"Database at revision {revision}: {db.get_engine().url.render_as_string()}")
 
 
 @poll_cli.command("list")
 def list_polls():
-    """List the polls defined in content/polls/."""
+    """List the polls in content/polls/ with their status and dates."""
     for poll in current_app.extensions["polls"].values():
-        click.echo(f"{poll.id}\t{poll.status()}\t{poll.question}")
+        closes = toml_datetime(poll.closes) if poll.closes else "-"
+        click.echo(f"{poll.id}\t{poll.status()}\t{toml_datetime(poll.opens)}\t{closes}")
+
+
+def _apply(poll, changes: dict) -> None:
+    try:
+        updated = rewrite_poll_file(poll, changes)
+    except PollDefinitionError as error:
+        raise click.ClickException(f"Not changed: {error.problem} ({error.field})") from None
+    current_app.extensions["polls"].reload()
+    closes = toml_datetime(updated.closes) if updated.closes else "not set"
+    click.echo(
+        f"{updated.id}: opens {toml_datetime(updated.opens)}, closes {closes}; "
+        f"now {updated.status()}. Edited {updated.source}. {REBUILD_HINT}"
+    )
+
+
+@poll_cli.command("open")
+@click.argument("poll_id")
+@click.option("--at", "at", type=Moment(), help="When to open (default: now). UTC if no zone.")
+@click.option("--until", type=Moment(), help="When to close (default: leave open).")
+def open_poll(poll_id, at, until):
+    """Open a poll now or at --at, editing its opens/closes lines in content/polls/."""
+    poll = _poll_or_exit(poll_id)
+    at = at or datetime.now(UTC).replace(microsecond=0)
+    changes = {}
+    if poll.opens > at:
+        changes["opens"] = at
+    if until is not None:
+        changes["closes"] = until
+    elif poll.closes is not None and poll.closes <= at:
+        changes["closes"] = None  # reopening: the old closing time goes
+    if not changes:
+        click.echo(f"{poll.id} is already open at {toml_datetime(at)}; nothing changed.")
+        return
+    _apply(poll, changes)
+
+
+@poll_cli.command("close")
+@click.argument("poll_id")
+@click.option("--at", "at", type=Moment(), help="When to close (default: now). UTC if no zone.")
+def close_poll(poll_id, at):
+    """Close a poll now or at --at, editing its closes line in content/polls/."""
+    poll = _poll_or_exit(poll_id)
+    _apply(poll, {"closes": at or datetime.now(UTC).replace(microsecond=0)})
 
 
 @poll_cli.command("results")
 @click.argument("poll_id")
 def show_results(poll_id):
-    """Print a poll's current results as JSON."""
-    poll = get_poll(poll_id)
+    """Print a poll's current results as JSON (as results.json would show them)."""
+    poll = _poll_or_exit(poll_id)
     document = results_document(tally(db.get_engine(), poll), rate_limits_in_force())
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
+EXPORT_FIELDS = ("poll", "period", "option", "label", "votes")
+PERIOD_FORMATS = {"total": None, "day": "%Y-%m-%d", "hour": "%Y-%m-%dT%H:00Z"}
+
+
+def export_rows(poll, by: str) -> list[dict]:
+    """Votes per option, in total or per UTC day or hour. Counts only, never ballots."""
+    period_format = PERIOD_FORMATS[by]
+    counts: Counter = Counter()
+    if period_format is None:
+        for option in poll.options:  # every option has a total, even with no votes
+            counts["total", option.id] = 0
+    for hour, option_id, votes in hourly_counts(db.get_engine(), poll):
+        period = hour.strftime(period_format) if period_format else "total"
+        counts[period, option_id] += votes
+    position = {option.id: i for i, option in enumerate(poll.options)}
+    ordered = sorted(counts.items(), key=lambda item: (item[0][0], position[item[0][1]]))
+    return [
+        {
+            "poll": poll.id,
+            "period": period,
+            "option": option_id,
+            "label": poll.option(option_id).label,
+            "votes": votes,
+        }
+        for (period, option_id), votes in ordered
+    ]
+
+
+@poll_cli.command("export")
+@click.argument("poll_id")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--by", type=click.Choice(["total", "day", "hour"]), default="total", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="File (default: stdout).",
+)
+def export(poll_id, fmt, by, output):
+    """Export vote counts per option (in total, per day or per hour) as CSV or JSON.
+
+    Exports hold counts only, never single ballots, and include counts a poll
+    hides until it closes: handle them with care.
+    """
+    poll = _poll_or_exit(poll_id)
+    rows = export_rows(poll, by)
+    if fmt == "json":
+        document = {"poll": poll.id, "question": poll.question, "by": by, "rows": rows}
+        output.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    output.write(buffer.getvalue())
+
+
 @poll_cli.command("rotate-keys")
 def rotate():
-    """Make today's hashing key if needed and destroy keys older than 48 hours."""
+    """Make today's hashing key if needed; destroy keys older than 48 h and expired marks.
+
+    The publisher (`flask poll publish --watch`, the dev server) does this every
+    KEY_MAINTENANCE_INTERVAL seconds; run it from cron if neither runs.
+    """
     made = rotate_keys(db.get_engine())
+    current_app.extensions["keyring"].invalidate()
     click.echo("New key made." if made else "Current key is less than a day old.")
 
 
 @poll_cli.command("publish")
-@click.option("--watch", is_flag=True, help="Keep publishing as votes arrive.")
+@click.option("--watch", is_flag=True, help="Keep publishing as votes arrive (and rotate keys).")
 def publish_command(watch):
     """Write results into the site's output folder."""
     app = current_app._get_current_object()
     if not watch:
-        for path in publish(app):
-            click.echo(f"Wrote {path}")
+        # Rewrite every file (see docs/results-schema.md); wait out a dead publisher's lease.
+        report = publish(app, force=True, wait=None)
+        if report.locked_out:
+            raise click.ClickException("Another publisher holds the publish lock; try again.")
+        for poll_id, outcome in report.outcomes.items():
+            click.echo(f"{poll_id}: {outcome}")
         return
     publisher = Publisher(app)
+    rotator = KeyRotator(db.get_engine(), float(app.config["KEY_MAINTENANCE_INTERVAL"]))
     publisher.start()
+    rotator.start()
     click.echo("Publishing as votes arrive; Ctrl-C to stop.")
     try:
         while publisher.is_alive():
             time.sleep(1)
     except KeyboardInterrupt:
+        pass
+    finally:
         publisher.stop()
+        rotator.stop()

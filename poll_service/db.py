@@ -66,6 +66,18 @@ hash_keys = Table(
 )
 
 
+# Only one publisher may write the published results at a time, across
+# processes and machines: the holder claims a lease by updating this row
+# (see poll_service/publish_lock.py). Owned by the publishing work.
+publish_lock = Table(
+    "publish_lock",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
 def database_url(app: Flask) -> str:
     url = app.config["DATABASE_URL"]
     if url:
@@ -103,9 +115,7 @@ def make_engine(url: str) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(database_url(app))
-    app.extensions["poll_db"] = engine
-    create_schema(engine)
+    app.extensions["poll_db"] = make_engine(database_url(app))
 
 
 def get_engine_for(app: Flask) -> Engine:
@@ -129,7 +139,3 @@ def read_connection(engine: Engine | None = None) -> Connection:
     """A connection for queries that write nothing."""
     with (engine or get_engine()).connect() as connection:
         yield connection.execution_options(sqlite_begin="DEFERRED")
-
-
-def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)

@@ -2,16 +2,20 @@
 
 Handlers never show a stack trace, and nothing that fails here has written
 anything: errors are raised before a transaction starts or roll it back.
+Flask-Limiter's 429 and Flask-WTF's CSRF failures come through here too.
 """
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .rate_limits import retry_after_seconds
+
 PROBLEM_BASE = "/poll/api/problems/"
+PROBLEM_JSON = "application/problem+json"
 
 
 class PollError(Exception):
@@ -30,37 +34,76 @@ def wants_json() -> bool:
     return best == "application/json" and not request.accept_mimetypes.accept_html
 
 
+def problem_document(error: PollError) -> dict:
+    """RFC 9457 problem details; ``type`` names the error for programs."""
+    return {
+        "type": PROBLEM_BASE + error.slug,
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        **error.extra,
+    }
+
+
 def render_problem(error: PollError, headers: dict | None = None):
     if wants_json():
-        body = {
-            "type": PROBLEM_BASE + error.slug,
-            "title": error.title,
-            "status": error.status,
-            "detail": error.detail,
-            **error.extra,
-        }
-        response = jsonify(body)
-        response.mimetype = "application/problem+json"
+        response = jsonify(problem_document(error))
+        response.mimetype = PROBLEM_JSON
     else:
-        response = render_template("poll/error.html", error=error)
+        response = render_template("poll/error.html", error=error, poll_url=_poll_url(error))
     return response, error.status, headers or {}
 
 
+def _poll_url(error: PollError) -> str | None:
+    """The poll page to go back to, when the error happened on a known poll."""
+    poll_id = error.extra.get("poll") or (request.view_args or {}).get("poll_id")
+    if poll_id and poll_id in current_app.extensions.get("polls", {}):
+        return url_for("voting.form", poll_id=poll_id)
+    return None
+
+
+HTTP_ERRORS = {
+    400: ("bad-request", "The request could not be understood", None),
+    404: ("not-found", "Page not found", "There is nothing at this address."),
+    405: ("method-not-allowed", "That method is not allowed here", None),
+    413: ("too-large", "The request was too large", "The request is larger than a vote can be."),
+    415: ("unsupported-media-type", "Unsupported content type", None),
+    429: (
+        "rate-limited",
+        "Too many votes from your network",
+        "Too many votes have come from your network recently. Your vote has not been "
+        "counted. Please wait a while and try again.",
+    ),
+}
+
+
 def _from_http(exception: HTTPException) -> PollError:
-    titles = {
-        400: ("bad-request", "The request could not be understood"),
-        404: ("not-found", "Page not found"),
-        405: ("method-not-allowed", "That method is not allowed here"),
-        413: ("too-large", "The request was too large"),
-        415: ("unsupported-media-type", "Unsupported content type"),
-        429: ("rate-limited", "Too many votes from your network"),
-    }
-    slug, title = titles.get(exception.code, ("error", exception.name))
-    detail = {
-        413: "The request body is larger than a vote can be.",
-        429: "Too many votes have come from your network recently. Please try again later.",
-    }.get(exception.code, exception.description or title)
-    return PollError(exception.code or 500, slug, title, detail)
+    code = exception.code or 500
+    slug, title, detail = HTTP_ERRORS.get(code, ("error", exception.name, None))
+    # Flask-Limiter's description names the limit; a generic message tells an
+    # abuser less about which allowance ran out (OWASP anti-automation).
+    return PollError(code, slug, title, detail or exception.description or title)
+
+
+CSRF_PROBLEMS = {
+    "The CSRF token has expired.": (
+        "csrf-expired",
+        "Your session has expired",
+        "The page was open for too long, so its security token has expired. "
+        "Your vote has not been counted. Check your answer and vote again.",
+    ),
+}
+CSRF_DEFAULT = (
+    "csrf",
+    "The security check failed",
+    "The form's security token was missing or did not match. Your vote has not been "
+    "counted. Check your answer and vote again.",
+)
+
+
+def csrf_problem(error: CSRFError) -> PollError:
+    slug, title, detail = CSRF_PROBLEMS.get(error.description, CSRF_DEFAULT)
+    return PollError(400, slug, title, detail)
 
 
 def init_app(app: Flask) -> None:
@@ -70,15 +113,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):
-        return render_problem(
-            PollError(
-                400,
-                "csrf",
-                "Your session has expired",
-                "The form's security token was missing or had expired. Go back, reload "
-                "the page and vote again. Your vote has not been counted.",
-            )
-        )
+        problem = csrf_problem(error)
+        if request.endpoint == "voting.vote" and not wants_json():
+            # Show the form again; it carries a fresh token, so voting again is one click.
+            from .voting import form_with_error
+
+            return form_with_error(request.view_args["poll_id"], problem)
+        return render_problem(problem)
 
     @app.errorhandler(OperationalError)
     def handle_database_unavailable(error: OperationalError):
@@ -93,5 +134,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
-        headers = {"Retry-After": "60"} if error.code == 429 else None
+        headers = None
+        if error.code == 429:
+            headers = {"Retry-After": str(retry_after_seconds())}
         return render_problem(_from_http(error), headers)

@@ -49,6 +49,11 @@ def _is_utf8(raw: bytes, urlencoded: bool) -> bool:
 
 
 def check_body() -> None:
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise PollError(
+            415, "unsupported-charset", "Unsupported character set", "Send the body as UTF-8."
+        )
     raw = request.get_data(cache=True)
     if not _is_utf8(raw, request.mimetype == "application/x-www-form-urlencoded"):
         raise PollError(400, "encoding", "The request was not UTF-8", "Send the body as UTF-8.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import secrets
 import threading
 import time
@@ -22,6 +23,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
 from .db import hash_keys, read_connection, vote_marks, write_transaction
+
+log = logging.getLogger(__name__)
 
 KEY_ROTATION = timedelta(days=1)
 KEY_LIFETIME = timedelta(hours=48)
@@ -106,3 +109,24 @@ class KeyRing:
 
     def all_digests(self, network: str, scope: str) -> list[bytes]:
         return [digest(key, network, scope) for key in self.keys()]
+
+
+class KeyRotator(threading.Thread):
+    """Rotates and destroys keys on a timer, so keys die on time even with no votes."""
+
+    def __init__(self, engine: Engine, interval: float = 600.0):
+        super().__init__(name="key-rotator", daemon=True)
+        self.engine = engine
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                rotate_keys(self.engine)
+            except Exception:  # a locked or unreachable database: try again next time
+                log.exception("key rotation failed; will retry")
+            self.stopping.wait(self.interval)
+
+    def stop(self) -> None:
+        self.stopping.set()

@@ -1,25 +1,63 @@
 """Publishing aggregate results into the built site, atomically and in batches.
 
-The publisher checks for new ballots every PUBLISH_INTERVAL seconds and, when
-there are any, writes each poll's files once. However many votes arrive in an
-interval, each file is written at most once per interval.
+For each poll the publisher writes, under ``<site output>/polls/<id>/``:
+results.json, results.csv, chart.svg, trend.svg, share.png and embed.html (see
+docs/results-schema.md). Every file is drawn from the poll's results document,
+so a poll that hides its results until it closes shows only its status and
+total in all of them.
+
+Four rules keep the files right:
+
+- **Atomic files.** Each file is written to a temporary file in the same folder
+  and renamed over the old one, so a reader sees the old file or the new one,
+  never half of one. results.json is written last: if a publish is cut short,
+  the next one sees that results.json is out of date and writes everything again.
+- **One publisher at a time.** A publish runs only while holding the lease in
+  the database (publish_lock.py), and the counts are taken inside it.
+- **Never stale over fresh.** A publish never replaces results.json with a
+  snapshot whose last ballot id is older than the published one (unless the
+  published file counts ballots this database never had: it was reset).
+- **Bounded writes.** The background publisher checks for new ballots every
+  PUBLISH_INTERVAL seconds and publishes at most once per check, however many
+  votes arrived; a poll whose results have not changed is not rewritten.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import func, select
 
+from .charts import results_svg, trend_svg
 from .db import ballots, get_engine_for, read_connection
-from .results import rate_limits_in_force, results_document
+from .exports import embed_html, embed_stylesheet, results_csv
+from .publish_lock import PublishLock
+from .results import rate_limits_in_force, results_document, same_results
+from .share_card import share_png
 from .votes import tally
+
+log = logging.getLogger(__name__)
+
+# In the order they are written: results.json last (see the module docstring).
+PUBLISHED_FILES = (
+    "results.csv",
+    "chart.svg",
+    "trend.svg",
+    "share.png",
+    "embed.html",
+    "results.json",
+)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -38,46 +76,165 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def polls_output_dir(app: Flask) -> Path:
+    return Path(app.config["SITE_OUTPUT_DIR"]) / "polls"
+
+
 def poll_output_dir(app: Flask, poll_id: str) -> Path:
-    return Path(app.config["SITE_OUTPUT_DIR"]) / "polls" / poll_id
+    return polls_output_dir(app) / poll_id
 
 
-def publish(app: Flask, now: datetime | None = None) -> list[Path]:
-    """Write every poll's published files now; return the paths written."""
-    now = now or datetime.now(UTC)
+def render_files(document: dict, stylesheet: str) -> dict[str, bytes]:
+    """Every published file for one poll, in writing order."""
+    rendered = {
+        "results.csv": results_csv(document),
+        "chart.svg": results_svg(document).encode(),
+        "trend.svg": trend_svg(document).encode(),
+        "share.png": share_png(document),
+        "embed.html": embed_html(document, stylesheet),
+        "results.json": json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n",
+    }
+    return {name: rendered[name] for name in PUBLISHED_FILES}
+
+
+def read_published(path: Path) -> dict | None:
+    """The results.json currently published, or None if missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def publish_poll(
+    folder: Path,
+    document: dict,
+    stylesheet: str,
+    force: bool = False,
+    newest_in_database: Callable[[], int] | None = None,
+) -> str:
+    """Write one poll's files unless that would go backwards or change nothing.
+
+    Returns "written", "stale" (the published file counts newer ballots) or
+    "unchanged". A published file that counts ballots the database does not
+    have (its last ballot id is beyond ``newest_in_database()``) was made from
+    another database, one since reset or restored, and is replaced.
+    """
+    current = read_published(folder / "results.json")
+    published_up_to = current.get("last_ballot_id", -1) if current else -1
+    if published_up_to > document["last_ballot_id"]:
+        if newest_in_database is None or published_up_to <= newest_in_database():
+            return "stale"
+        log.warning(
+            "%s counts ballots up to %s, which this database does not have; replacing it",
+            folder / "results.json",
+            published_up_to,
+        )
+    complete = all((folder / name).exists() for name in PUBLISHED_FILES)
+    if not force and complete and same_results(current, document):
+        return "unchanged"
+    for name, data in render_files(document, stylesheet).items():
+        write_atomically(folder / name, data)
+    return "written"
+
+
+def publish_stylesheet(app: Flask) -> str:
+    """Write the embed widget's fingerprinted stylesheet once; return its name."""
+    name, data = embed_stylesheet()
+    path = polls_output_dir(app) / name
+    if not path.exists():
+        write_atomically(path, data)
+    return name
+
+
+@dataclass
+class PublishReport:
+    """What one publish did: each poll's outcome, or that another publisher held the lock."""
+
+    locked_out: bool = False
+    outcomes: dict[str, str] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+
+
+def publish(
+    app: Flask,
+    now: datetime | None = None,
+    *,
+    force: bool = False,
+    lock: PublishLock | None = None,
+    wait: float | None = 0.0,
+) -> PublishReport:
+    """Publish every poll's files while holding the publish lock.
+
+    ``wait`` is how many seconds to keep trying for the lock; None waits long
+    enough for the lease of a publisher that died to run out. ``force``
+    rewrites files even when their results have not changed (after an upgrade
+    changes how they are drawn, for example).
+    """
     engine = get_engine_for(app)
-    written = []
-    with app.app_context():
-        limits = rate_limits_in_force()
-    for poll in app.extensions["polls"].values():
-        document = results_document(tally(engine, poll), limits, now)
-        target = poll_output_dir(app, poll.id) / "results.json"
-        write_atomically(target, json.dumps(document, indent=2, ensure_ascii=False).encode())
-        written.append(target)
-    return written
+    lock = lock or PublishLock(engine)
+    if wait is None:
+        wait = lock.lease.total_seconds() + 1
+    deadline = time.monotonic() + wait
+    while not lock.acquire():
+        if time.monotonic() >= deadline:
+            return PublishReport(locked_out=True)
+        time.sleep(0.1)
+    try:
+        with app.app_context():
+            limits = rate_limits_in_force()
+        report = PublishReport()
+        stylesheet = publish_stylesheet(app)
+        for poll in app.extensions["polls"].values():
+            document = results_document(tally(engine, poll), limits, now)
+            folder = poll_output_dir(app, poll.id)
+            newest = partial(latest_ballot_id, app, poll.id)
+            outcome = publish_poll(folder, document, stylesheet, force, newest)
+            report.outcomes[poll.id] = outcome
+            if outcome == "written":
+                report.written += [folder / name for name in PUBLISHED_FILES]
+        return report
+    finally:
+        lock.release()
 
 
-def latest_ballot_id(app: Flask) -> int:
+def latest_ballot_id(app: Flask, poll_id: str | None = None) -> int:
+    """The newest ballot's id, in one poll or in all."""
+    query = select(func.coalesce(func.max(ballots.c.id), 0))
+    if poll_id is not None:
+        query = query.where(ballots.c.poll_id == poll_id)
     with read_connection(get_engine_for(app)) as conn:
-        return conn.execute(select(func.coalesce(func.max(ballots.c.id), 0))).scalar_one()
+        return conn.execute(query).scalar_one()
 
 
 class Publisher(threading.Thread):
-    """Publishes whenever the newest ballot id has changed since the last publish."""
+    """Publishes whenever a new ballot arrives or a poll opens, closes or reveals results."""
 
     def __init__(self, app: Flask, interval: float | None = None):
         super().__init__(name="results-publisher", daemon=True)
         self.app = app
         self.interval = interval or float(app.config["PUBLISH_INTERVAL"])
         self.stopping = threading.Event()
-        self.published_up_to: int | None = None
+        self.lock = PublishLock(get_engine_for(app))
+        self.published_state: tuple | None = None
+        # After a change, look once more: on PostgreSQL a ballot with a lower id
+        # can commit after a higher one, leaving the newest id unchanged.
+        self.recheck = False
+
+    def current_state(self) -> tuple:
+        """What, when it changes, calls for a publish."""
+        polls = self.app.extensions["polls"].values()
+        return latest_ballot_id(self.app), tuple((p.status(), p.results_visible()) for p in polls)
 
     def publish_if_changed(self) -> bool:
-        newest = latest_ballot_id(self.app)
-        if newest == self.published_up_to:
+        state = self.current_state()
+        if state == self.published_state and not self.recheck:
             return False
-        publish(self.app)
-        self.published_up_to = newest
+        # The first pass rewrites every file, in case this version draws them differently.
+        first = self.published_state is None
+        if publish(self.app, lock=self.lock, force=first).locked_out:
+            return False  # another publisher is at work; check again next time
+        self.recheck = state != self.published_state
+        self.published_state = state
         return True
 
     def run(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -31,8 +31,14 @@ def _insert_mark_once(conn, digest: bytes, expires_at: datetime) -> bool:
     values = {"digest": digest, "expires_at": expires_at}
     if builder is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise RuntimeError(f"unsupported database {dialect}")
-    statement = builder(vote_marks).values(values).on_conflict_do_nothing()
-    return conn.execute(statement).rowcount == 1
+    statement = (
+        builder(vote_marks)
+        .values(values)
+        .on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement.
+        .returning(vote_marks.c.digest)
+    )
+    return conn.execute(statement).first() is not None
 
 
 def record_vote(
@@ -54,11 +60,17 @@ def record_vote(
     check_network = poll.duplicate_policy == "cookie+network"
     if check_network and (keyring is None or network is None):
         raise ValueError("cookie+network polls need a keyring and a network")
-    # The keys are read (and perhaps rotated) before the write transaction: the
-    # key ring writes in a transaction of its own.
+    # Hash before the transaction: loading the keys may rotate them, which is a
+    # write of its own and would wait forever for this transaction's lock.
     digests = keyring.all_digests(network, poll.id) if check_network else []
     with write_transaction(engine) as conn:
         if check_network:
+            # A mark past its window no longer counts, even before the purge removes it.
+            conn.execute(
+                delete(vote_marks).where(
+                    vote_marks.c.digest.in_(digests), vote_marks.c.expires_at <= now
+                )
+            )
             live = conn.execute(
                 select(vote_marks.c.digest).where(
                     vote_marks.c.digest.in_(digests), vote_marks.c.expires_at > now
@@ -91,15 +103,17 @@ def tally(engine: Engine, poll: Poll) -> Tally:
     """Counts per option and per day, read in one consistent snapshot."""
     day = func.substr(func.cast(ballots.c.cast_hour, ballots.c.poll_id.type), 1, 10)
     with read_connection(engine) as conn, conn.begin():
-        rows = conn.execute(
-            select(day.label("day"), ballots.c.option_id, func.count().label("n"))
-            .where(ballots.c.poll_id == poll.id)
-            .group_by("day", ballots.c.option_id)
-            .order_by("day")
-        ).all()
         last_id = conn.execute(
             select(func.coalesce(func.max(ballots.c.id), 0)).where(ballots.c.poll_id == poll.id)
         ).scalar_one()
+        # Counting only up to last_id keeps counts and last_id in step even where
+        # each statement sees its own snapshot (PostgreSQL's READ COMMITTED).
+        rows = conn.execute(
+            select(day.label("day"), ballots.c.option_id, func.count().label("n"))
+            .where(ballots.c.poll_id == poll.id, ballots.c.id <= last_id)
+            .group_by("day", ballots.c.option_id)
+            .order_by("day")
+        ).all()
     known = {option.id for option in poll.options}
     counts = dict.fromkeys(known, 0)
     by_day: dict[str, dict[str, int]] = {}
@@ -110,3 +124,21 @@ def tally(engine: Engine, poll: Poll) -> Tally:
         by_day.setdefault(row.day, {o.id: 0 for o in poll.options})[row.option_id] += row.n
     ordered = {option.id: counts[option.id] for option in poll.options}
     return Tally(poll, ordered, sorted(by_day.items()), last_id)
+
+
+def hourly_counts(engine: Engine, poll: Poll) -> list[tuple[datetime, str, int]]:
+    """(hour, option id, votes) for every hour with votes, oldest first: for exports."""
+    known = {option.id for option in poll.options}
+    with read_connection(engine) as conn:
+        rows = conn.execute(
+            select(ballots.c.cast_hour, ballots.c.option_id, func.count().label("n"))
+            .where(ballots.c.poll_id == poll.id)
+            .group_by(ballots.c.cast_hour, ballots.c.option_id)
+            .order_by(ballots.c.cast_hour, ballots.c.option_id)
+        ).all()
+    return [(_utc(row.cast_hour), row.option_id, row.n) for row in rows if row.option_id in known]
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time stored is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

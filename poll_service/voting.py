@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from . import db
-from .ballot_box import HONEYPOT_FIELD, accept_vote, rate_limited, voted_in_session
-from .errors import PollError
+from .ballot_box import HONEYPOT_FIELD, accept_vote, voted_in_session
+from .errors import PollError, render_problem, wants_json
 from .results import rate_limits_in_force, results_document
 from .site import get_poll
 from .votes import tally
@@ -14,6 +14,8 @@ from .votes import tally
 bp = Blueprint("voting", __name__, url_prefix="/poll")
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+# Mistakes the reader can put right on the form itself.
+FORM_FIELD_ERRORS = {"missing-option", "unknown-option"}
 
 
 @bp.get("/<poll_id>/")
@@ -21,9 +23,30 @@ def form(poll_id: str):
     """The poll as a page; ``?option=`` carries a choice made on a static page."""
     poll = get_poll(poll_id)
     chosen = request.args.get("option")
+    results = None
+    if poll.status() != "open":  # nothing to vote on: show where the poll stands
+        results = results_document(tally(db.get_engine(), poll), rate_limits_in_force())
     return render_template(
-        "poll/form.html", poll=poll, chosen=chosen if poll.option(chosen or "") else None
+        "poll/form.html",
+        poll=poll,
+        chosen=chosen if poll.option(chosen or "") else None,
+        results=results,
     )
+
+
+def form_with_error(poll_id: str, error: PollError):
+    """The poll form again, with the error summary, keeping the reader's choice."""
+    poll = current_app.extensions["polls"].get(poll_id)
+    if poll is None:
+        return render_problem(error)
+    chosen = request.form.get("option") if error.slug not in FORM_FIELD_ERRORS else None
+    html = render_template(
+        "poll/form.html",
+        poll=poll,
+        chosen=chosen if poll.option(chosen or "") else None,
+        error=error,
+    )
+    return html, error.status
 
 
 def _single(name: str) -> str | None:
@@ -34,7 +57,6 @@ def _single(name: str) -> str | None:
 
 
 @bp.post("/<poll_id>/vote")
-@rate_limited
 def vote(poll_id: str):
     if request.mimetype not in FORM_TYPES:
         raise PollError(415, "unsupported-media-type", "Unsupported content type", "Send a form.")
@@ -42,9 +64,10 @@ def vote(poll_id: str):
     try:
         accept_vote(poll_id, _single("option"), _single(HONEYPOT_FIELD))
     except PollError as error:
-        if error.slug in ("missing-option", "unknown-option"):
-            html = render_template("poll/form.html", poll=poll, chosen=None, error=error)
-            return html, error.status
+        if wants_json():
+            raise
+        if error.slug in FORM_FIELD_ERRORS:
+            return form_with_error(poll_id, error)
         if error.slug == "already-voted":
             return _results_page(poll, already=True), 409
         raise

@@ -92,6 +92,9 @@ class LiveServer:
         self.publisher = Publisher(app, interval=0.2)
 
     def start(self):
+        # The publisher's first pass rewrites every file; do it before serving so
+        # no test sees files change under it just after start-up.
+        self.publisher.publish_if_changed()
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.publisher.start()
 

@@ -3,29 +3,112 @@
 An article names its poll in metadata (``Poll: inquiry``). At build time this
 plugin attaches the poll's definition and its latest published results, so the
 numbers are in the HTML itself, for readers without JavaScript and for link
-previews. Every template also gets ``polls``: each poll with its results.
+previews. Every template also gets ``polls``: each poll with its results, the
+methodology note drawn from the poll's real settings, and the links to share,
+download and embed them (used by theme/templates/results.html).
 """
 
+import html
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from pelican import signals
 
 from poll_service.polldefs import Poll, load_polls
+from poll_service.results import methodology
 
 log = logging.getLogger(__name__)
+
+# How many days the results page lists; the CSV and JSON hold every day.
+DAILY_ROWS = 30
+
+
+def long_time(iso_moment: str | None) -> str:
+    if not iso_moment:
+        return ""
+    moment = datetime.fromisoformat(iso_moment.replace("Z", "+00:00"))
+    return f"{moment.day} {moment:%B %Y} at {moment:%H:%M} UTC"
+
+
+def long_date(moment: datetime | None) -> str:
+    return f"{moment.day} {moment:%B %Y}" if moment else ""
 
 
 @dataclass
 class PublishedPoll:
     poll: Poll
     results: dict | None  # the published results.json, or None before the first publish
+    site_url: str = ""
 
     @property
     def id(self) -> str:
         return self.poll.id
+
+    @property
+    def visible(self) -> bool:
+        return bool(self.results and self.results.get("results_visible", "options" in self.results))
+
+    def file_url(self, name: str) -> str:
+        """A published file's address, absolute when SITEURL is set."""
+        return f"{self.site_url}/polls/{self.id}/{name}"
+
+    @property
+    def page_url(self) -> str:
+        """Where a shared link leads: this poll on the results page."""
+        return f"{self.site_url}/results/#poll-{self.id}"
+
+    @property
+    def updated(self) -> str:
+        return long_time(self.results.get("updated_at")) if self.results else ""
+
+    @property
+    def status_text(self) -> str:
+        status = self.poll.status()
+        if status == "open":
+            closes = f" until {long_date(self.poll.closes)}" if self.poll.closes else ""
+            return f"This poll is open{closes}."
+        if status == "closed":
+            return f"This poll closed on {long_date(self.poll.closes)}."
+        return f"This poll opens on {long_date(self.poll.opens)}."
+
+    @property
+    def methodology(self) -> list[str]:
+        settings = ("duplicate_policy", "rate_limits", "results_visible")
+        if not self.results or not all(key in self.results for key in settings):
+            return []  # a file from before these were published
+        return methodology(self.results)
+
+    @property
+    def recent_days(self) -> list[dict]:
+        return self.results.get("daily", [])[-DAILY_ROWS:] if self.results else []
+
+    @property
+    def share_links(self) -> list[tuple[str, str]]:
+        """Plain share URLs: nothing is loaded from these sites until a reader clicks."""
+        url = quote(self.page_url, safe="")
+        text = quote(f"Poll: {self.poll.question}", safe="")
+        both = quote(f"Poll: {self.poll.question} {self.page_url}", safe="")
+        return [
+            ("Email", f"mailto:?subject={text}&body={both}"),
+            ("WhatsApp", f"https://wa.me/?text={both}"),
+            ("X", f"https://x.com/intent/tweet?text={text}&url={url}"),
+            ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={url}"),
+            ("Bluesky", f"https://bsky.app/intent/compose?text={both}"),
+        ]
+
+    @property
+    def embed_code(self) -> str:
+        """The <iframe> snippet for other sites (escaped by the template)."""
+        height = 240 + 64 * len(self.poll.options) if self.visible else 240
+        title = html.escape(f"Poll results: {self.poll.question}")
+        return (
+            f'<iframe src="{self.file_url("embed.html")}" title="{title}" '
+            f'width="480" height="{height}" loading="lazy"></iframe>'
+        )
 
 
 def read_results(output_path: Path, poll_id: str) -> dict | None:
@@ -41,8 +124,9 @@ def read_results(output_path: Path, poll_id: str) -> dict | None:
 
 def load_published_polls(settings) -> dict[str, PublishedPoll]:
     output_path = Path(settings["OUTPUT_PATH"])
+    site_url = settings.get("SITEURL", "")
     return {
-        poll_id: PublishedPoll(poll, read_results(output_path, poll_id))
+        poll_id: PublishedPoll(poll, read_results(output_path, poll_id), site_url)
         for poll_id, poll in load_polls(settings["POLLS_DIR"]).items()
     }
 

@@ -1,2 +1,190 @@
 // Voting in place on article pages. Progressive enhancement: without this file
-// the poll form still works through the service's own pages.
+// the form still works, through the poll service's own pages (/poll/<id>/).
+//
+// For every form.poll[data-poll]: on submit, fetch a CSRF token, POST the vote
+// as JSON, then replace the form with a confirmation (focused, and announced by
+// a live region) and update the counts in the page's results table. Errors are
+// shown in the GOV.UK pattern: an error summary that takes focus, and the
+// message beside the question.
+(function () {
+  "use strict";
+
+  var API = "/poll/api/";
+  var MESSAGES = {
+    noChoice: "Select an answer to vote.",
+    offline: "Your vote could not be sent. Check your connection and try again.",
+    unexpected: "Something went wrong and your vote has not been counted. Please try again."
+  };
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function formatNumber(value) {
+    return Number(value).toLocaleString("en-GB");
+  }
+
+  // The part of the page that shows this poll's results: the article's poll
+  // section, or the whole page.
+  function resultsScope(form) {
+    return form.closest("section") || document;
+  }
+
+  function updateResults(form, results) {
+    if (!results) return;
+    var scope = resultsScope(form);
+    scope.querySelectorAll("[data-total]").forEach(function (cell) {
+      cell.textContent = formatNumber(results.total);
+    });
+    (results.options || []).forEach(function (option) {
+      scope.querySelectorAll('[data-count="' + option.id + '"]').forEach(function (cell) {
+        cell.textContent = formatNumber(option.count);
+      });
+      scope.querySelectorAll('[data-percentage="' + option.id + '"]').forEach(function (cell) {
+        // One decimal place, as the page was built (33.3%, 100.0%).
+        cell.textContent = Number(option.percentage).toFixed(1) + "%";
+      });
+    });
+  }
+
+  function clearError(form) {
+    var summary = form.querySelector(".error-summary");
+    if (summary) summary.remove();
+    var message = form.querySelector(".error-message");
+    if (message) message.remove();
+    var group = form.querySelector(".form-group");
+    if (group) group.classList.remove("form-group--error");
+    var fieldset = form.querySelector("fieldset");
+    if (fieldset) fieldset.removeAttribute("aria-describedby");
+  }
+
+  function showError(form, text) {
+    clearError(form);
+    var pollId = form.getAttribute("data-poll");
+    var errorId = "poll-" + pollId + "-error";
+    var firstInput = form.querySelector("input[type=radio]");
+
+    var summary = element("div", "error-summary");
+    summary.setAttribute("tabindex", "-1");
+    var alert = element("div");
+    alert.setAttribute("role", "alert");
+    alert.appendChild(element("h2", "error-summary__title", "There is a problem"));
+    var list = element("ul", "error-summary__list");
+    var item = element("li");
+    var link = element("a", "", text);
+    link.href = "#" + (firstInput ? firstInput.id : errorId);
+    item.appendChild(link);
+    list.appendChild(item);
+    alert.appendChild(list);
+    summary.appendChild(alert);
+    form.insertBefore(summary, form.firstChild);
+
+    var group = form.querySelector(".form-group");
+    var fieldset = form.querySelector("fieldset");
+    if (group && fieldset) {
+      group.classList.add("form-group--error");
+      var message = element("p", "error-message");
+      message.id = errorId;
+      message.appendChild(element("span", "visually-hidden", "Error:"));
+      message.appendChild(document.createTextNode(" " + text));
+      var legend = fieldset.querySelector("legend");
+      fieldset.insertBefore(message, legend ? legend.nextSibling : fieldset.firstChild);
+      fieldset.setAttribute("aria-describedby", errorId);
+    }
+    summary.focus();
+  }
+
+  function showConfirmation(form, heading, text) {
+    var panel = element("div", "panel panel--confirmation poll-confirmation");
+    panel.setAttribute("role", "status");
+    panel.setAttribute("tabindex", "-1");
+    panel.appendChild(element("h3", "", heading));
+    if (text) panel.appendChild(element("p", "", text));
+    form.replaceWith(panel);
+    panel.focus();
+  }
+
+  function readJson(response) {
+    return response.json().catch(function () { return {}; });
+  }
+
+  function fetchToken() {
+    return fetch(API + "csrf-token", {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      cache: "no-store"
+    }).then(function (response) {
+      if (!response.ok) throw new Error("token");
+      return response.json();
+    }).then(function (data) { return data.csrf_token; });
+  }
+
+  function sendVote(form, body) {
+    var pollId = form.getAttribute("data-poll");
+    return fetchToken().then(function (token) {
+      return fetch(API + "polls/" + encodeURIComponent(pollId) + "/votes", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          "X-CSRFToken": token
+        },
+        body: JSON.stringify(body)
+      });
+    });
+  }
+
+  function handleResponse(form, response) {
+    return readJson(response).then(function (data) {
+      if (response.status === 201) {
+        updateResults(form, data.results);
+        showConfirmation(form, "Thank you: your vote has been counted",
+          "Your vote is anonymous: we do not know who you are.");
+      } else if (response.status === 409 && /\/already-voted$/.test(data.type || "")) {
+        updateResults(form, data.results);
+        showConfirmation(form, "You have already voted",
+          "Only one vote per person is counted in this poll. Thank you for taking part.");
+      } else {
+        showError(form, data.detail || MESSAGES.unexpected);
+      }
+    });
+  }
+
+  function enhance(form) {
+    var button = form.querySelector("button[type=submit], button:not([type])");
+    var sending = false;
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (sending) return;
+      var chosen = form.querySelector("input[name=option]:checked");
+      if (!chosen) {
+        showError(form, MESSAGES.noChoice);
+        return;
+      }
+      var body = { option: chosen.value };
+      var honeypot = form.querySelector("input[name=website]");
+      if (honeypot && honeypot.value) body.website = honeypot.value;
+
+      sending = true;
+      form.setAttribute("aria-busy", "true");
+      if (button) button.disabled = true;
+      sendVote(form, body)
+        .then(function (response) { return handleResponse(form, response); })
+        .catch(function () { showError(form, MESSAGES.offline); })
+        .then(function () {
+          sending = false;
+          form.removeAttribute("aria-busy");
+          if (button) button.disabled = false;
+        });
+    });
+  }
+
+  // Older browsers keep the plain form, which works through the service's pages.
+  if (!window.fetch || !Element.prototype.closest || !Element.prototype.replaceWith) return;
+  document.querySelectorAll("form.poll[data-poll]").forEach(enhance);
+})();

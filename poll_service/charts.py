@@ -1,0 +1,127 @@
+"""Charts as SVG, drawn from a results document (see results.py).
+
+Each chart names itself for screen readers (``role="img"`` labelled by its
+``<title>`` and ``<desc>``, which states every number as text). Colours are
+presentation attributes, not ``style``, so the files obey a strict CSP, and a
+white background keeps them legible on a dark page.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+WIDTH = 640
+INK = "#0b0c0c"
+MUTED = "#484949"
+BAR = "#1d4ed8"
+TRACK = "#e8e8e8"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
+# How many days the trend chart shows; the CSV and JSON have them all.
+TREND_DAYS = 60
+
+
+def attr(value) -> str:
+    return escape(str(value), {'"': "&quot;"})
+
+
+def votes(n: int) -> str:
+    return f"{n:,} vote" + ("" if n == 1 else "s")
+
+
+def summary(document: dict) -> str:
+    """Every number in the document as one sentence, for ``<desc>`` and alt text."""
+    if not document["results_visible"]:
+        return f"Results are shown when the poll closes. Votes so far: {document['total']:,}."
+    parts = [
+        f"{option['label']}: {votes(option['count'])} ({option['percentage']}%)"
+        for option in document["options"]
+    ]
+    return f"{'; '.join(parts)}. Total: {votes(document['total'])}."
+
+
+def _svg(height: int, title: str, desc: str, body: list[str]) -> str:
+    return "\n".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+            f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="chart-title chart-desc" '
+            f'font-family="{attr(FONT)}">',
+            f'<title id="chart-title">{escape(title)}</title>',
+            f'<desc id="chart-desc">{escape(desc)}</desc>',
+            f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',
+            *body,
+            "</svg>",
+            "",
+        ]
+    )
+
+
+def _text(x: float, y: float, content: str, size: int = 16, fill: str = INK, **extra) -> str:
+    attributes = "".join(f' {name.replace("_", "-")}="{attr(v)}"' for name, v in extra.items())
+    return (
+        f'<text x="{x:g}" y="{y:g}" font-size="{size}" fill="{fill}"{attributes}>'
+        f"{escape(content)}</text>"
+    )
+
+
+def _hidden_body(document: dict, height: int) -> list[str]:
+    return [
+        _text(24, height / 2 - 8, "Results are shown when the poll closes."),
+        _text(24, height / 2 + 20, f"Votes so far: {document['total']:,}", font_weight="bold"),
+    ]
+
+
+def results_svg(document: dict) -> str:
+    """A horizontal bar chart: one labelled bar per answer, with count and share."""
+    title = f"Poll results: {document['question']}"
+    if not document["results_visible"]:
+        return _svg(120, title, summary(document), _hidden_body(document, 120))
+    row, top, bar_width = 64, 16, WIDTH - 48
+    body = []
+    for index, option in enumerate(document["options"]):
+        y = top + index * row
+        filled = bar_width * option["percentage"] / 100
+        body += [
+            _text(24, y + 18, option["label"]),
+            _text(
+                WIDTH - 24,
+                y + 18,
+                f"{option['count']:,} ({option['percentage']}%)",
+                text_anchor="end",
+                font_weight="bold",
+            ),
+            f'<rect x="24" y="{y + 28}" width="{bar_width}" height="20" fill="{TRACK}"/>',
+            f'<rect x="24" y="{y + 28}" width="{filled:.1f}" height="20" fill="{BAR}"/>',
+        ]
+    height = top + len(document["options"]) * row + 32
+    body.append(_text(24, height - 14, f"Total: {votes(document['total'])}", fill=MUTED))
+    return _svg(height, title, summary(document), body)
+
+
+def trend_svg(document: dict) -> str:
+    """Votes cast each day, as columns: the daily series at a glance."""
+    title = f"Votes per day: {document['question']}"
+    height = 200
+    if not document["results_visible"]:
+        return _svg(120, title, summary(document), _hidden_body(document, 120))
+    days = document["daily"][-TREND_DAYS:]
+    if not days:
+        body = [_text(24, height / 2, "No votes yet.")]
+        return _svg(height, title, "No votes yet.", body)
+    desc = "; ".join(f"{day['date']}: {votes(day['total'])}" for day in days) + "."
+    peak = max(day["total"] for day in days) or 1
+    left, right, top, bottom = 24, WIDTH - 24, 32, height - 32
+    step = (right - left) / len(days)
+    body = [_text(left, 20, f"Most in one day: {peak:,}", size=14, fill=MUTED)]
+    for index, day in enumerate(days):
+        column = (bottom - top) * day["total"] / peak
+        body.append(
+            f'<rect x="{left + index * step + step * 0.1:.1f}" y="{bottom - column:.1f}" '
+            f'width="{max(step * 0.8, 1):.1f}" height="{column:.1f}" fill="{BAR}"/>'
+        )
+    body += [
+        f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{MUTED}"/>',
+        _text(left, height - 10, days[0]["date"], size=14, fill=MUTED),
+        _text(right, height - 10, days[-1]["date"], size=14, fill=MUTED, text_anchor="end"),
+    ]
+    return _svg(height, title, desc, body)

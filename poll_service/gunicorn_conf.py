@@ -1,0 +1,36 @@
+"""A minimal gunicorn configuration for the poll service.
+
+    gunicorn -c python:poll_service.gunicorn_conf 'poll_service:create_app()'
+
+It refuses to start several workers on ``memory://`` rate-limit storage; its
+access log leaves out the client address and user agent; and each worker runs
+a key rotator, so hashing keys are destroyed on time even when nobody votes.
+deploy/ builds the production configuration on top of these rules.
+"""
+
+import os
+import sys
+
+from poll_service.privacy import KeyRotator
+from poll_service.workers import UnsafeWorkerSetup, check_rate_limit_storage, configured_storage_uri
+
+bind = os.environ.get("POLL_BIND", "127.0.0.1:8001")
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+accesslog = "-"
+# No %(h)s (address) and no %(a)s (user agent): neither may reach a log.
+access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def on_starting(server):
+    """Runs in the master before any worker is forked, with the final worker count."""
+    try:
+        check_rate_limit_storage(server.cfg.workers, configured_storage_uri())
+    except UnsafeWorkerSetup as error:
+        print(f"poll_service: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+def post_worker_init(worker):
+    """Each worker rotates and destroys keys on a timer (cheap, and safe to overlap)."""
+    app = worker.wsgi
+    KeyRotator(app.extensions["poll_db"], app.config["KEY_MAINTENANCE_INTERVAL"]).start()

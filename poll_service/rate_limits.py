@@ -1,0 +1,60 @@
+"""Rate limits on the two vote endpoints, keyed by a hash of the network, never the address.
+
+Each vote endpoint draws on three shared allowances: a burst and a sustained
+limit per (network, poll) key, and one global limit. The form and the API share
+them, so switching between the two gains nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+
+from .privacy import network_of
+from .workers import check_rate_limit_storage
+
+VOTE_ENDPOINTS = ("voting.vote", "api.vote")
+
+
+def network_key() -> str:
+    """HMAC-SHA256(today's key, network + poll): the per-reader rate-limit key."""
+    keyring = current_app.extensions["keyring"]
+    poll_id = (request.view_args or {}).get("poll_id", "")
+    network = network_of(request.remote_addr or "")
+    return keyring.current_digest(network, f"ratelimit:{poll_id}").hex()
+
+
+def _setting(name: str):
+    return lambda: current_app.config[name]
+
+
+def init_app(app: Flask) -> None:
+    """Make this app's limiter and apply the vote limits. Call after the blueprints."""
+    check_rate_limit_storage(app.config["WORKERS"], app.config["RATELIMIT_STORAGE_URI"])
+    limiter = Limiter(key_func=network_key, headers_enabled=False)
+    limiter.init_app(app)
+    app.extensions["poll_limiter"] = limiter
+    vote_limits = [
+        limiter.shared_limit(_setting("RATELIMIT_VOTE_BURST"), scope="vote-burst"),
+        limiter.shared_limit(_setting("RATELIMIT_VOTE_SUSTAINED"), scope="vote-sustained"),
+        limiter.shared_limit(
+            _setting("RATELIMIT_VOTE_GLOBAL"), scope="vote-global", key_func=lambda: "all"
+        ),
+    ]
+    for endpoint in VOTE_ENDPOINTS:
+        view = app.view_functions[endpoint]
+        for limit in vote_limits:
+            view = limit(view)
+        app.view_functions[endpoint] = view
+
+
+def retry_after_seconds() -> int:
+    """Whole seconds until the limit that was just breached lets a vote through."""
+    limit = current_app.extensions["poll_limiter"].current_limit
+    if limit is None:
+        return 60
+    reset_time = limit.window[0]  # when the oldest counted vote stops counting
+    return max(1, math.ceil(reset_time - time.time()))

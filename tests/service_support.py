@@ -1,0 +1,116 @@
+"""Helpers for the service's tests: apps with polls of our own, tokens, counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from poll_service import create_app
+from poll_service.db import ballots, vote_marks
+from tests.conftest import ORIGIN, csrf_token_from
+
+POLL_TEMPLATE = """# A poll for the tests.
+id = "{id}"
+question = "Is this a test?"
+opens = {opens}
+{closes_line}
+[duplicates]
+policy = "{policy}"
+window_hours = {window}
+
+[results]
+visibility = "{visibility}"
+
+[[options]]
+id = "yes"
+label = "Yes"
+
+[[options]]
+id = "no"
+label = "No"
+"""
+
+
+def write_poll(
+    folder: Path,
+    poll_id: str = "test",
+    *,
+    opens: str = "2020-01-01T00:00:00Z",
+    closes: str | None = None,
+    policy: str = "cookie+network",
+    window: int = 24,
+    visibility: str = "always",
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{poll_id}.toml"
+    closes_line = f"closes = {closes}" if closes else "# closes = 2099-01-01T00:00:00Z"
+    path.write_text(
+        POLL_TEMPLATE.format(
+            id=poll_id,
+            opens=opens,
+            closes_line=closes_line,
+            policy=policy,
+            window=window,
+            visibility=visibility,
+        )
+    )
+    return path
+
+
+def make_app(tmp_path: Path, polls: dict[str, dict] | None = None, **config):
+    """An app on a database in ``tmp_path``; ``polls`` maps id to write_poll options."""
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+        "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+    }
+    if polls is not None:
+        folder = tmp_path / "polls"
+        for poll_id, options in polls.items():
+            write_poll(folder, poll_id, **options)
+        settings["POLLS_DIR"] = str(folder)
+    return create_app({**settings, **config})
+
+
+def count(app, table=ballots) -> int:
+    with app.extensions["poll_db"].connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def stored(app) -> tuple[int, int]:
+    """(ballots, duplicate marks): what a refused vote must leave unchanged."""
+    return count(app, ballots), count(app, vote_marks)
+
+
+def form_token(client, poll_id: str = "inquiry") -> str:
+    return csrf_token_from(client.get(f"/poll/{poll_id}/").text)
+
+
+def api_token(client) -> str:
+    return client.get("/poll/api/csrf-token").json["csrf_token"]
+
+
+def form_vote(client, poll_id: str, option: str | None, token: str | None = None, **extra):
+    data = {"csrf_token": token or api_token(client), **extra}
+    if option is not None:
+        data["option"] = option
+    return client.post(f"/poll/{poll_id}/vote", data=data, headers={"Origin": ORIGIN})
+
+
+def api_vote(client, poll_id: str, body: dict, token: str | None = None):
+    return client.post(
+        f"/poll/api/polls/{poll_id}/votes",
+        json=body,
+        headers={"Origin": ORIGIN, "X-CSRFToken": token or api_token(client)},
+    )
+
+
+def client_from(app, address: str, user_agent: str | None = None):
+    """A test client whose requests come from ``address`` (and ``user_agent``)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    if user_agent:
+        client.environ_base["HTTP_USER_AGENT"] = user_agent
+    return client

@@ -1,0 +1,354 @@
+"""The results page and the published files as readers get them: votes over HTTP
+reach results.json within 2 seconds and the rebuilt HTML, the page carries the
+methodology, downloads, share links and embed code, and each file is served
+with caching that suits it."""
+
+import html
+import json
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+import jsonschema
+import pytest
+from playwright.sync_api import expect
+
+from poll_service import create_app
+from poll_service.devserver import cache_control_for
+from poll_service.publisher import publish
+from tests.conftest import ROOT, LiveServer, build_site
+from tests.test_end_to_end import opener, wait_for_total
+from tests.test_publish import HIDDEN_POLL, SCHEMA, make_app, vote
+
+RESULTS_PAGE = "results/index.html"
+ARTICLE = "2014/why-we-need-an-inquiry/index.html"
+
+
+def cast_form_vote(server, option: str, address: str | None = None) -> float:
+    """Vote through the HTML form as a reader does; return when it was acknowledged.
+
+    ``address`` is sent as X-Forwarded-For, which only a server that trusts one
+    proxy believes.
+    """
+    browser = opener()
+    forwarded = {"X-Forwarded-For": address} if address else {}
+    form_request = urllib.request.Request(
+        f"{server.url}/poll/inquiry/?option={option}", headers=forwarded
+    )
+    form = browser.open(form_request).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    body = urllib.parse.urlencode({"option": option, "csrf_token": token}).encode()
+    request = urllib.request.Request(
+        server.url + "/poll/inquiry/vote",
+        data=body,
+        headers={"Origin": server.url, **forwarded},
+    )
+    with browser.open(request) as response:
+        assert response.url.endswith("/poll/inquiry/thanks")
+    return time.monotonic()
+
+
+class Resources(HTMLParser):
+    """Every element that loads something, and every inline script or style."""
+
+    def __init__(self):
+        super().__init__()
+        self.loads, self.inline, self.meta = [], [], {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "style" in attrs:
+            self.inline.append(f"style attribute on <{tag}>")
+        if tag == "style":
+            self.inline.append("<style>")
+        if tag == "script" and "src" not in attrs:
+            self.inline.append("inline <script>")
+        if tag in ("script", "img", "iframe") and "src" in attrs:
+            self.loads.append(attrs["src"])
+        if tag == "link" and attrs.get("rel") in ("stylesheet", "preload", "icon"):
+            self.loads.append(attrs["href"])
+        if tag == "meta" and ("property" in attrs or "name" in attrs):
+            self.meta[attrs.get("property") or attrs["name"]] = attrs.get("content")
+
+
+def parse(page: str) -> Resources:
+    resources = Resources()
+    resources.feed(page)
+    return resources
+
+
+@pytest.fixture(scope="module")
+def results_site(tmp_path_factory):
+    """The real site built after three votes were published."""
+    tmp_path = tmp_path_factory.mktemp("results-site")
+    app = make_app(tmp_path)
+    vote(app, "inquiry", "yes-judge", "yes-judge", "no")
+    publish(app)
+    return build_site(tmp_path / "output", SITEURL="https://inquiry.example.org")
+
+
+def page_of(site) -> str:
+    return (site / RESULTS_PAGE).read_text(encoding="utf-8")
+
+
+# --- Votes reach the files, then the HTML ------------------------------------------
+
+
+@pytest.fixture
+def proxied_server(tmp_path):
+    """Like ``live_server``, behind one trusted proxy, so each test vote can come
+    from its own address (X-Forwarded-For) and pass the duplicate checks."""
+    output = tmp_path / "output"
+    app = create_app(
+        {
+            "SECRET_KEY": "test",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+            "SITE_OUTPUT_DIR": str(output),
+            "TRUSTED_PROXY_HOPS": 1,
+        }
+    )
+    publish(app)
+    build_site(output)
+    server = LiveServer(app, output)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_votes_over_http_reach_results_json_in_2s_and_then_the_rebuilt_html(proxied_server):
+    options = ["yes-expert", "not-sure", "yes-expert"]
+    for number, option in enumerate(options, start=1):
+        acknowledged = cast_form_vote(proxied_server, option, address=f"203.0.113.{number}")
+        assert wait_for_total(proxied_server, number) - acknowledged < 2.0
+
+    build_site(proxied_server.output)
+    for path in (RESULTS_PAGE, ARTICLE):
+        page = (proxied_server.output / path).read_text()
+        assert 'data-count="yes-expert">2<' in page
+        assert 'data-count="not-sure">1<' in page
+        assert "data-total>3<" in page
+    served = json.loads(opener().open(proxied_server.url + "/polls/inquiry/results.json").read())
+    assert served["total"] == 3
+    jsonschema.validate(served, SCHEMA)
+
+
+# --- The page ------------------------------------------------------------------------
+
+
+def test_the_results_page_states_the_numbers_as_text(results_site):
+    page = page_of(results_site)
+    assert 'data-count="yes-judge">2<' in page and 'data-percentage="yes-judge">66.7%<' in page
+    assert "data-total>3<" in page
+    assert re.search(
+        r"Last updated: <time data-updated datetime=\"[^\"]+Z\">\d+ \w+ 20\d\d at", page
+    )
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert f'<time datetime="{today}">{today}</time></th><td>2</td><td>0</td><td>1</td>' in page
+    assert 'src="/polls/inquiry/chart.svg" alt="A bar chart of the results' in page
+    assert 'src="/polls/inquiry/trend.svg" alt=""' in page  # decoration beside the table
+
+
+def test_the_results_page_explains_the_method_from_the_real_settings(results_site):
+    page = html.unescape(page_of(results_site))
+    assert "How this poll works" in page
+    assert "Each browser can vote once every 24 hours" in page  # cookie+network, 24 h
+    assert "5 votes per minute and 30 votes per hour" in page  # the rate limits in force
+    assert "No personal data is kept" in page
+
+
+def test_the_results_page_offers_downloads_embed_code_and_share_links(results_site):
+    page = page_of(results_site)
+    assert 'href="/polls/inquiry/results.csv" download' in page
+    assert 'href="/polls/inquiry/results.json"' in page
+    code = re.search(r"<pre><code>(.*?)</code></pre>", page, re.S).group(1)
+    assert code.startswith("&lt;iframe ")  # shown as code, not rendered
+    assert 'src="https://inquiry.example.org/polls/inquiry/embed.html"' in html.unescape(code)
+    shared = urllib.parse.quote("https://inquiry.example.org/results/#poll-inquiry", safe="")
+    links = re.findall(r'<a href="([^"]+)" rel="noopener noreferrer">', page)
+    prefixes = [
+        "mailto:?subject=",
+        "https://wa.me/?text=",
+        "https://x.com/intent/tweet?text=",
+        "https://www.facebook.com/sharer/sharer.php?u=",
+        "https://bsky.app/intent/compose?text=",
+    ]
+    assert [next(p for p in prefixes if link.startswith(p)) for link in links] == prefixes
+    assert all(shared in html.unescape(link) for link in links)
+    assert "data-share-copy hidden" in page and "data-share-native hidden" in page
+
+
+def test_the_results_page_has_a_share_card_and_loads_nothing_from_elsewhere(results_site):
+    resources = parse(page_of(results_site))
+    card = "https://inquiry.example.org/polls/inquiry/share.png"
+    assert resources.meta["og:image"] == card
+    assert resources.meta["twitter:image"] == card
+    assert resources.meta["twitter:card"] == "summary_large_image"
+    assert resources.meta["og:image:alt"].startswith("A bar chart of the latest results")
+    assert resources.inline == []
+    assert resources.loads and all(src.startswith("/") for src in resources.loads)
+    assert any(src.endswith("js/share.js") for src in resources.loads)
+
+
+def test_a_hidden_poll_shows_only_its_total_on_the_results_page(tmp_path):
+    inquiry = (ROOT / "content" / "polls" / "inquiry.toml").read_text()
+    app = make_app(tmp_path, polls={"hidden": HIDDEN_POLL, "inquiry": inquiry})
+    vote(app, "hidden", "yes", "no", "no")
+    publish(app, datetime(2026, 11, 21, tzinfo=UTC))
+    site = build_site(tmp_path / "output", POLLS_DIR=app.config["POLLS_DIR"])
+    section = re.search(r'<section [^>]*id="poll-hidden".*?</section>', page_of(site), re.S)[0]
+    assert "Results will be shown when the poll closes" in section
+    assert "data-total>3<" in section
+    assert "Votes so far" in section and "How this poll works" in section
+    for leak in ("keep them secret", "show them now", "chart.svg", "trend.svg", "data-count"):
+        assert leak not in section
+    assert re.search(r"\d\.\d%", section) is None  # no percentages
+
+
+# --- Serving --------------------------------------------------------------------------
+
+
+def fetch(server, path, headers=None):
+    request = urllib.request.Request(server.url + path, headers=headers or {})
+    try:
+        return opener().open(request)
+    except urllib.error.HTTPError as error:
+        return error
+
+
+def test_each_published_file_is_served_with_caching_that_suits_it(live_server):
+    json_response = fetch(live_server, "/polls/inquiry/results.json")
+    cache = json_response.headers["Cache-Control"]
+    assert "max-age=2" in cache and "stale-while-revalidate=" in cache
+    assert json_response.headers["Expires"] is None  # Cache-Control alone decides
+    etag = json_response.headers["ETag"]
+    assert fetch(live_server, "/polls/inquiry/results.json", {"If-None-Match": etag}).status == 304
+
+    for path, media_type in [
+        ("/polls/inquiry/results.csv", "text/csv"),
+        ("/polls/inquiry/chart.svg", "image/svg+xml"),
+        ("/polls/inquiry/share.png", "image/png"),
+        ("/polls/inquiry/embed.html", "text/html"),
+    ]:
+        response = fetch(live_server, path)
+        assert response.status == 200 and response.headers["Content-Type"].startswith(media_type)
+        assert "max-age=" in response.headers["Cache-Control"]
+
+    stylesheet = next(live_server.output.glob("polls/embed.*.css")).name
+    assert fetch(live_server, f"/polls/{stylesheet}").headers["Cache-Control"] == (
+        "public, max-age=31536000, immutable"
+    )
+    assert fetch(live_server, "/results/").headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/polls/inquiry/results.json", "max-age=2, stale-while-revalidate=30"),
+        ("/polls/inquiry/results.csv", "max-age=2, stale-while-revalidate=30"),
+        ("/polls/inquiry/chart.svg", "max-age=2, stale-while-revalidate=30"),
+        ("/polls/inquiry/embed.html", "max-age=2, stale-while-revalidate=30"),
+        ("/polls/inquiry/share.png", "max-age=60, stale-while-revalidate=600"),
+        ("/polls/embed.f78c74d138.css", "max-age=31536000, immutable"),
+        ("/theme/css/site.3f2a.css", "max-age=31536000, immutable"),  # listed in the manifest
+        ("/theme/css/site.css", "no-cache"),
+        ("/results/index.html", "no-cache"),
+    ],
+)
+def test_the_caching_rules_nginx_mirrors(path, expected):
+    assert expected in cache_control_for(path, fingerprinted={"/theme/css/site.3f2a.css"})
+
+
+def test_only_the_embed_may_be_framed_by_other_sites(live_server):
+    embed = fetch(live_server, "/polls/inquiry/embed.html").headers["Content-Security-Policy"]
+    assert "frame-ancestors *" in embed and "script-src" in embed and "'unsafe-inline'" not in embed
+    page = fetch(live_server, "/results/").headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in page
+
+
+# --- In a browser ----------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_the_results_page_refreshes_its_numbers_without_a_reload(live_server, page):
+    built = (live_server.output / RESULTS_PAGE).read_text()
+    assert "data-total>0<" in built  # the build has no votes
+    page.goto(live_server.url + "/results/")
+    expect(page.locator("#poll-inquiry [data-total]")).to_have_text("0")
+    # The first refresh, on load, has come back (it marks the charts' version).
+    expect(page.locator("#poll-inquiry img[data-chart]").first).to_have_attribute(
+        "data-version", "0"
+    )
+    cast_form_vote(live_server, "no")
+    wait_for_total(live_server, 1)
+    # results.js checks every 5 s while the page is on screen, and at once when the
+    # reader comes back to the tab; the page is never reloaded.
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator('#poll-inquiry [data-count="no"]')).to_have_text("1", timeout=2000)
+    expect(page.locator("#poll-inquiry [data-total]")).to_have_text("1")
+    expect(page.locator('#poll-inquiry [data-percentage="no"]')).to_have_text("100.0%")
+    chart = page.locator("#poll-inquiry img.poll-results__trend")
+    assert "?v=" in chart.get_attribute("src")
+
+
+@pytest.mark.browser
+def test_the_results_page_checks_for_new_numbers_every_5_seconds(proxied_server, page):
+    page.clock.install()
+    page.goto(proxied_server.url + "/results/")
+    expect(page.locator("#poll-inquiry img[data-chart]").first).to_have_attribute(
+        "data-version", "0"
+    )
+    cast_form_vote(proxied_server, "no", address="203.0.113.9")
+    wait_for_total(proxied_server, 1)
+    page.clock.run_for(4000)
+    expect(page.locator("#poll-inquiry [data-total]")).to_have_text("0")  # not yet
+    page.clock.run_for(1500)
+    expect(page.locator("#poll-inquiry [data-total]")).to_have_text("1", timeout=2000)
+
+
+@pytest.mark.browser
+def test_the_copy_link_button_copies_the_share_address(live_server, browser):
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/results/")
+        page.get_by_role("button", name="Copy link").click()
+        expect(page.get_by_role("status")).to_have_text("Link copied.")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied == live_server.url + "/results/#poll-inquiry"
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_the_share_button_uses_the_web_share_api_where_the_browser_has_it(live_server, browser):
+    context = browser.new_context()
+    # Headless Chromium on Linux has no share sheet; stand in for one.
+    context.add_init_script(
+        "navigator.share = (data) => { window.shared = data; return Promise.resolve(); };"
+    )
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/results/")
+        page.get_by_role("button", name="Share…").click()
+        shared = page.evaluate("window.shared")
+        assert shared["url"] == live_server.url + "/results/#poll-inquiry"
+        assert shared["title"].startswith("Poll: Should there be an independent public inquiry")
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_without_the_web_share_api_the_share_button_stays_hidden(live_server, browser):
+    context = browser.new_context()
+    context.add_init_script("delete Navigator.prototype.share;")
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/results/")
+        expect(page.get_by_role("button", name="Copy link")).to_be_visible()
+        expect(page.locator("[data-share-native]")).to_be_hidden()
+    finally:
+        context.close()

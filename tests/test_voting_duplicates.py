@@ -1,0 +1,117 @@
+"""One vote each, by the poll's duplicate policy and window: none, cookie, cookie+network."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.service_support import api_vote, client_from, count, form_vote, make_app
+
+POLLS = {
+    "open-to-all": {"policy": "none"},
+    "by-cookie": {"policy": "cookie", "window": 2},
+    "by-network": {"policy": "cookie+network", "window": 2},
+}
+
+
+@pytest.fixture
+def app(tmp_path):
+    return make_app(tmp_path, POLLS)
+
+
+def statuses(app, poll, voters):
+    return [api_vote(voter, poll, {"option": "yes"}).status_code for voter in voters]
+
+
+def test_none_counts_every_vote_and_still_thanks_the_voter(app):
+    reader = client_from(app, "198.51.100.1")
+    assert statuses(app, "open-to-all", [reader, reader]) == [201, 201]
+    assert form_vote(reader, "open-to-all", "no").status_code == 303
+    thanks = reader.get("/poll/open-to-all/thanks")
+    assert thanks.status_code == 200
+    assert "your vote has been counted" in thanks.text
+    assert count(app) == 3
+
+
+def test_the_thanks_page_is_only_for_voters(app):
+    passer_by = client_from(app, "198.51.100.1")
+    response = passer_by.get("/poll/open-to-all/thanks")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/poll/open-to-all/")
+
+
+def test_cookie_refuses_the_same_browser_but_not_a_new_one_on_the_same_network(app):
+    reader = client_from(app, "198.51.100.1")
+    neighbour = client_from(app, "198.51.100.1")  # same network, own cookies
+    assert statuses(app, "by-cookie", [reader, reader, neighbour]) == [201, 409, 201]
+    assert count(app) == 2
+
+
+def test_cookie_and_network_refuses_a_new_browser_on_the_same_network(app):
+    reader = client_from(app, "198.51.100.1")
+    same_network = client_from(app, "198.51.100.1")
+    elsewhere = client_from(app, "198.51.100.2")
+    assert statuses(app, "by-network", [reader, same_network, elsewhere]) == [201, 409, 201]
+    assert count(app) == 2
+
+
+def test_the_session_remembers_only_that_a_poll_was_voted_in(app):
+    reader = client_from(app, "198.51.100.1")
+    api_vote(reader, "by-cookie", {"option": "no"})
+    with reader.session_transaction("/poll/") as session:
+        remembered = dict(session)
+    # That this browser voted in the poll, and until when: never how.
+    assert set(remembered) == {"csrf_token", "voted", "_permanent"}
+    assert list(remembered["voted"]) == ["by-cookie"]
+    assert isinstance(remembered["voted"]["by-cookie"], int)
+
+
+class Later:
+    """Stand-ins for time.time and datetime.now, some hours ahead."""
+
+    def __init__(self, hours):
+        self.offset = timedelta(hours=hours)
+
+    def time(self):
+        return time.time() + self.offset.total_seconds()
+
+    def datetime(self):
+        offset = self.offset
+
+        class Moved(datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return datetime.now(tz or UTC) + offset
+
+        return Moved
+
+
+@pytest.mark.parametrize("poll", ["by-cookie", "by-network"])
+def test_a_reader_may_vote_again_once_the_window_has_passed(app, monkeypatch, poll):
+    reader = client_from(app, "198.51.100.1")
+    assert statuses(app, poll, [reader]) == [201]
+    within = Later(hours=1)
+    monkeypatch.setattr("poll_service.ballot_box.time", within)
+    monkeypatch.setattr("poll_service.votes.datetime", within.datetime())
+    assert statuses(app, poll, [reader]) == [409]
+    after = Later(hours=4)  # window 2 h, plus the hour the mark's expiry is rounded to
+    monkeypatch.setattr("poll_service.ballot_box.time", after)
+    monkeypatch.setattr("poll_service.votes.datetime", after.datetime())
+    assert statuses(app, poll, [reader]) == [201]
+    assert count(app) == 2
+
+
+def test_a_vote_with_a_cold_key_cache_is_stored_without_waiting(tmp_path):
+    """Loading keys can rotate them (a write); that must not happen inside the vote's
+    own write transaction, where it would wait on SQLite's lock and then fail."""
+    from poll_service import db
+    from poll_service.privacy import KeyRing
+    from poll_service.votes import record_vote
+
+    app = make_app(tmp_path)
+    poll = app.extensions["polls"]["inquiry"]
+    engine = db.get_engine_for(app)
+    started = time.monotonic()
+    record_vote(engine, poll, "no", keyring=KeyRing(engine), network="198.51.100.9")
+    assert time.monotonic() - started < 4  # the busy timeout would make it fail, not wait
+    assert count(app) == 1
