@@ -102,7 +102,7 @@ def build_rows(build: dict) -> list[tuple]:
             f"site build, {build['posts']} posts",
             f"{timings['ours']['median_s']} s",
             f"simple {timings['simple']['median_s']} s",
-            f"{build['ratio']}x",
+            f"{build['ratio']}x (CPU {build['cpu_ratio']}x)",
             "<=1.3x",
             verdict(build["met"]["ratio"]),
         )

@@ -8,9 +8,8 @@ set -euo pipefail
 # program -> Debian package
 declare -A PACKAGES=(
   [chromium]=chromium
-  # The benchmarks' load generator and timer (tests/test_bench_smoke.py runs them).
+  # The benchmarks' load generator (tests/test_bench_smoke.py runs it).
   [wrk]=wrk
-  [hyperfine]=hyperfine
 )
 
 missing=()

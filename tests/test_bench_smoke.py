@@ -31,7 +31,6 @@ def require(program: str):
 def quick_run(tmp_path_factory):
     """`make bench-quick`: every benchmark once, tiny, into a temporary folder."""
     require("wrk")
-    require("hyperfine")
     results = tmp_path_factory.mktemp("bench-results")
     env = {**os.environ, "BENCH_QUICK": "1", "BENCH_RESULTS_DIR": str(results)}
     done = subprocess.run(
