@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the benchmarks drive: wrk (load generator) from Debian, py-spy
-# (profiler) from PyPI, Lighthouse from npm (pinned in bench/package.json). As root it uses apt-get; otherwise it says what is
-# missing and carries on (the benchmark that needs it will then say so).
+# (profiler) from PyPI, Lighthouse from npm (pinned in bench/package.json). As
+# root it uses apt-get; otherwise it says what is missing and carries on (the
+# benchmark that needs it will then say so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
