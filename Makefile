@@ -36,6 +36,8 @@ run: build ## Build the site and serve it with a working poll at http://127.0.0.
 test: $(VENV)/.installed-test ## Install what the tests need and run every test
 	scripts/install-system-deps.sh
 	$(BIN)/pytest
+	# Again on PostgreSQL: the tests that use the database (tests/services.py starts it).
+	$(BIN)/pytest -m "not browser" --database=postgresql
 
 publish: $(VENV)/.installed ## Production build (publishconf.py); poll results are kept
 	POLL_SITE_OUTPUT_DIR=$(OUTPUT) $(BIN)/flask --app poll_service poll publish

@@ -111,7 +111,9 @@ def make_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         _sqlite_write_locks[engine] = threading.Lock()
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # PostgreSQL: every session works in UTC, so a timestamp cast to text (the
+    # tally's day buckets) reads the same whatever the server's TimeZone is.
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
 
 
 def init_app(app: Flask) -> None:
@@ -138,4 +140,7 @@ def write_transaction(engine: Engine | None = None) -> Connection:
 def read_connection(engine: Engine | None = None) -> Connection:
     """A connection for queries that write nothing."""
     with (engine or get_engine()).connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # One snapshot for the whole transaction, as SQLite's deferred read gives.
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
         yield connection.execution_options(sqlite_begin="DEFERRED")

@@ -19,7 +19,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Engine
 
 from .db import hash_keys, read_connection, vote_marks, write_transaction
@@ -58,6 +58,10 @@ def rotate_keys(engine: Engine, now: datetime | None = None) -> bool:
     """
     now = now or datetime.now(UTC)
     with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            # Processes rotating at once would each make a key, and hash the same
+            # network differently. (SQLite's BEGIN IMMEDIATE already serialises.)
+            conn.execute(text("LOCK TABLE hash_keys IN SHARE ROW EXCLUSIVE MODE"))
         conn.execute(delete(hash_keys).where(hash_keys.c.created_at <= now - KEY_LIFETIME))
         conn.execute(delete(vote_marks).where(vote_marks.c.expires_at <= now))
         newest = conn.execute(

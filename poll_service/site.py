@@ -8,11 +8,11 @@ site's settings are read from pelicanconf.py, where the maintainers keep them.
 from __future__ import annotations
 
 import json
+import runpy
 from pathlib import Path
 
 from flask import Flask, current_app
 from jinja2 import ChoiceLoader, FileSystemLoader
-from pelican.settings import read_settings
 
 from .config import PROJECT_ROOT
 from .errors import PollError
@@ -34,7 +34,13 @@ def asset_url_for(output_dir: Path):
 
 
 def load_site_settings(pelicanconf: Path) -> dict:
-    settings = read_settings(str(pelicanconf))
+    """The few site settings the service's pages need, read from pelicanconf.py.
+
+    The file is plain Python, so it is run directly: importing Pelican would
+    replace the logging module's logger class with one that drops repeated
+    lines, and the service's logs must keep every line.
+    """
+    settings = runpy.run_path(str(pelicanconf))
     return {name: settings.get(name) for name in SITE_SETTINGS}
 
 

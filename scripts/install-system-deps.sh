@@ -8,6 +8,14 @@ set -euo pipefail
 # program -> Debian package
 declare -A PACKAGES=(
   [chromium]=chromium
+  [nginx]=nginx
+  [redis-server]=redis-server
+  # The server's binaries live in /usr/lib/postgresql/<version>/bin, off PATH;
+  # pg_ctlcluster comes with the server package (postgresql-common).
+  [pg_ctlcluster]=postgresql
+  [systemd-analyze]=systemd
+  [openssl]=openssl
+  [sqlite3]=sqlite3
   # The benchmarks' load generator (tests/test_bench_smoke.py runs it).
   [wrk]=wrk
 )

@@ -48,16 +48,75 @@ def build_tiny_site(
     return build_site(tmp_path / "output", settings_file, PATH=str(content), **overrides)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default=os.environ.get("POLL_TEST_DATABASE", "sqlite"),
+        help="Database for the tests that use the `database_url` fixture. With "
+        "postgresql, only those tests run, against a private server (tests/services.py).",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--database") == "sqlite":
+        return
+    chosen = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
+    items[:] = chosen
+
+
+@pytest.fixture(scope="session")
+def postgresql():
+    """A private PostgreSQL server on loopback for the whole run (tests/services.py)."""
+    from tests.services import PostgresServer, Unavailable, skip_or_fail
+
+    server = PostgresServer()
+    try:
+        server.start()
+    except Unavailable as error:
+        server.stop()
+        skip_or_fail(f"PostgreSQL could not be started: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def deployment(postgresql, tmp_path_factory):
+    """nginx, two gunicorn instances, PostgreSQL, Redis and the publisher on
+    loopback, configured from deploy/ (tests/services.py)."""
+    from tests.services import Deployment, Unavailable, skip_or_fail
+
+    stack = Deployment(tmp_path_factory.mktemp("deployment"), postgresql, build_site)
+    try:
+        stack.start()
+    except Unavailable as error:
+        stack.stop()
+        skip_or_fail(f"The deployment could not be started: {error}")
+    yield stack
+    stack.stop()
+
+
 @pytest.fixture
-def app(tmp_path):
-    return create_app(
+def database_url(request, tmp_path):
+    """SQLite in tmp_path, or a fresh PostgreSQL database with --database=postgresql."""
+    if request.config.getoption("--database") == "postgresql":
+        return request.getfixturevalue("postgresql").create_database()
+    return f"sqlite:///{tmp_path / 'votes.sqlite3'}"
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+            "DATABASE_URL": database_url,
             "SITE_OUTPUT_DIR": str(tmp_path / "output"),
         }
     )
+    yield app
+    app.extensions["poll_db"].dispose()
 
 
 @pytest.fixture

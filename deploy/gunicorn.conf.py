@@ -1,0 +1,88 @@
+"""gunicorn settings for the poll service behind nginx.
+
+    gunicorn --config deploy/gunicorn.conf.py
+
+The service's own settings are POLL_* variables (deploy/poll.env.example);
+the few here that differ between machines come from the environment too:
+
+    GUNICORN_BIND                 address:port to listen on (127.0.0.1:8001)
+    WEB_CONCURRENCY               worker processes (1; more needs Redis, see below)
+    GUNICORN_THREADS              threads per worker (8)
+    GUNICORN_FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-Proto is believed
+                                  (127.0.0.1,::1; the front machine's address
+                                  when nginx runs on another machine)
+"""
+
+import os
+
+wsgi_app = "poll_service:create_app()"
+bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")]
+
+# Threads, because a request mostly waits for the database. One process by
+# default: with Flask-Limiter's memory:// storage each process would count
+# votes separately, so several workers need POLL_RATELIMIT_STORAGE_URI=redis://
+# (on_starting below refuses to start otherwise). With Redis, use about two
+# workers per core.
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+os.environ.setdefault("POLL_WORKERS", str(workers))  # the app checks its storage too
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+timeout = 30
+graceful_timeout = 30
+keepalive = 65  # longer than nginx's upstream keepalive, so nginx closes first
+
+# Only nginx talks to gunicorn. The client's address reaches the app through
+# X-Forwarded-For, which the app reads itself (POLL_TRUSTED_PROXY_HOPS=1).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Logging. No access log: nginx keeps one without addresses. Should anyone
+# turn it on (GUNICORN_ACCESSLOG=-), its format still names no address (%(h)s)
+# and no user agent (%(a)s). Errors go to stderr, i.e. the systemd journal.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+access_log_format = '"%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
+loglevel = "info"
+
+# Load the app once in the master, so a broken configuration stops gunicorn
+# at start rather than in every worker, and workers share its memory.
+preload_app = True
+
+# gunicorn 25+ opens a control socket in $HOME by default; two instances on
+# one machine would fight over it, and nothing here uses it.
+control_socket_disable = True
+
+
+def on_starting(server):
+    """Refuse several workers with per-process rate-limit counts (memory://)."""
+    # Imported here and not at the top: poll_service imports Pelican, whose
+    # logging module makes every logger created after it drop repeated lines,
+    # and gunicorn creates its own loggers after reading this file.
+    try:
+        from poll_service.workers import check_rate_limit_storage
+    except ImportError:  # before the service branch's poll_service/workers.py is merged
+        check_rate_limit_storage = _check_rate_limit_storage
+    storage = server.app.wsgi().config["RATELIMIT_STORAGE_URI"]
+    try:
+        check_rate_limit_storage(server.cfg.workers, storage)
+    except RuntimeError as error:
+        raise SystemExit(f"poll_service: {error}") from None
+
+
+def _check_rate_limit_storage(workers: int, storage_uri: str) -> None:
+    if workers > 1 and storage_uri.startswith("memory://"):
+        raise RuntimeError(
+            f"Refusing to start: {workers} worker processes with rate-limit storage "
+            f"'{storage_uri}' would each count votes separately. Set "
+            "POLL_RATELIMIT_STORAGE_URI=redis://... or WEB_CONCURRENCY=1."
+        )
+
+
+def post_fork(server, worker):
+    """Give each worker its own database connections.
+
+    The master (preload_app) has used the engine's pool; a connection shared
+    across fork would carry two processes' traffic. dispose(close=False)
+    forgets the inherited connections without closing them under the master.
+    """
+    app = server.app.wsgi()
+    app.extensions["poll_db"].dispose(close=False)
