@@ -522,6 +522,27 @@ def report(figures: dict) -> None:
         print(f"  target {name} ({TARGETS[name]}): {verdict(ok)}")
 
 
+def describe_layout(gunicorn_args: list[str], redis: bool) -> str:
+    workers = os.environ.get("WEB_CONCURRENCY", "1")
+    threads = os.environ.get("GUNICORN_THREADS", "8")
+    config = gunicorn_config().relative_to(ROOT)
+    storage = "Redis" if redis else "memory://"
+    extra = " ".join(gunicorn_args)
+    return f"{config}, {workers} worker(s) x {threads} threads, rate limits in {storage} {extra}"
+
+
+@contextmanager
+def private_redis():
+    """A Redis server on loopback for the rate limits, from the deploy work's helpers."""
+    from tests.services import RedisServer
+
+    redis = RedisServer().start()
+    try:
+        yield redis.url
+    finally:
+        redis.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=quick_or(2, 30), help="seconds per run")
@@ -531,12 +552,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="py-spy the workers into PROFILE.<pid>.txt")
     parser.add_argument("--skip-bare", action="store_true", help="measure the service only")
     parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="keep rate limits in a private Redis (tests/services.py), so that several "
+        "worker processes may serve votes: WEB_CONCURRENCY=2 ... --redis",
+    )
+    parser.add_argument(
         "gunicorn_args", nargs="*", help="extra gunicorn options after --, e.g. -- --workers 2"
     )
     args = parser.parse_args(argv)
-    layout = f"{gunicorn_config().relative_to(ROOT)} {' '.join(args.gunicorn_args)}".strip()
+    layout = describe_layout(args.gunicorn_args, args.redis)
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-vote-")))
+        if args.redis:
+            os.environ["POLL_RATELIMIT_STORAGE_URI"] = stack.enter_context(private_redis())
         service = measure_service(
             workdir, args.duration, args.connections, args.gunicorn_args, args.pool, args.profile
         )
