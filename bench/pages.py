@@ -3,7 +3,8 @@
 
     .venv/bin/python -m bench.pages [--no-lighthouse]
 
-Builds the real content twice (ours with our plugins; ``simple`` with none),
+Builds the real content twice for production (publishconf.py, with SITEURL set
+to the local server; ours with our plugins, ``simple`` with none),
 serves ours with the development server (site and poll service on one origin)
 and ``simple`` with a plain static server, then for each page type fetches the
 page and every stylesheet, script, font and image it loads, and sums the bytes
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from .common import (
     BENCH,
+    RESULTS_DIR,
     ROOT,
     VENV_BIN,
     BenchmarkFailure,
@@ -61,6 +63,7 @@ PAGE_TYPES = {
     "poll-thanks": "/poll/inquiry/thanks",
 }
 SERVICE_PAGES = {"poll-form", "poll-thanks"}
+# Each Lighthouse report is kept in bench/results/lighthouse/ to read in full.
 LIGHTHOUSE_PAGES = quick_or(
     ("home",), ("home", "article", "page", "results", "get-help", "poll-form")
 )
@@ -149,13 +152,14 @@ def vote_and_weigh_thanks(opener, base: str) -> dict:
     return weigh(opener, base + PAGE_TYPES["poll-thanks"], thanks)
 
 
-def build(output: Path, content: Path, *overrides: str, env: dict | None = None) -> None:
+def build(output: Path, content: Path, site_url: str, *overrides: str) -> None:
+    """The production build (publishconf.py), as if published at ``site_url``."""
     extra = ["-e", *overrides] if overrides else []
-    command = [str(VENV_BIN / "pelican"), str(content), "-s", str(ROOT / "pelicanconf.py")]
+    command = [str(VENV_BIN / "pelican"), str(content), "-s", str(ROOT / "publishconf.py")]
     subprocess.run(
         [*command, "-o", str(output), "-q", *extra],
         check=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "SITEURL": site_url},
         stdout=subprocess.DEVNULL,
     )
 
@@ -200,7 +204,7 @@ def lighthouse_missing() -> str | None:
     return None
 
 
-def measure_site(name: str, base: str, with_service: bool, run_lighthouse: bool, tmp: Path):
+def measure_site(name: str, base: str, with_service: bool, run_lighthouse: bool):
     opener = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
     )
@@ -213,7 +217,8 @@ def measure_site(name: str, base: str, with_service: bool, run_lighthouse: bool,
         else:
             pages[page_type] = weigh(opener, base + path)
         if run_lighthouse and page_type in LIGHTHOUSE_PAGES:
-            report = tmp / f"lighthouse-{name}-{page_type}.json"
+            report = RESULTS_DIR / "lighthouse" / f"{name}-{page_type}.json"
+            report.parent.mkdir(parents=True, exist_ok=True)
             pages[page_type]["lighthouse"] = lighthouse(base + path, report)
     return pages
 
@@ -239,10 +244,10 @@ def main(argv: list[str] | None = None) -> int:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )
-        build(ours_out, ROOT / "content")
-        plain = strip_custom_templates(ROOT / "content", tmp / "content-plain")
-        build(simple_out, plain, *SIMPLE_OVERRIDES)
         ours_port, simple_port = free_port(), free_port()
+        build(ours_out, ROOT / "content", f"http://127.0.0.1:{ours_port}")
+        plain = strip_custom_templates(ROOT / "content", tmp / "content-plain")
+        build(simple_out, plain, f"http://127.0.0.1:{simple_port}", *SIMPLE_OVERRIDES)
         ours_server = [sys.executable, "-m", "poll_service.devserver", "--port", str(ours_port)]
         simple_server = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1"]
         simple_server += ["--directory", str(simple_out), str(simple_port)]
@@ -253,11 +258,9 @@ def main(argv: list[str] | None = None) -> int:
             wait_for_port(ours_port, ours)
             wait_for_port(simple_port, simple)
             sites = {
-                "ours": measure_site(
-                    "ours", f"http://127.0.0.1:{ours_port}", True, run_lighthouse, tmp
-                ),
+                "ours": measure_site("ours", f"http://127.0.0.1:{ours_port}", True, run_lighthouse),
                 "simple": measure_site(
-                    "simple", f"http://127.0.0.1:{simple_port}", False, run_lighthouse, tmp
+                    "simple", f"http://127.0.0.1:{simple_port}", False, run_lighthouse
                 ),
             }
     figures = assess(sites, missing)
