@@ -35,9 +35,20 @@ run: build ## Build the site and serve it with a working poll at http://127.0.0.
 
 test: $(VENV)/.installed-test ## Install what the tests need and run every test
 	scripts/install-system-deps.sh
+	$(MAKE) --no-print-directory node_modules/.package-lock.json
 	$(BIN)/pytest
 	# Again on PostgreSQL: the tests that use the database (tests/services.py starts it).
 	$(BIN)/pytest -m "not browser" --database=postgresql
+
+# The browser-side checkers (axe-core, the Nu Html Checker), pinned in package-lock.json.
+# --ignore-scripts: vnu-jar's install script would download a Java runtime; Debian's is used.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+
+.PHONY: screenshots
+screenshots: $(VENV)/.installed-test ## Screenshots of every page type at 375 and 1280 px into docs/screenshots/
+	scripts/install-system-deps.sh
+	$(BIN)/python scripts/screenshots.py
 
 publish: $(VENV)/.installed ## Production build (publishconf.py); poll results are kept
 	POLL_SITE_OUTPUT_DIR=$(OUTPUT) $(BIN)/flask --app poll_service poll publish

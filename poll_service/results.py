@@ -25,7 +25,10 @@ TIMESTAMP_FIELDS = ("updated_at",)
 
 
 def iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+    # Whole seconds: HTML's datetime attribute allows at most three decimals.
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def results_document(result: Tally, rate_limits: dict, now: datetime | None = None) -> dict:

@@ -7,6 +7,8 @@ set -euo pipefail
 
 # program -> Debian package
 declare -A PACKAGES=(
+  [java]=default-jre-headless
+  [npm]=npm
   [chromium]=chromium
   [nginx]=nginx
   [redis-server]=redis-server

@@ -1,7 +1,13 @@
-"""Site-wide data for every template: the helplines, and asset URLs.
+"""Site-wide data for every template: the helplines, and fingerprinted asset URLs.
 
 Warns during the build when the helplines were last verified more than 180
 days ago, because numbers change and a wrong number can fail a survivor.
+
+The theme's CSS and JavaScript are fingerprinted so that they can be cached
+for a year: ``theme/css/site.css`` is also written as
+``theme/css/site.<hash>.css``, ``asset_url('css/site.css')`` returns that URL,
+and ``theme/manifest.json`` maps one to the other for the poll service
+(``poll_service/site.py::asset_url_for``).
 """
 
 import logging
@@ -11,11 +17,15 @@ from pelican import signals
 
 from poll_service.sitedata import STALE_AFTER_DAYS, load_helplines
 
+from .fingerprint import AssetManifest
+
 log = logging.getLogger(__name__)
 
 
-def asset_url(name: str) -> str:
-    return "/theme/" + name
+def hash_assets(pelican):
+    """Fingerprint the theme's assets once per build, before any page is written."""
+    static = Path(pelican.settings["THEME"]) / "static"
+    pelican.settings["ASSET_MANIFEST"] = AssetManifest.from_folder(static)
 
 
 def add_site_data(generator):
@@ -31,8 +41,16 @@ def add_site_data(generator):
                 generator.settings["HELPLINES_FILE"],
             )
         context["HELPLINES"] = helplines
-    generator.env.globals["asset_url"] = asset_url
+    generator.env.globals["asset_url"] = generator.settings["ASSET_MANIFEST"].url
+
+
+def write_fingerprinted_assets(pelican):
+    manifest = pelican.settings["ASSET_MANIFEST"]
+    theme_output = Path(pelican.settings["OUTPUT_PATH"]) / pelican.settings["THEME_STATIC_DIR"]
+    manifest.write(theme_output)
 
 
 def register():
+    signals.initialized.connect(hash_assets)
     signals.generator_init.connect(add_site_data)
+    signals.finalized.connect(write_fingerprinted_assets)

@@ -83,6 +83,10 @@ class PublishedPoll:
         return methodology(self.results)
 
     @property
+    def daily_rows(self) -> int:
+        return DAILY_ROWS
+
+    @property
     def recent_days(self) -> list[dict]:
         return self.results.get("daily", [])[-DAILY_ROWS:] if self.results else []
 

@@ -36,6 +36,7 @@
       updated.setAttribute("datetime", data.updated_at);
       setText(updated, longTime(data.updated_at));
     }
+    renderDaily(section, data);
     // Charts are images: ask for the new version only when the numbers changed.
     var version = String(data.last_ballot_id);
     section.querySelectorAll("img[data-chart]").forEach(function (image) {
@@ -43,6 +44,39 @@
       image.setAttribute("data-version", version);
       image.src = image.src.split("?")[0] + "?v=" + encodeURIComponent(version);
     });
+  }
+
+  function cell(tag, text) {
+    var element = document.createElement(tag);
+    element.textContent = text;
+    return element;
+  }
+
+  // The daily table: one row per day, newest last, as the build renders it.
+  function renderDaily(section, data) {
+    var region = section.querySelector("[data-daily-region]");
+    var body = section.querySelector("[data-daily]");
+    if (!region || !body || !data.daily) return;
+    var rows = Number(region.getAttribute("data-daily-rows")) || 30;
+    var days = data.daily.slice(-rows);
+    var options = data.options || [];
+    body.replaceChildren.apply(body, days.map(function (day) {
+      var row = document.createElement("tr");
+      var heading = cell("th", "");
+      heading.setAttribute("scope", "row");
+      var time = cell("time", day.date);
+      time.setAttribute("datetime", day.date);
+      heading.appendChild(time);
+      row.appendChild(heading);
+      options.forEach(function (option) {
+        row.appendChild(cell("td", (day.counts[option.id] || 0).toLocaleString("en-GB")));
+      });
+      row.appendChild(cell("td", day.total.toLocaleString("en-GB")));
+      return row;
+    }));
+    region.hidden = days.length === 0;
+    var empty = section.querySelector("[data-no-votes]");
+    if (empty) empty.hidden = days.length > 0;
   }
 
   function refresh(section) {
