@@ -63,6 +63,10 @@ PAGE_TYPES = {
     "poll-thanks": "/poll/inquiry/thanks",
 }
 SERVICE_PAGES = {"poll-form", "poll-thanks"}
+# The poll form asks search engines not to index it (<meta name="robots"
+# content="noindex">): the page to find is the static article with the poll.
+# Lighthouse's SEO score counts that as a fault, so it is shown but not judged.
+BY_DESIGN = {("poll-form", "seo")}
 # Each Lighthouse report is kept in bench/results/lighthouse/ to read in full.
 LIGHTHOUSE_PAGES = quick_or(
     ("home",), ("home", "article", "page", "results", "get-help", "poll-form")
@@ -176,8 +180,14 @@ def lighthouse(url: str, report: Path) -> dict:
         "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
     ]
     env = {**os.environ, "CHROME_PATH": str(CHROMIUM)}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 or not report.exists():
+    report.unlink(missing_ok=True)
+    # On a busy machine Chromium's trace sometimes misses the navigation
+    # (NO_NAVSTART); Lighthouse itself says to run it again.
+    for _attempt in range(3):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        if done.returncode == 0 and report.exists():
+            break
+    else:
         return {"error": (done.stderr or done.stdout).strip().splitlines()[-3:]}
     result = json.loads(report.read_text())
     scores = {c: round(100 * (result["categories"][c]["score"] or 0)) for c in CATEGORIES}
@@ -273,10 +283,11 @@ def assess(sites: dict, lighthouse_note: str | None) -> dict:
     ours = sites["ours"]
     heaviest = max(ours.items(), key=lambda item: item[1]["total_bytes"])
     scores_ok = []
-    for page in ours.values():
+    for page_type, page in ours.items():
         if "lighthouse" in page:
             scores = page["lighthouse"].get("scores")
-            scores_ok.append(scores is not None and all(v == 100 for v in scores.values()))
+            judged = {c: v for c, v in (scores or {}).items() if (page_type, c) not in BY_DESIGN}
+            scores_ok.append(scores is not None and all(v == 100 for v in judged.values()))
     return {
         "sites": sites,
         "target_kb": TARGET_KB,
@@ -306,7 +317,7 @@ def report(figures: dict) -> None:
             lighthouse_text = f"failed: {page['lighthouse']['error']}"
         print(
             f"  {page_type:<12} {kb.get('html', 0):6.1f} {kb.get('css', 0):6.1f} "
-            f"{kb.get('js', 0):6.1f} {kb.get('fonts', 0):6.1f} "
+            f"{kb.get('js', 0):6.1f} {kb.get('fonts', 0):6.1f} {kb.get('images', 0):6.1f} "
             f"{page['total_bytes'] / 1024:7.1f} ({page['gzip_bytes'] / 1024:.1f})"
             f" {simple_total}   {lighthouse_text}"
         )
@@ -323,7 +334,10 @@ def report(figures: dict) -> None:
         f"  heaviest: {heaviest['type']} {heaviest['total_bytes'] / 1024:.1f} KB "
         f"(target under {TARGET_KB} KB): {verdict(figures['met']['weight'])}"
     )
-    print(f"  Lighthouse 100 in all four: {verdict(figures['met']['lighthouse'])}")
+    print(
+        f"  Lighthouse 100 in all four (poll form's SEO aside, noindex by design): "
+        f"{verdict(figures['met']['lighthouse'])}"
+    )
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ def pages_rows(pages: dict) -> list[tuple]:
                 "lowest " + "/".join(str(v) for v in lowest.values()),
                 f"simple {simple_low}",
                 "",
-                "100/100/100/100",
+                "100/100/100/100 (poll form's SEO: noindex by design)",
                 verdict(pages["met"]["lighthouse"]),
             )
         )
