@@ -304,7 +304,7 @@ def report(figures: dict) -> None:
     sites = figures["sites"]
     print("\nPage weight in KB (uncompressed; gzip in brackets), ours vs simple:")
     print(
-        f"  {'page type':<12} {'html':>6} {'css':>6} {'js':>6} {'fonts':>6} {'total':>7}"
+        f"  {'page type':<12} {'html':>6} {'css':>6} {'js':>6} {'fonts':>6} {'img':>6} {'total':>7}"
         f"  {'simple':>7}   Lighthouse P/A/BP/SEO"
     )
     for page_type, page in sites["ours"].items():
