@@ -29,14 +29,19 @@ def main() -> None:
         sys.exit("Debian's chromium is missing: run scripts/install-system-deps.sh as root")
     TARGET.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
-        server = start_theme_site(Path(folder))
+        server = start_theme_site(Path(folder), real_settings=True)
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
                     executable_path=CHROMIUM, args=["--no-sandbox"]
                 )
-                for width in WIDTHS:
-                    context = browser.new_context(viewport={"width": width, "height": 800})
+                for number, width in enumerate(WIDTHS, start=1):
+                    # Each width is a reader on a network of its own (a documentation
+                    # address), so the real duplicate checks let both vote.
+                    context = browser.new_context(
+                        viewport={"width": width, "height": 800},
+                        extra_http_headers={"X-Forwarded-For": f"192.0.2.{number}"},
+                    )
                     # Nothing may leave the machine, not even while taking pictures.
                     context.route("http*://**/*", route_locally(server.url))
                     page = context.new_page()

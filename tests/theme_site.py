@@ -72,15 +72,17 @@ def copy_content_with_sample_reblog(target: Path) -> Path:
     return target
 
 
-def start_theme_site(folder: Path) -> LiveServer:
+def start_theme_site(folder: Path, real_settings: bool = False) -> LiveServer:
     """Build the site into ``folder`` and serve it; call ``.stop()`` when done.
 
-    Rate limits are generous and duplicates are checked by cookie only, so
-    each browser context (a new reader) can vote from 127.0.0.1.
+    For tests, rate limits are generous and duplicates are checked by cookie
+    only, so each browser context (a new reader) can vote from 127.0.0.1.
+    ``real_settings`` keeps the poll and limits as shipped (for screenshots,
+    whose methodology note must describe the real poll).
     """
     polls = folder / "polls"
     shutil.copytree(ROOT / "content" / "polls", polls)
-    for definition in polls.glob("*.toml"):
+    for definition in [] if real_settings else polls.glob("*.toml"):
         text = definition.read_text(encoding="utf-8")
         definition.write_text(text.replace('policy = "cookie+network"', 'policy = "cookie"'))
     config = {
@@ -94,6 +96,10 @@ def start_theme_site(folder: Path) -> LiveServer:
         "RATELIMIT_VOTE_BURST": "1000 per minute",
         "RATELIMIT_VOTE_SUSTAINED": "1000 per hour",
     }
+    if real_settings:
+        del config["RATELIMIT_VOTE_BURST"], config["RATELIMIT_VOTE_SUSTAINED"]
+        # Each reader then says which network it is on with X-Forwarded-For.
+        config["TRUSTED_PROXY_HOPS"] = 1
     publish(create_app(config))  # the pages start with published numbers, as in `make run`
     content = copy_content_with_sample_reblog(folder / "content")
     build_site(folder / "output", PATH=str(content))
