@@ -9,7 +9,7 @@ OUTPUT ?= output
 CONTENT ?= content
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build publish preview newpost newreblog lint format clean bench bench-quick
+.PHONY: help run test build publish preview newpost newreblog lint format clean lock audit security bench bench-quick
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -81,3 +81,14 @@ format: $(VENV)/.installed-test ## Format the code
 
 clean: ## Remove the build output (not the votes in instance/)
 	rm -rf $(OUTPUT) .pytest_cache
+
+lock: $(VENV)/.installed-test ## Pin every dependency (with test tools) into requirements.lock
+	{ echo "# Exact versions of every dependency, from 'make lock' (pip freeze of .venv)."; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^inquiry-campaign'; } > requirements.lock
+
+audit: $(VENV)/.installed-test ## Check requirements.lock for known vulnerabilities (needs PyPI's JSON API)
+	$(BIN)/pip-audit --strict --no-deps --disable-pip --requirement requirements.lock
+
+security: $(VENV)/.installed-test ## bandit (medium and high findings fail), then pip-audit
+	$(BIN)/bandit --quiet --severity-level medium --recursive poll_service plugins $(wildcard deploy)
+	$(MAKE) audit

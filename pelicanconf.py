@@ -89,3 +89,8 @@ MENUITEMS = (
 # Read by our plugins: where polls and helplines are defined.
 POLLS_DIR = str(HERE / "content" / "polls")
 HELPLINES_FILE = str(HERE / "content" / "data" / "helplines.toml")
+
+# Escape every value a template prints unless it is marked safe, as Flask does
+# for the same templates: a title or poll label can never inject markup. The
+# HTML that Markdown produces (content, summary) is printed with |safe.
+JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True}

@@ -12,12 +12,10 @@ from importlib.resources import files
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_wtf.csrf import generate_csrf
 
-from . import db
 from .ballot_box import HONEYPOT_FIELD, accept_vote
 from .errors import PollError
-from .results import rate_limits_in_force, results_document
+from .live_results import current_results
 from .site import get_poll
-from .votes import tally
 
 bp = Blueprint("api", __name__, url_prefix="/poll/api")
 
@@ -45,7 +43,7 @@ def list_polls():
 
 
 def _current_results(poll) -> dict:
-    return results_document(tally(db.get_engine(), poll), rate_limits_in_force())
+    return current_results(poll)
 
 
 @bp.get("/polls/<poll_id>/results")

@@ -45,6 +45,13 @@ DEFAULTS = {
     "RATELIMIT_VOTE_BURST": "5 per minute",
     "RATELIMIT_VOTE_SUSTAINED": "30 per hour",
     "RATELIMIT_VOTE_GLOBAL": "5000 per minute",
+    # Seconds a SQLite write waits for another writer's lock before the vote
+    # is refused with 503 and Retry-After (nothing is stored; the reader retries).
+    "SQLITE_BUSY_TIMEOUT": 5.0,
+    # Seconds the results shown after a vote (and by the results API) may be
+    # old: each process recounts a poll at most this often, however many votes
+    # arrive (a recount reads every ballot). 0 recounts for every request.
+    "RESULTS_MAX_AGE": 1.0,
     # Seconds between publisher checks for new votes.
     "PUBLISH_INTERVAL": 0.5,
     # Seconds between key-rotation passes of the background maintenance

@@ -7,6 +7,7 @@ wait for the lock instead of failing when a read upgrades to a write.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import weakref
 from contextlib import contextmanager, nullcontext
@@ -25,11 +26,33 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
-# SQLite has one writer at a time. Threads of one process queue for it here, in
-# order, instead of in SQLite's busy handler, which sleeps up to 100 ms between
-# tries and so turns a short queue into long tail latencies (docs/benchmarks.md).
-_sqlite_write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+class _WriteQueue:
+    """SQLite has one writer at a time. Threads of one process queue for it here,
+    in order, instead of in SQLite's busy handler, which sleeps up to 100 ms
+    between tries and so turns a short queue into long tail latencies
+    (docs/benchmarks.md). A thread waits no longer than the busy timeout, and
+    then fails as SQLite would have (a 503 for a vote)."""
+
+    def __init__(self, timeout: float):
+        self.lock = threading.Lock()
+        self.timeout = timeout
+
+    @contextmanager
+    def turn(self):
+        if not self.lock.acquire(timeout=self.timeout):
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            )
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+
+_sqlite_write_queues: weakref.WeakKeyDictionary[Engine, _WriteQueue] = weakref.WeakKeyDictionary()
 
 metadata = MetaData()
 
@@ -85,7 +108,7 @@ def database_url(app: Flask) -> str:
     return f"sqlite:///{Path(app.instance_path) / 'votes.sqlite3'}"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
@@ -93,7 +116,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         # Deleted keys and marks are overwritten, not left in free pages.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
@@ -105,11 +128,13 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = 5.0) -> Engine:
+    """``busy_timeout``: seconds a SQLite writer waits for the lock before giving up
+    (the vote then gets a 503 with Retry-After)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 5})
-        _configure_sqlite(engine)
-        _sqlite_write_locks[engine] = threading.Lock()
+        engine = create_engine(url, connect_args={"timeout": busy_timeout})
+        _configure_sqlite(engine, busy_timeout)
+        _sqlite_write_queues[engine] = _WriteQueue(busy_timeout)
         return engine
     # PostgreSQL: every session works in UTC, so a timestamp cast to text (the
     # tally's day buckets) reads the same whatever the server's TimeZone is.
@@ -117,7 +142,8 @@ def make_engine(url: str) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["poll_db"] = make_engine(database_url(app))
+    busy_timeout = float(app.config["SQLITE_BUSY_TIMEOUT"])
+    app.extensions["poll_db"] = make_engine(database_url(app), busy_timeout)
 
 
 def get_engine_for(app: Flask) -> Engine:
@@ -132,7 +158,8 @@ def get_engine() -> Engine:
 def write_transaction(engine: Engine | None = None) -> Connection:
     """A transaction that holds the write lock from its first statement."""
     engine = engine or get_engine()
-    with _sqlite_write_locks.get(engine, nullcontext()), engine.begin() as connection:
+    queue = _sqlite_write_queues.get(engine)
+    with queue.turn() if queue else nullcontext(), engine.begin() as connection:
         yield connection
 
 

@@ -134,7 +134,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
-        headers = None
+        # Keep the exception's own headers, such as Allow on a 405 (RFC 9110).
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         if error.code == 429:
-            headers = {"Retry-After": str(retry_after_seconds())}
+            headers["Retry-After"] = str(retry_after_seconds())
         return render_problem(_from_http(error), headers)

@@ -62,15 +62,35 @@ def rotate_keys(engine: Engine, now: datetime | None = None) -> bool:
             # Processes rotating at once would each make a key, and hash the same
             # network differently. (SQLite's BEGIN IMMEDIATE already serialises.)
             conn.execute(text("LOCK TABLE hash_keys IN SHARE ROW EXCLUSIVE MODE"))
-        conn.execute(delete(hash_keys).where(hash_keys.c.created_at <= now - KEY_LIFETIME))
+        destroyed = conn.execute(
+            delete(hash_keys).where(hash_keys.c.created_at <= now - KEY_LIFETIME)
+        ).rowcount
         conn.execute(delete(vote_marks).where(vote_marks.c.expires_at <= now))
         newest = conn.execute(
             select(hash_keys.c.created_at).order_by(hash_keys.c.id.desc())
         ).first()
-        if newest is not None and _aware(newest.created_at) > now - KEY_ROTATION:
-            return False
-        conn.execute(insert(hash_keys).values(secret=secrets.token_bytes(32), created_at=now))
-        return True
+        made = newest is None or _aware(newest.created_at) <= now - KEY_ROTATION
+        if made:
+            conn.execute(insert(hash_keys).values(secret=secrets.token_bytes(32), created_at=now))
+    if destroyed:
+        _erase_journal(engine)
+    return made
+
+
+def _erase_journal(engine: Engine) -> None:
+    """Make a deleted key unrecoverable from SQLite's write-ahead log.
+
+    secure_delete zeroes the key in the database file, but earlier copies of
+    its page stay in the -wal file until it is checkpointed and truncated.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    # Outside any transaction, so on the driver's connection (autocommit here).
+    connection = engine.raw_connection()
+    try:
+        connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
 
 
 def _aware(value: datetime) -> datetime:

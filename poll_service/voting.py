@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from . import db
 from .ballot_box import HONEYPOT_FIELD, accept_vote, voted_in_session
 from .errors import PollError, render_problem, wants_json
-from .results import rate_limits_in_force, results_document
+from .live_results import current_results
 from .site import get_poll
-from .votes import tally
 
 bp = Blueprint("voting", __name__, url_prefix="/poll")
 
@@ -25,7 +23,7 @@ def form(poll_id: str):
     chosen = request.args.get("option")
     results = None
     if poll.status() != "open":  # nothing to vote on: show where the poll stands
-        results = results_document(tally(db.get_engine(), poll), rate_limits_in_force())
+        results = current_results(poll)
     return render_template(
         "poll/form.html",
         poll=poll,
@@ -83,5 +81,5 @@ def thanks(poll_id: str):
 
 
 def _results_page(poll, already: bool):
-    document = results_document(tally(db.get_engine(), poll), rate_limits_in_force())
+    document = current_results(poll)
     return render_template("poll/thanks.html", poll=poll, results=document, already=already)

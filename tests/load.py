@@ -1,0 +1,252 @@
+"""Helpers for the reliability tests: a real gunicorn server and a fast voting client.
+
+The server runs the service as production does (gunicorn with
+deploy/gunicorn.conf.py: gthread workers, the app preloaded in the master) on a
+free port on 127.0.0.1. The client
+speaks HTTP/1.1 with keep-alive through ``http.client``, one connection per
+thread, so 64 simulated voters fit on two cores next to the server.
+
+Each simulated voter is a distinct network: gunicorn runs with
+``POLL_TRUSTED_PROXY_HOPS=1`` and every request carries the voter's own
+``X-Forwarded-For``, which the service then treats as the client address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+POLL = "inquiry"
+OPTIONS = ("yes-judge", "yes-expert", "no", "not-sure")
+
+# Limits high enough that a load run measures the service, not the limiter.
+UNLIMITED = {
+    "POLL_RATELIMIT_VOTE_BURST": "1000000 per minute",
+    "POLL_RATELIMIT_VOTE_SUSTAINED": "1000000 per hour",
+    "POLL_RATELIMIT_VOTE_GLOBAL": "1000000 per minute",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def voter_address(number: int) -> str:
+    """A distinct address per simulated voter, from the range set aside for
+    benchmarks (RFC 2544, 198.18.0.0/15). It only ever travels in a header."""
+    return str(ipaddress.ip_address("198.18.0.0") + number)
+
+
+def service_env(workdir: Path, database_url: str | None = None, **settings: str) -> dict:
+    """The POLL_* environment for a server whose files all live under ``workdir``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLL_")}
+    env.update(
+        {
+            "POLL_SECRET_KEY": "reliability-tests",
+            "POLL_DATABASE_URL": database_url or f"sqlite:///{workdir / 'votes.sqlite3'}",
+            "POLL_SITE_OUTPUT_DIR": str(workdir / "output"),
+            "POLL_TRUSTED_PROXY_HOPS": "1",
+            **UNLIMITED,
+            **settings,
+        }
+    )
+    return env
+
+
+def flask_command(env: dict, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``flask --app poll_service poll ...`` with ``env``."""
+    command = [sys.executable, "-m", "flask", "--app", "poll_service", "poll", *args]
+    return subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, **kwargs)
+
+
+class GunicornServer:
+    """gunicorn with deploy/gunicorn.conf.py; stop() or kill() it when done.
+
+    It runs in its own process group, so ``kill()`` can SIGKILL the master and
+    every worker at once, as a power cut would.
+    """
+
+    def __init__(
+        self,
+        env: dict,
+        workdir: Path,
+        workers: int = 1,
+        threads: int = 8,
+        access_log: Path | None = None,
+    ):
+        self.env = env
+        self.access_log = access_log
+        self.workdir = workdir
+        self.workers = workers
+        self.threads = threads
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.log_path = workdir / "gunicorn.log"
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> GunicornServer:
+        """Start with the production settings (deploy/gunicorn.conf.py), on our own
+        port, worker count and log files."""
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(GUNICORN_CONFIG),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+            "--error-logfile",
+            str(self.log_path),
+            *(["--access-logfile", str(self.access_log)] if self.access_log else []),
+        ]
+        with open(self.workdir / "gunicorn.stdout", "ab") as output:
+            self.process = subprocess.Popen(
+                command,
+                env=self.env,
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_until_healthy(timeout)
+        return self
+
+    def wait_until_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/poll/health")
+                if connection.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"gunicorn not healthy in {timeout}s: {self.log_path.read_text()}")
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+    def stop(self) -> None:
+        """A graceful stop: SIGTERM to the master, which finishes in-flight requests."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the master and all its workers (the process group we started)."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=15)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class Voter:
+    """One simulated reader: a network address, a session cookie and a CSRF token."""
+
+    address: str
+    cookie: str = ""
+    token: str = ""
+    extra_headers: dict = field(default_factory=dict)
+
+
+class Client:
+    """A keep-alive HTTP/1.1 connection to the server, reopened after any failure."""
+
+    def __init__(self, port: int, timeout: float = 30.0):
+        self.port = port
+        self.timeout = timeout
+        self.connection: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers=None) -> Reply:
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=self.timeout
+            )
+        try:
+            self.connection.request(method, path, body=body, headers=headers or {})
+            response = self.connection.getresponse()
+            reply = Reply(response.status, dict(response.getheaders()), response.read())
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+        if response.will_close:
+            self.close()
+        return reply
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def start_session(self, voter: Voter) -> None:
+        """GET a CSRF token, as poll.js does; keep the session cookie it sets."""
+        reply = self.request(
+            "GET", "/poll/api/csrf-token", headers={"X-Forwarded-For": voter.address}
+        )
+        if reply.status != 200:
+            raise RuntimeError(f"csrf-token: {reply.status} {reply.body[:200]!r}")
+        voter.token = reply.json()["csrf_token"]
+        voter.cookie = session_cookie(reply.headers)
+
+    def vote(self, voter: Voter, option: str, poll: str = POLL) -> Reply:
+        """POST one vote through the JSON API with the voter's session and token."""
+        return self.request(
+            "POST",
+            f"/poll/api/polls/{poll}/votes",
+            body=json.dumps({"option": option}).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Origin": f"http://127.0.0.1:{self.port}",
+                "X-CSRFToken": voter.token,
+                "Cookie": voter.cookie,
+                "X-Forwarded-For": voter.address,
+                **voter.extra_headers,
+            },
+        )
+
+
+def session_cookie(headers: dict) -> str:
+    cookie = SimpleCookie()
+    cookie.load(headers.get("Set-Cookie", ""))
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in cookie.items())

@@ -1,0 +1,197 @@
+"""kill -9 during a vote load: no acknowledged vote is lost, none is counted twice.
+
+Simulated voters vote through a real gunicorn server while a killer SIGKILLs
+single workers (gunicorn replaces them), and then the master with all its
+workers (as a power cut would), restarting the server each time.
+
+How the test stays honest about requests whose answer was lost in the crash:
+every voter is a distinct network, so the service can store that voter's ballot
+at most once (the duplicate mark is the primary key and is written in the same
+transaction as the ballot). A voter whose answer was lost retries with the same
+session until it gets a definite answer: 201 means the earlier attempt was not
+stored, 409 "already voted" means it was. Every voter therefore ends with a
+known outcome, and the database must match those outcomes exactly, option by
+option: nothing acknowledged lost, nothing counted twice.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections import Counter
+from itertools import count
+
+from sqlalchemy import create_engine, func, select
+
+from poll_service.db import ballots, hash_keys, vote_marks
+from poll_service.privacy import digest, network_of
+from tests.load import (
+    OPTIONS,
+    POLL,
+    Client,
+    GunicornServer,
+    Voter,
+    flask_command,
+    service_env,
+    voter_address,
+)
+
+MAX_VOTERS = 20000  # voters keep coming until the last restart, up to this many
+CONCURRENT_VOTERS = 32
+WORKER_KILLS = 4
+MASTER_KILLS = 2
+DEADLINE_SECONDS = 120  # the whole run stops by then, whatever happens
+
+
+class Outcomes:
+    """What the voters were told, gathered from all client threads."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.acknowledged: Counter = Counter()  # 201 on the first answer
+        self.confirmed_by_retry: Counter = Counter()  # lost answer, then 409 on retry
+        self.stored_voters: list[str] = []
+        self.lost_answers = 0  # attempts whose answer never arrived
+        self.other: Counter = Counter()
+
+    def record(self, voter: Voter, option: str, status: int, after_loss: bool):
+        with self.lock:
+            if status == 201:
+                self.acknowledged[option] += 1
+                self.stored_voters.append(voter.address)
+            elif status == 409 and after_loss:
+                self.confirmed_by_retry[option] += 1
+                self.stored_voters.append(voter.address)
+            else:
+                self.other[status] += 1
+
+    def expected_counts(self) -> dict:
+        return dict(self.acknowledged + self.confirmed_by_retry)
+
+
+def vote_until_answered(server_port, voter: Voter, option: str, deadline: float):
+    """Vote, retrying through crashes; returns (final status, answers lost on the way)."""
+    client = Client(server_port(), timeout=10)
+    lost = 0
+    while time.monotonic() < deadline:
+        try:
+            if not voter.token:
+                client.start_session(voter)
+            reply = client.vote(voter, option)
+        except ConnectionRefusedError:  # the server is down: nothing was sent
+            pass
+        except (OSError, http.client.HTTPException, RuntimeError):
+            if voter.token:
+                lost += 1  # sent, but no answer: it may or may not have been stored
+        else:
+            if reply.status != 503:
+                return reply.status, lost
+            # 503: the database was briefly busy and nothing was stored; retry.
+        client.close()
+        client.port = server_port()
+        time.sleep(0.05)
+    raise AssertionError(f"voter {voter.address} got no answer before the deadline")
+
+
+def a_worker(server: GunicornServer, timeout: float = 20.0) -> int:
+    """A live worker's pid, waiting while gunicorn forks a replacement."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if workers := server.worker_pids():
+            return workers[0]
+        time.sleep(0.05)
+    raise AssertionError("gunicorn did not replace its worker")
+
+
+def kill_repeatedly(server: GunicornServer, done: threading.Event, log: list):
+    """SIGKILL workers one at a time, then the whole server, restarting it."""
+    try:
+        time.sleep(1.5)  # a steady load first
+        for _ in range(WORKER_KILLS):
+            time.sleep(1.0)
+            worker = a_worker(server)
+            os.kill(worker, signal.SIGKILL)
+            log.append(("worker", worker))
+        for _ in range(MASTER_KILLS):
+            time.sleep(1.5)
+            for pid in server.worker_pids():
+                os.kill(pid, signal.SIGKILL)
+            server.kill()  # then the master, and anything left in its group
+            log.append(("master", server.process.pid))
+            time.sleep(0.2)
+            server.start()
+    finally:
+        done.set()  # the voters stop after their current vote, even if this failed
+
+
+def test_kill_9_loses_no_acknowledged_vote_and_counts_none_twice(tmp_path):
+    database = tmp_path / "votes.sqlite3"
+    env = service_env(tmp_path, f"sqlite:///{database}")
+    flask_command(env, "init-db")
+    server = GunicornServer(env, tmp_path).start()  # 1 worker, 8 threads, as deployed
+    outcomes = Outcomes()
+    numbers = count()
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    killed: list = []
+    kills_done = threading.Event()
+
+    def voter_loop():
+        while not kills_done.is_set() and (number := next(numbers)) < MAX_VOTERS:
+            voter = Voter(voter_address(number))
+            option = OPTIONS[number % len(OPTIONS)]
+            status, lost = vote_until_answered(lambda: server.port, voter, option, deadline)
+            with outcomes.lock:
+                outcomes.lost_answers += lost
+            outcomes.record(voter, option, status, after_loss=lost > 0)
+
+    killer = threading.Thread(target=kill_repeatedly, args=(server, kills_done, killed))
+    threads = [threading.Thread(target=voter_loop) for _ in range(CONCURRENT_VOTERS)]
+    try:
+        for thread in threads:
+            thread.start()
+        killer.start()
+        killer.join()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.kill()  # a last crash before checking the files
+
+    assert [kind for kind, _ in killed] == ["worker"] * WORKER_KILLS + ["master"] * MASTER_KILLS
+    assert outcomes.other == {}, outcomes.other
+    print(
+        f"\n{len(outcomes.stored_voters)} voters, {len(killed)} kills: "
+        f"{sum(outcomes.acknowledged.values())} acknowledged, "
+        f"{outcomes.lost_answers} answers lost in crashes, "
+        f"{sum(outcomes.confirmed_by_retry.values())} of those had been stored"
+    )
+
+    with sqlite3.connect(database) as raw:
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        counts = dict(
+            conn.execute(
+                select(ballots.c.option_id, func.count()).group_by(ballots.c.option_id)
+            ).all()
+        )
+        total = sum(counts.values())
+        marks = set(conn.execute(select(vote_marks.c.digest)).scalars())
+        keys = list(conn.execute(select(hash_keys.c.secret)).scalars())
+    engine.dispose()
+
+    acknowledged = sum(outcomes.acknowledged.values())
+    # Exactly once: the database holds precisely the votes the voters were told
+    # were stored (201, or 409 on retry after a lost answer) ...
+    assert counts == outcomes.expected_counts()
+    voters = next(numbers)  # how many voters started (each thread stops before the next)
+    assert total == len(outcomes.stored_voters) == voters
+    # ... which also bounds it by what was acknowledged plus what was in flight.
+    assert acknowledged <= total <= acknowledged + outcomes.lost_answers
+    # Every stored voter's duplicate mark is there, and no ballot lacks one.
+    assert len(marks) == total
+    for address in outcomes.stored_voters:
+        assert any(digest(key, network_of(address), POLL) in marks for key in keys), address

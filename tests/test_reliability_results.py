@@ -1,0 +1,90 @@
+"""Under a surge the vote path must not recount the whole poll for every vote.
+
+A recount reads every ballot, so recounting per vote made each vote slower as
+the poll grew (docs/reliability.md, "Load"). The results shown after a vote
+now come from a recount at most RESULTS_MAX_AGE seconds old, per process.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from poll_service import create_app, live_results
+from tests.conftest import ORIGIN
+
+
+@pytest.fixture
+def recounts(monkeypatch):
+    """How many times the vote path recounted a poll."""
+    calls = []
+    real_tally = live_results.tally
+
+    def counting_tally(engine, poll):
+        calls.append(poll.id)
+        return real_tally(engine, poll)
+
+    monkeypatch.setattr(live_results, "tally", counting_tally)
+    return calls
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(live_results.time, "monotonic", lambda: now[0])
+    return now
+
+
+def make_app(tmp_path, max_age):
+    return create_app(
+        {
+            "SECRET_KEY": "test",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+            "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+            "RESULTS_MAX_AGE": max_age,
+            "RATELIMIT_VOTE_BURST": "1000 per minute",
+        }
+    )
+
+
+def vote(app, number: int, option: str = "no") -> dict:
+    reader = app.test_client()
+    environ = {"REMOTE_ADDR": f"192.0.2.{number}"}
+    token = reader.get("/poll/api/csrf-token", environ_base=environ).json["csrf_token"]
+    response = reader.post(
+        "/poll/api/polls/inquiry/votes",
+        json={"option": option},
+        headers={"Origin": ORIGIN, "X-CSRFToken": token},
+        environ_base=environ,
+    )
+    assert response.status_code == 201
+    return {o["id"]: o["count"] for o in response.json["results"]["options"]}
+
+
+def test_a_surge_of_votes_recounts_once_per_interval(tmp_path, recounts, clock):
+    app = make_app(tmp_path, max_age=1.0)
+    first = vote(app, 1)
+    for number in range(2, 21):
+        vote(app, number)
+    assert len(recounts) == 1  # 20 votes in the same second: one recount
+    assert first["no"] == 1
+
+    clock[0] += 1.0  # a second later the next response recounts, and is exact
+    assert vote(app, 21)["no"] == 21
+    assert len(recounts) == 2
+
+
+def test_results_are_never_older_than_the_setting(tmp_path, recounts, clock):
+    app = make_app(tmp_path, max_age=1.0)
+    vote(app, 1)
+    clock[0] += 0.5
+    assert vote(app, 2)["no"] == 1  # within the second: the earlier recount
+    clock[0] += 0.6
+    assert vote(app, 3)["no"] == 3  # older than a second: recounted
+    results = app.test_client().get("/poll/api/polls/inquiry/results").json
+    assert results["total"] == 3
+
+
+def test_zero_recounts_for_every_response(tmp_path, recounts):
+    app = make_app(tmp_path, max_age=0)
+    assert [vote(app, n)["no"] for n in range(1, 4)] == [1, 2, 3]
+    assert len(recounts) == 3
