@@ -9,7 +9,7 @@ OUTPUT ?= output
 CONTENT ?= content
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build publish preview newpost newreblog lint format clean lock audit security
+.PHONY: help run test build publish preview newpost newreblog lint format clean lock audit security bench bench-quick
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,6 +62,14 @@ newpost: $(VENV)/.installed ## Start a draft post: make newpost TITLE="..."
 
 newreblog: $(VENV)/.installed ## Start a draft reblog: make newreblog TITLE="..."
 	$(BIN)/python scripts/new_content.py reblog "$$TITLE" --content $(CONTENT)
+
+bench: $(VENV)/.installed-test ## Run the benchmarks and print a summary (docs/benchmarks.md)
+	bench/setup.sh
+	$(BIN)/python -m bench.run
+
+bench-quick: $(VENV)/.installed-test ## Each benchmark tiny and fast: proves they run, figures mean nothing
+	bench/setup.sh
+	BENCH_QUICK=1 $(BIN)/python -m bench.run
 
 lint: $(VENV)/.installed-test ## ruff check and format check
 	$(BIN)/ruff check .

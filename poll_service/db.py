@@ -7,7 +7,10 @@ wait for the lock instead of failing when a read upgrades to a write.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import sqlite3
+import threading
+import weakref
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -23,6 +26,33 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+
+class _WriteQueue:
+    """SQLite has one writer at a time. Threads of one process queue for it here,
+    in order, instead of in SQLite's busy handler, which sleeps up to 100 ms
+    between tries and so turns a short queue into long tail latencies
+    (docs/benchmarks.md). A thread waits no longer than the busy timeout, and
+    then fails as SQLite would have (a 503 for a vote)."""
+
+    def __init__(self, timeout: float):
+        self.lock = threading.Lock()
+        self.timeout = timeout
+
+    @contextmanager
+    def turn(self):
+        if not self.lock.acquire(timeout=self.timeout):
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            )
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+
+_sqlite_write_queues: weakref.WeakKeyDictionary[Engine, _WriteQueue] = weakref.WeakKeyDictionary()
 
 metadata = MetaData()
 
@@ -104,6 +134,7 @@ def make_engine(url: str, busy_timeout: float = 5.0) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout})
         _configure_sqlite(engine, busy_timeout)
+        _sqlite_write_queues[engine] = _WriteQueue(busy_timeout)
         return engine
     # PostgreSQL: every session works in UTC, so a timestamp cast to text (the
     # tally's day buckets) reads the same whatever the server's TimeZone is.
@@ -126,7 +157,9 @@ def get_engine() -> Engine:
 @contextmanager
 def write_transaction(engine: Engine | None = None) -> Connection:
     """A transaction that holds the write lock from its first statement."""
-    with (engine or get_engine()).begin() as connection:
+    engine = engine or get_engine()
+    queue = _sqlite_write_queues.get(engine)
+    with queue.turn() if queue else nullcontext(), engine.begin() as connection:
         yield connection
 
 

@@ -18,6 +18,8 @@ declare -A PACKAGES=(
   [systemd-analyze]=systemd
   [openssl]=openssl
   [sqlite3]=sqlite3
+  # The benchmarks' load generator (tests/test_bench_smoke.py runs it).
+  [wrk]=wrk
 )
 
 missing=()

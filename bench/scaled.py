@@ -1,0 +1,247 @@
+"""The vote benchmark scaled out: nginx in front of two gunicorn instances, with
+PostgreSQL for the votes and Redis for the rate limits.
+
+    .venv/bin/python -m bench.scaled [--duration 30] [--connections 64]
+
+The servers are the deploy work's loopback set-up (``tests/services.py``:
+Debian's nginx with ``deploy/nginx/``, gunicorn with ``deploy/gunicorn.conf.py``,
+a private PostgreSQL cluster and Redis), with three changes for a benchmark:
+
+- PostgreSQL gets its durability back (``fsync``, ``synchronous_commit`` and
+  ``full_page_writes`` on; the tests turn them off for speed), because an
+  acknowledged vote must survive a power cut in production too;
+- nginx believes the X-Forwarded-For that wrk sends (``real_ip_header``), as it
+  would a CDN's, so that one load generator can pose as many voters;
+- the rate limits are raised and the publisher keeps its default interval.
+
+The peer is the bare endpoint, two instances under the same gunicorn
+configuration, behind the same nginx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from .common import ROOT, VENV_BIN, BenchmarkFailure, free_port, quick_or, running, save, verdict
+from .vote import (
+    BARE_GUNICORN_CONFIG,
+    POLL,
+    PROBE_POLL,
+    PublishSampler,
+    check_no_vote_lost,
+    run_wrk,
+    service_env,
+    stored_votes,
+    wait_for_port,
+    workers_peak_rss,
+    write_tokens,
+)
+
+TARGETS = {"votes_per_second": 1500, "p99_ms": 50}
+INSTANCES = 2
+WORKERS_PER_INSTANCE = 2
+THREADS_PER_WORKER = 4
+
+
+def loopback_services():
+    """The deploy work's loopback servers, or None until they are merged."""
+    try:
+        from tests import services
+    except ImportError:
+        return None
+    return services
+
+
+def durable(postgres) -> None:
+    """Undo the test cluster's no-fsync settings: measure what production runs."""
+    import psycopg
+
+    dsn = f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(f"ALTER SYSTEM SET {setting} = on")
+        conn.execute("SELECT pg_reload_conf()")
+
+
+def trusting_nginx(services):
+    class TrustingNginx(services.NginxServer):
+        """deploy/nginx/, believing X-Forwarded-For from loopback as from a CDN."""
+
+        def render(self) -> Path:
+            conf = super().render()
+            site = conf.parent / "inquiry" / "site.conf"
+            site.write_text(
+                site.read_text().replace(
+                    "server {\n",
+                    "server {\n    set_real_ip_from 127.0.0.1;\n"
+                    "    real_ip_header X-Forwarded-For;\n",
+                    1,
+                )
+            )
+            return conf
+
+    return TrustingNginx
+
+
+def deployment_class(services, polls_env: dict):
+    class BenchDeployment(services.Deployment):
+        INSTANCES = INSTANCES
+
+        def service_env(self) -> dict[str, str]:
+            env = super().service_env()
+            env.update(polls_env)
+            env.pop("POLL_PUBLISH_INTERVAL", None)  # the default, as in production
+            env.update(
+                {
+                    "POLL_DATABASE_URL": self.database_url,
+                    "POLL_SITE_OUTPUT_DIR": str(self.output),
+                    "POLL_TRUSTED_PROXY_HOPS": "1",
+                    "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
+                    "GUNICORN_THREADS": str(THREADS_PER_WORKER),
+                    "GUNICORN_ACCESSLOG": "",
+                }
+            )
+            return env
+
+        def start(self):
+            super().start()
+            # Swap in an nginx that takes the simulated voters' addresses.
+            self.nginx.stop()
+            self.nginx.remove()
+            ports = [instance.port for instance in self.instances]
+            self.nginx = trusting_nginx(services)(self.output, ports).start()
+            return self
+
+    return BenchDeployment
+
+
+def measure_service(services, base: Path, duration: int, connections: int, pool: int) -> dict:
+    postgres = services.PostgresServer().start()
+    try:
+        durable(postgres)
+        polls_env = service_env(base)  # the inquiry poll and the sampler's probe poll
+        deployment = deployment_class(services, polls_env)(base, postgres, _empty_site)
+        deployment.start()
+        try:
+            port = deployment.nginx.port
+            origin = deployment.nginx.url
+            tokens = write_tokens("127.0.0.1", port, pool, base / "tokens.tsv")
+            results_json = deployment.output / "polls" / PROBE_POLL / "results.json"
+            sampler = PublishSampler(
+                "127.0.0.1", port, results_json, gap=quick_or(0.2, 1.0), xff_base="172.17"
+            )
+            sampler.start()
+            load = run_wrk(origin, tokens, origin, duration, connections)
+            sampler.stop()
+            rss = [mb for i in deployment.instances for mb in workers_peak_rss(i.process.pid)]
+        finally:
+            deployment.stop()
+        stored = stored_votes(deployment.database_url)
+    finally:
+        postgres.stop()
+    acknowledged = {POLL: load["acknowledged"], PROBE_POLL: sampler.acknowledged}
+    integrity = check_no_vote_lost(stored, acknowledged)
+    return {**load, "worker_peak_rss_mb": rss, "published": sampler.figures(), "votes": integrity}
+
+
+def _empty_site(output: Path) -> None:
+    """nginx needs a root; the vote benchmark needs no pages."""
+    output.mkdir(parents=True, exist_ok=True)
+
+
+def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
+    ports = [free_port() for _ in range(INSTANCES)]
+    env = {
+        "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
+        "GUNICORN_THREADS": str(THREADS_PER_WORKER),
+    }
+    commands = [
+        [
+            str(VENV_BIN / "gunicorn"),
+            "--config",
+            str(BARE_GUNICORN_CONFIG),
+            "--bind",
+            f"127.0.0.1:{p}",
+        ]
+        for p in ports
+    ]
+    root = base / "bare-root"
+    root.mkdir()
+    tokens = base / "bare-tokens.tsv"
+    tokens.write_text("unused=1\tunused\n")
+    with (
+        running(commands[0], env, base / "bare-0.log", cwd=ROOT) as first,
+        running(commands[1], env, base / "bare-1.log", cwd=ROOT) as second,
+    ):
+        wait_for_port(ports[0], first)
+        wait_for_port(ports[1], second)
+        nginx = trusting_nginx(services)(root, ports).start()
+        try:
+            load = run_wrk(nginx.url, tokens, nginx.url, duration, connections)
+        finally:
+            nginx.stop()
+            nginx.remove()
+        rss = workers_peak_rss(first.pid) + workers_peak_rss(second.pid)
+    return {**load, "worker_peak_rss_mb": rss}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=quick_or(2, 30))
+    parser.add_argument("--connections", type=int, default=quick_or(8, 64))
+    parser.add_argument("--pool", type=int, default=quick_or(4, 64))
+    args = parser.parse_args(argv)
+    services = loopback_services()
+    if services is None:
+        note = "pending: tests/services.py (the deploy work's loopback servers) is not merged"
+        save("scaled", {"pending": note, "met": {}})
+        print(f"\nScaled-out vote benchmark: {note}")
+        return 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-scaled-") as folder:
+            base = Path(folder)
+            service = measure_service(services, base, args.duration, args.connections, args.pool)
+            bare = measure_bare(services, base, args.duration, args.connections)
+    except services.Unavailable as missing:
+        raise BenchmarkFailure(f"the loopback servers could not start: {missing}") from None
+    share = service["per_second"] / bare["per_second"] if bare["per_second"] else 0.0
+    met = {
+        "votes_per_second": service["per_second"] >= TARGETS["votes_per_second"],
+        "p99_ms": service["latency_ms"]["p99"] <= TARGETS["p99_ms"],
+    }
+    figures = {
+        "layout": f"nginx -> {INSTANCES} gunicorn x {WORKERS_PER_INSTANCE} workers x "
+        f"{THREADS_PER_WORKER} threads, PostgreSQL (durable), Redis",
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "service": service,
+        "bare": bare,
+        "share_of_bare": round(share, 3),
+        "targets": TARGETS,
+        "met": met,
+    }
+    save("scaled", figures)
+    print(f"\nScaled-out vote benchmark ({figures['layout']}, {args.connections} connections)")
+    for name in ("service", "bare"):
+        run = figures[name]
+        print(
+            f"  {name:<8} {run['per_second']:>8.1f}/s  p50 {run['latency_ms']['p50']} ms  "
+            f"p99 {run['latency_ms']['p99']} ms  statuses {run['statuses']}  "
+            f"worker RSS MB {run['worker_peak_rss_mb']}"
+        )
+    print(f"  service / bare: {share:.0%}; vote to published: {service['published']}")
+    print(f"  votes stored vs acknowledged: {service['votes']}")
+    for name, ok in met.items():
+        print(f"  target {name} ({TARGETS[name]}): {verdict(ok)}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except BenchmarkFailure as failure:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        raise SystemExit(1) from None

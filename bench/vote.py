@@ -1,0 +1,594 @@
+"""Vote throughput, latency, vote-to-published time and worker memory, embedded default.
+
+    .venv/bin/python -m bench.vote [--duration 30] [--connections 64]
+
+Runs, side by side in one go:
+
+1. the poll service (SQLite, ``memory://`` rate limits, the real ``inquiry``
+   poll with its ``cookie+network`` duplicate policy) under gunicorn, with the
+   publisher (``flask poll publish --watch``) as a second process, loaded by
+   ``wrk`` posting valid JSON votes from a new simulated voter each time;
+   meanwhile a sampler casts a marked vote now and then and times how long it
+   takes to appear in ``results.json``;
+2. the bare Flask endpoint (``bench/bare_app.py``) under the same gunicorn
+   configuration and the same ``wrk`` load.
+
+Afterwards every acknowledged vote must be in the database; if one is not, the
+benchmark says so loudly and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select
+
+from poll_service.db import ballots
+
+from .common import (
+    BENCH,
+    ROOT,
+    VENV_BIN,
+    BenchmarkFailure,
+    free_port,
+    machine,
+    quick_or,
+    require_program,
+    running,
+    save,
+    verdict,
+    wait_for_port,
+)
+
+POLL = "inquiry"
+PROBE_POLL = "bench-probe"
+VOTE_PATH = f"/poll/api/polls/{POLL}/votes"
+LUA_SCRIPT = BENCH / "vote.lua"
+DEPLOY_GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+BENCH_GUNICORN_CONFIG = BENCH / "gunicorn.conf.py"
+BARE_GUNICORN_CONFIG = BENCH / "gunicorn_bare.conf.py"
+
+# The rate limits raised for the benchmark, so that they are not what is
+# measured: one machine posing as many voters would otherwise hit the global cap.
+BENCH_LIMITS = {
+    "POLL_RATELIMIT_VOTE_GLOBAL": "10000000 per minute",
+}
+
+TARGETS = {
+    "votes_per_second": 1000,
+    "p99_ms": 50,
+    "share_of_bare": 0.5,
+    "published_median_s": 2.0,
+    "published_max_s": 5.0,
+    "rss_mb": 100,
+}
+
+PROBE_TOML = """\
+# A second poll that only the benchmark's sampler votes in, so its total shows
+# exactly when a marked vote has been published.
+id = "bench-probe"
+question = "Benchmark probe"
+opens = 2020-01-01T00:00:00Z
+
+[duplicates]
+policy = "cookie+network"
+window_hours = 24
+
+[[options]]
+id = "a"
+label = "A"
+
+[[options]]
+id = "b"
+label = "B"
+"""
+
+
+def gunicorn_config() -> Path:
+    """The deploy engineer's configuration once it exists; until then the bench's."""
+    return DEPLOY_GUNICORN_CONFIG if DEPLOY_GUNICORN_CONFIG.exists() else BENCH_GUNICORN_CONFIG
+
+
+def gunicorn_command(
+    app: str, port: int, extra: list[str] | None = None, config: Path | None = None
+) -> list[str]:
+    return [
+        str(VENV_BIN / "gunicorn"),
+        "--config",
+        str(config or gunicorn_config()),
+        "--bind",
+        f"127.0.0.1:{port}",
+        *(extra or []),
+        app,
+    ]
+
+
+def service_env(workdir: Path, database_url: str | None = None) -> dict:
+    """Settings for a throwaway service: its own database, polls and output folder."""
+    polls = workdir / "polls"
+    polls.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "content" / "polls" / f"{POLL}.toml", polls)
+    (polls / f"{PROBE_POLL}.toml").write_text(PROBE_TOML)
+    return {
+        "POLL_SECRET_KEY": "benchmark-only",
+        "POLL_DATABASE_URL": database_url or f"sqlite:///{workdir / 'votes.sqlite3'}",
+        "POLL_POLLS_DIR": str(polls),
+        "POLL_SITE_OUTPUT_DIR": str(workdir / "output"),
+        "POLL_TRUSTED_PROXY_HOPS": "1",
+        **BENCH_LIMITS,
+    }
+
+
+def flask_command(*args: str) -> list[str]:
+    return [str(VENV_BIN / "flask"), "--app", "poll_service", *args]
+
+
+@contextmanager
+def embedded_service(workdir: Path, port: int, gunicorn_args: list[str]):
+    """gunicorn serving the poll service, and the publisher in its own process."""
+    env = service_env(workdir)
+    subprocess.run(flask_command("poll", "init-db"), env=env_with(env), check=True, cwd=ROOT)
+    log = workdir / "service.log"
+    with (
+        running(gunicorn_command("poll_service:create_app()", port, gunicorn_args), env, log) as g,
+        running(flask_command("poll", "publish", "--watch"), env, log, cwd=ROOT),
+    ):
+        wait_for_port(port, g)
+        yield g, env
+
+
+@contextmanager
+def bare_endpoint(port: int, gunicorn_args: list[str], log: Path):
+    with running(
+        gunicorn_command("bench.bare_app:app", port, gunicorn_args, BARE_GUNICORN_CONFIG),
+        {},
+        log,
+        cwd=ROOT,
+    ) as g:
+        wait_for_port(port, g)
+        yield g
+
+
+def env_with(extra: dict) -> dict:
+    return {**os.environ, **extra}
+
+
+# --- simulated voters ---------------------------------------------------------
+
+
+def fetch_token(host: str, port: int) -> tuple[str, str]:
+    """A session cookie and its CSRF token, as the page's JavaScript would fetch them."""
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    connection.request("GET", "/poll/api/csrf-token")
+    response = connection.getresponse()
+    token = json.loads(response.read())["csrf_token"]
+    cookie = re.match(r"[^;]+", response.getheader("Set-Cookie")).group(0)
+    connection.close()
+    return cookie, token
+
+
+def write_tokens(host: str, port: int, count: int, path: Path) -> Path:
+    lines = ["\t".join(fetch_token(host, port)) for _ in range(count)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_wrk(
+    url: str, tokens: Path, origin: str, duration: int, connections: int, threads: int = 2
+) -> dict:
+    """Run wrk with vote.lua; return its JSON line (counts by status, latency in µs)."""
+    wrk = require_program("wrk", "Debian package wrk")
+    command = [
+        wrk,
+        f"--threads={threads}",
+        f"--connections={connections}",
+        f"--duration={duration}s",
+        "--timeout=5s",
+        f"--script={LUA_SCRIPT}",
+        url,
+        "--",
+        str(tokens),
+        VOTE_PATH,
+        origin,
+        "yes-judge,yes-expert,no,not-sure",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next((x for x in output.splitlines() if x.startswith("BENCH_JSON ")), None)
+    if line is None:
+        raise BenchmarkFailure(f"wrk printed no figures:\n{output}")
+    result = json.loads(line.removeprefix("BENCH_JSON "))
+    seconds = result["duration_us"] / 1e6
+    acknowledged = sum(n for status, n in result["statuses"].items() if status.startswith("2"))
+    return {
+        "requests": result["requests"],
+        "statuses": result["statuses"],
+        "socket_errors": result["errors"],
+        "acknowledged": acknowledged,
+        "seconds": round(seconds, 2),
+        "per_second": round(acknowledged / seconds, 1),
+        "latency_ms": {k: round(v / 1000, 2) for k, v in result["latency_us"].items()},
+    }
+
+
+class PublishSampler(threading.Thread):
+    """Casts a marked vote now and then and times its arrival in results.json.
+
+    The marked votes go to a poll nobody else votes in, so the first published
+    total that includes a vote shows exactly when that vote was published. The
+    file is read from disk, where nginx would serve it from.
+    """
+
+    def __init__(self, host: str, port: int, results_json: Path, gap: float, xff_base: str):
+        super().__init__(name="publish-sampler", daemon=True)
+        self.host, self.port = host, port
+        self.results_json = results_json
+        self.gap = gap
+        self.xff_base = xff_base
+        self.stopping = threading.Event()
+        self.latencies: list[float] = []
+        self.acknowledged = 0
+        self.unpublished = 0
+        self.unknown = 0  # votes whose answer never came (timeouts)
+
+    def published_total(self) -> int:
+        try:
+            return json.loads(self.results_json.read_text())["total"]
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def cast(self, cookie: str, token: str, number: int) -> bool | None:
+        """True when acknowledged, False when refused, None when the outcome is unknown."""
+        headers = {
+            "Content-Type": "application/json",
+            "Origin": f"http://{self.host}:{self.port}",
+            "Cookie": cookie,
+            "X-CSRFToken": token,
+            "X-Forwarded-For": f"{self.xff_base}.{number // 256}.{number % 256}",
+        }
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        try:
+            connection.request(
+                "POST", f"/poll/api/polls/{PROBE_POLL}/votes", b'{"option":"a"}', headers
+            )
+            status = connection.getresponse().status
+        except OSError:
+            return None
+        finally:
+            connection.close()
+        return 200 <= status < 300
+
+    def settle(self) -> int:
+        """Wait until the published total stops changing (a vote whose answer was
+        lost may still be stored and published), and return it."""
+        total, stable_since = self.published_total(), time.monotonic()
+        while time.monotonic() - stable_since < 3 and not self.stopping.is_set():
+            time.sleep(0.1)
+            if (now := self.published_total()) != total:
+                total, stable_since = now, time.monotonic()
+        return total
+
+    def run(self) -> None:
+        cookie, token = fetch_token(self.host, self.port)
+        number, expected = 0, 0
+        while not self.stopping.wait(self.gap):
+            number += 1
+            outcome = self.cast(cookie, token, number)
+            if outcome is None:
+                self.unknown += 1
+                expected = self.settle()
+                continue
+            if not outcome:
+                continue
+            acknowledged_at = time.monotonic()
+            self.acknowledged += 1
+            expected += 1
+            while self.published_total() < expected:
+                if time.monotonic() - acknowledged_at > 30:
+                    self.unpublished += 1
+                    expected = self.settle()
+                    break
+                time.sleep(0.01)
+            else:
+                self.latencies.append(time.monotonic() - acknowledged_at)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=40)
+
+    def figures(self) -> dict:
+        values = self.latencies
+        return {
+            "samples": len(values),
+            "median_s": round(statistics.median(values), 3) if values else None,
+            "max_s": round(max(values), 3) if values else None,
+            "unpublished_after_30s": self.unpublished,
+            "no_answer": self.unknown,
+        }
+
+
+# --- measurements after the load -----------------------------------------------
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    if children.exists():
+        return [int(pid) for pid in children.read_text().split()]
+    return [
+        int(status.parent.name)
+        for status in Path("/proc").glob("[0-9]*/status")
+        if f"\nPPid:\t{master_pid}\n" in status.read_text()
+    ]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's high-water mark of resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise BenchmarkFailure(f"no VmHWM for process {pid}")
+
+
+def workers_peak_rss(master_pid: int) -> list[float]:
+    return [peak_rss_mb(pid) for pid in worker_pids(master_pid)]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used (all their threads)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+@contextmanager
+def cpu_per_request(pids: list[int], load: dict):
+    """Adds the workers' CPU milliseconds per answered request to ``load``.
+
+    Unlike requests per second, this hardly depends on what else the machine
+    is running, so it compares the vote path with its peer even when the
+    machine is shared: 1000 / (ms per request) is what one fully used core
+    could serve.
+    """
+    before = cpu_seconds(pids)
+    yield
+    used = cpu_seconds(pids) - before
+    load["worker_cpu_ms_per_request"] = round(1000 * used / max(load["requests"], 1), 3)
+
+
+def stored_votes(database_url: str) -> dict[str, int]:
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(ballots.c.poll_id, func.count()).group_by(ballots.c.poll_id))
+        counts = dict(rows.all())
+    engine.dispose()
+    return counts
+
+
+def check_no_vote_lost(stored: dict[str, int], acknowledged: dict[str, int]) -> dict:
+    """Every 2xx must be a stored ballot. More stored than acknowledged is fine:
+    those are requests still in flight when wrk stopped the clock."""
+    report = {}
+    for poll, acked in acknowledged.items():
+        have = stored.get(poll, 0)
+        report[poll] = {"acknowledged": acked, "stored": have}
+        if have < acked:
+            raise BenchmarkFailure(
+                f"VOTES LOST: {acked} votes in poll '{poll}' were acknowledged "
+                f"but only {have} are in the database"
+            )
+    return report
+
+
+# --- the benchmark -------------------------------------------------------------
+
+
+@contextmanager
+def profiling(pids: list[int], seconds: int, out: Path | None):
+    """With --profile, py-spy samples the workers while the load runs."""
+    if out is None:
+        yield
+        return
+    spy = require_program("py-spy", "pip install py-spy")
+    spies = [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(seconds),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--nonblocking",
+                "--output",
+                f"{out}.{pid}.txt",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+    yield
+    for process in spies:
+        process.wait(timeout=seconds + 30)
+
+
+def measure_service(
+    workdir: Path,
+    duration: int,
+    connections: int,
+    gunicorn_args: list[str],
+    pool: int,
+    profile: Path | None = None,
+) -> dict:
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    with embedded_service(workdir, port, gunicorn_args) as (master, env):
+        tokens = write_tokens("127.0.0.1", port, pool, workdir / "tokens.tsv")
+        results_json = workdir / "output" / "polls" / PROBE_POLL / "results.json"
+        sampler = PublishSampler(
+            "127.0.0.1", port, results_json, gap=quick_or(0.2, 1.0), xff_base="172.16"
+        )
+        sampler.start()
+        workers = worker_pids(master.pid)
+        load: dict = {}
+        with profiling(workers, duration, profile), cpu_per_request(workers, load):
+            load.update(run_wrk(origin, tokens, origin, duration, connections))
+        sampler.stop()
+        rss = workers_peak_rss(master.pid)
+    stored = stored_votes(env["POLL_DATABASE_URL"])
+    integrity = check_no_vote_lost(
+        stored, {POLL: load["acknowledged"], PROBE_POLL: sampler.acknowledged}
+    )
+    return {**load, "worker_peak_rss_mb": rss, "published": sampler.figures(), "votes": integrity}
+
+
+def measure_bare(workdir: Path, duration: int, connections: int, gunicorn_args: list[str]) -> dict:
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    tokens = workdir / "bare-tokens.tsv"
+    tokens.write_text("unused=1\tunused\n")
+    with bare_endpoint(port, gunicorn_args, workdir / "bare.log") as master:
+        load: dict = {}
+        with cpu_per_request(worker_pids(master.pid), load):
+            load.update(run_wrk(origin, tokens, origin, duration, connections))
+        rss = workers_peak_rss(master.pid)
+    return {**load, "worker_peak_rss_mb": rss}
+
+
+def assess(service: dict, bare: dict) -> dict:
+    share = service["per_second"] / bare["per_second"] if bare["per_second"] else 0.0
+    published = service["published"]
+    return {
+        "share_of_bare": round(share, 3),
+        "targets": TARGETS,
+        "met": {
+            "votes_per_second": service["per_second"] >= TARGETS["votes_per_second"],
+            "p99_ms": service["latency_ms"]["p99"] <= TARGETS["p99_ms"],
+            "share_of_bare": share >= TARGETS["share_of_bare"],
+            "published_median_s": published["median_s"] is not None
+            and published["median_s"] <= TARGETS["published_median_s"],
+            "published_max_s": published["max_s"] is not None
+            and published["max_s"] <= TARGETS["published_max_s"]
+            and published["unpublished_after_30s"] == 0,
+            "rss_mb": max(service["worker_peak_rss_mb"]) <= TARGETS["rss_mb"],
+        },
+    }
+
+
+def report(figures: dict) -> None:
+    service, bare = figures["service"], figures["bare"]
+    met = figures["met"]
+    print(f"\nVote benchmark ({figures['layout']}, {figures['connections']} connections,")
+    print(f"{figures['duration_s']} s each, load average {machine()['load_average']})")
+    print(
+        f"  service: {service['per_second']:>8.1f} votes/s  p50 {service['latency_ms']['p50']} ms"
+        f"  p99 {service['latency_ms']['p99']} ms  statuses {service['statuses']}"
+    )
+    print(
+        f"  bare:    {bare['per_second']:>8.1f} req/s    p50 {bare['latency_ms']['p50']} ms"
+        f"  p99 {bare['latency_ms']['p99']} ms"
+    )
+    print(f"  service / bare: {figures['share_of_bare']:.0%}")
+    print(
+        f"  worker CPU per request: service {service['worker_cpu_ms_per_request']} ms, "
+        f"bare {bare['worker_cpu_ms_per_request']} ms"
+    )
+    print(f"  vote to published: {service['published']}")
+    print(
+        f"  worker peak RSS MB: service {service['worker_peak_rss_mb']}, "
+        f"bare {bare['worker_peak_rss_mb']}"
+    )
+    print(f"  votes stored vs acknowledged: {service['votes']}")
+    for name, ok in met.items():
+        print(f"  target {name} ({TARGETS[name]}): {verdict(ok)}")
+
+
+def describe_layout(gunicorn_args: list[str], redis: bool) -> str:
+    workers = os.environ.get("WEB_CONCURRENCY", "1")
+    threads = os.environ.get("GUNICORN_THREADS", "8")
+    config = gunicorn_config().relative_to(ROOT)
+    storage = "Redis" if redis else "memory://"
+    extra = " ".join(gunicorn_args)
+    return f"{config}, {workers} worker(s) x {threads} threads, rate limits in {storage} {extra}"
+
+
+@contextmanager
+def private_redis():
+    """A Redis server on loopback for the rate limits, from the deploy work's helpers."""
+    from tests.services import RedisServer
+
+    redis = RedisServer().start()
+    try:
+        yield redis.url
+    finally:
+        redis.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=quick_or(2, 30), help="seconds per run")
+    parser.add_argument("--connections", type=int, default=quick_or(8, 64))
+    parser.add_argument("--pool", type=int, default=quick_or(4, 64), help="sessions to fetch")
+    parser.add_argument("--name", default="vote", help="name of the results file")
+    parser.add_argument("--profile", type=Path, help="py-spy the workers into PROFILE.<pid>.txt")
+    parser.add_argument("--skip-bare", action="store_true", help="measure the service only")
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="keep rate limits in a private Redis (tests/services.py), so that several "
+        "worker processes may serve votes: WEB_CONCURRENCY=2 ... --redis",
+    )
+    parser.add_argument(
+        "gunicorn_args", nargs="*", help="extra gunicorn options after --, e.g. -- --workers 2"
+    )
+    args = parser.parse_args(argv)
+    layout = describe_layout(args.gunicorn_args, args.redis)
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-vote-")))
+        if args.redis:
+            os.environ["POLL_RATELIMIT_STORAGE_URI"] = stack.enter_context(private_redis())
+        service = measure_service(
+            workdir, args.duration, args.connections, args.gunicorn_args, args.pool, args.profile
+        )
+        if args.skip_bare:
+            print(json.dumps(service, indent=2))
+            return 0
+        bare = measure_bare(workdir, args.duration, args.connections, args.gunicorn_args)
+    figures = {
+        "layout": layout,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "service": service,
+        "bare": bare,
+    }
+    figures.update(assess(service, bare))
+    save(args.name, figures)
+    report(figures)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except BenchmarkFailure as failure:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        raise SystemExit(1) from None

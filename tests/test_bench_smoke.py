@@ -1,0 +1,94 @@
+"""The benchmarks run end to end (tiny, BENCH_QUICK=1) and check what they must.
+
+These tests assert nothing about speed: on a shared machine that would be
+noise. They prove `make bench` works and that the vote benchmark's own check,
+every acknowledged vote is in the database, holds and can fail.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bench.common import BenchmarkFailure
+from bench.vote import check_no_vote_lost
+
+from .conftest import ROOT
+
+
+def require(program: str):
+    if shutil.which(program) is None:
+        message = f"{program} is not installed: run scripts/install-system-deps.sh as root"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """`make bench-quick`: every benchmark once, tiny, into a temporary folder."""
+    require("wrk")
+    results = tmp_path_factory.mktemp("bench-results")
+    env = {**os.environ, "BENCH_QUICK": "1", "BENCH_RESULTS_DIR": str(results)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    figures = {path.stem: json.loads(path.read_text()) for path in results.glob("*.json")}
+    return done, figures
+
+
+def test_every_benchmark_runs_and_the_summary_names_each(quick_run):
+    done, figures = quick_run
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert set(figures) == {"vote", "scaled", "site_build", "pages"}
+    summary = done.stdout.split("Summary", 1)[1]
+    for row in ("votes/s, embedded", "vote to published", "site build", "heaviest page"):
+        assert row in summary
+    assert "FAILED" not in summary
+
+
+def test_the_vote_benchmark_counts_acknowledged_votes_and_finds_them_stored(quick_run):
+    vote = quick_run[1]["vote"]
+    service = vote["service"]
+    assert service["acknowledged"] > 0
+    assert service["statuses"].get("201") == service["acknowledged"]
+    stored = service["votes"]["inquiry"]
+    assert stored["stored"] >= stored["acknowledged"] == service["acknowledged"]
+    assert vote["bare"]["acknowledged"] > 0
+    assert service["published"]["samples"] >= 1
+    assert service["worker_peak_rss_mb"] and vote["bare"]["worker_peak_rss_mb"]
+    assert vote["machine"]["cpus"] >= 1
+
+
+def test_a_lost_vote_is_reported_as_a_failure():
+    with pytest.raises(BenchmarkFailure, match="VOTES LOST: 7 votes in poll 'inquiry'"):
+        check_no_vote_lost({"inquiry": 6}, {"inquiry": 7})
+    assert check_no_vote_lost({"inquiry": 9}, {"inquiry": 7}) == {
+        "inquiry": {"acknowledged": 7, "stored": 9}
+    }
+
+
+def test_the_build_benchmark_builds_the_same_posts_with_both_themes(quick_run):
+    build = quick_run[1]["site_build"]
+    assert build["posts"] == 20
+    assert build["html_pages"]["ours"] > build["posts"]
+    assert build["html_pages"]["simple"] > build["posts"]
+    assert build["ratio"] > 0
+
+
+def test_the_page_benchmark_weighs_each_page_with_what_it_loads(quick_run):
+    pages = quick_run[1]["pages"]
+    ours, simple = pages["sites"]["ours"], pages["sites"]["simple"]
+    assert {"home", "article", "results", "poll-form", "poll-thanks"} <= set(ours)
+    assert "poll-form" not in simple  # the static peer has no poll service
+    for page in ours.values():
+        assert page["bytes"]["css"] > 0  # the stylesheet is counted with the page
+        assert page["total_bytes"] == sum(page["bytes"].values())
