@@ -37,7 +37,8 @@ test: $(VENV)/.installed-test ## Install what the tests need and run every test
 	scripts/install-system-deps.sh
 	$(MAKE) --no-print-directory node_modules/.package-lock.json
 	$(BIN)/pytest
-	# Again on PostgreSQL: the tests that use the database (tests/services.py starts it).
+	# Again on PostgreSQL: every test that stores votes (not the static site, the browser
+	# or SQLite's own files); tests/services.py starts a private server.
 	$(BIN)/pytest -m "not browser" --database=postgresql
 
 # The browser-side checkers (axe-core, the Nu Html Checker), pinned in package-lock.json.

@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 from poll_service import create_app
 from poll_service.devserver import PrivateRequestHandler, StaticSite, with_security_headers
 from poll_service.publisher import Publisher, publish
+from tests.databases import database_url_for, use_postgresql
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -59,9 +60,12 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, run every test that stores votes; leave out the browser,
+    the static site (no database) and tests of SQLite itself."""
     if config.getoption("--database") == "sqlite":
         return
-    chosen = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    skipped_marks = {"browser", "no_database", "sqlite_only"}
+    chosen = [item for item in items if not skipped_marks & {m.name for m in item.iter_markers()}]
     config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
     items[:] = chosen
 
@@ -97,12 +101,21 @@ def deployment(postgresql, tmp_path_factory):
     stack.stop()
 
 
+@pytest.fixture(autouse=True)
+def _database_for_each_app(request):
+    """With --database=postgresql, every app a test makes stores votes in PostgreSQL."""
+    if request.config.getoption("--database") != "postgresql":
+        yield
+        return
+    use_postgresql(request.getfixturevalue("postgresql").create_database)
+    yield
+    use_postgresql(None)
+
+
 @pytest.fixture
-def database_url(request, tmp_path):
+def database_url(tmp_path):
     """SQLite in tmp_path, or a fresh PostgreSQL database with --database=postgresql."""
-    if request.config.getoption("--database") == "postgresql":
-        return request.getfixturevalue("postgresql").create_database()
-    return f"sqlite:///{tmp_path / 'votes.sqlite3'}"
+    return database_url_for(tmp_path)
 
 
 @pytest.fixture
@@ -162,25 +175,26 @@ class LiveServer:
         self.server.shutdown()
 
 
-@pytest.fixture
-def live_server(tmp_path):
-    """The built site and the service on one origin, publishing every 0.2 s.
+def start_live_server(folder: Path, **config) -> LiveServer:
+    """Build the site into ``folder``/output and serve it with the service; call .stop().
 
     Results are published before the build, as `make run` does, so the pages
     start with the real numbers.
     """
-    output = tmp_path / "output"
-    app = create_app(
-        {
-            "SECRET_KEY": "test",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
-            "SITE_OUTPUT_DIR": str(output),
-        }
-    )
+    output = folder / "output"
+    settings = {"SECRET_KEY": "test", "SITE_OUTPUT_DIR": str(output), **config}
+    app = create_app({"DATABASE_URL": database_url_for(folder), **settings})
     publish(app)
     build_site(output)
     server = LiveServer(app, output)
     server.start()
+    return server
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The built site and the service on one origin, publishing every 0.2 s."""
+    server = start_live_server(tmp_path)
     yield server
     server.stop()
 

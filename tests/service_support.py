@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from poll_service import create_app
 from poll_service.db import ballots, vote_marks
 from tests.conftest import ORIGIN, csrf_token_from
+from tests.databases import database_url_for
 
 POLL_TEMPLATE = """# A poll for the tests.
 id = "{id}"
@@ -63,7 +64,7 @@ def make_app(tmp_path: Path, polls: dict[str, dict] | None = None, **config):
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+        "DATABASE_URL": database_url_for(tmp_path),
         "SITE_OUTPUT_DIR": str(tmp_path / "output"),
     }
     if polls is not None:

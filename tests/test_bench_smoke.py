@@ -18,6 +18,9 @@ from bench.vote import check_no_vote_lost
 
 from .conftest import ROOT
 
+# The static site only: no votes are stored, so not repeated on PostgreSQL.
+pytestmark = pytest.mark.no_database
+
 
 def require(program: str):
     if shutil.which(program) is None:

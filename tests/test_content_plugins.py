@@ -16,6 +16,9 @@ import pytest
 
 from tests.conftest import ROOT, build_tiny_site
 
+# The static site only: no votes are stored, so not repeated on PostgreSQL.
+pytestmark = pytest.mark.no_database
+
 SITEURL = "https://campaign.example.org"
 
 REBLOG_FIELDS = {

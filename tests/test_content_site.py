@@ -16,6 +16,9 @@ from poll_service.privacy import KEY_LIFETIME
 from poll_service.sitedata import load_helplines
 from tests.conftest import ROOT, build_site, build_tiny_site
 
+# The static site only: no votes are stored, so not repeated on PostgreSQL.
+pytestmark = pytest.mark.no_database
+
 SITEURL = "https://inquiry-now.example.org"
 POST = "2014/why-we-need-an-inquiry/index.html"
 NELSON = "2014/online-abuse-images-and-contact-offending/index.html"

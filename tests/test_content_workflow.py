@@ -17,6 +17,9 @@ import pytest
 from scripts import new_content
 from tests.conftest import ROOT, build_tiny_site
 
+# The static site only: no votes are stored, so not repeated on PostgreSQL.
+pytestmark = pytest.mark.no_database
+
 
 def make(*args, **env):
     """Run a make target in the project, as a maintainer would (without reinstalling)."""

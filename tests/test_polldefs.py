@@ -7,6 +7,9 @@ import pytest
 
 from poll_service.polldefs import PollDefinitionError, load_polls
 
+# The static site only: no votes are stored, so not repeated on PostgreSQL.
+pytestmark = pytest.mark.no_database
+
 ROOT = Path(__file__).resolve().parent.parent
 
 VALID = """

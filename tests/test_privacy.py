@@ -5,6 +5,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import insert, inspect, select
 
 from poll_service.db import ballots, hash_keys, vote_marks
@@ -44,6 +45,7 @@ def exercise(app, address: str) -> None:
     client.get("/poll/api/polls/inquiry/results")
 
 
+@pytest.mark.sqlite_only  # reads SQLite's files; test_privacy_scan covers PostgreSQL's
 def test_no_address_or_user_agent_reaches_the_database_or_the_logs(tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     app = make_app(tmp_path)

@@ -22,6 +22,7 @@ from poll_service.publish_lock import DEFAULT_LEASE, PublishLock
 from poll_service.publisher import PUBLISHED_FILES, poll_output_dir, publish, publish_poll
 from poll_service.results import methodology
 from poll_service.votes import record_vote
+from tests.databases import database_url_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "results.schema.json").read_text())
@@ -69,7 +70,7 @@ def make_app(tmp_path: Path, name: str = "app", polls: dict[str, str] | None = N
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test",
-        "DATABASE_URL": f"sqlite:///{folder / 'votes.sqlite3'}",
+        "DATABASE_URL": database_url_for(folder),
         "SITE_OUTPUT_DIR": str(tmp_path / "output"),
         **config,
     }

@@ -87,13 +87,14 @@ class Reader(threading.Thread):
 
 
 def test_concurrent_publishers_never_show_a_partial_or_older_file(tmp_path):
+    app = make_app(tmp_path)
+    # The other process publishes from the same database and into the same folder.
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'app' / 'votes.sqlite3'}",
+        "DATABASE_URL": app.config["DATABASE_URL"],
         "SITE_OUTPUT_DIR": str(tmp_path / "output"),
     }
-    app = make_app(tmp_path)
     stop_file = tmp_path / "stop"
     other_process = subprocess.Popen(
         [sys.executable, "-c", PUBLISHER_PROCESS, json.dumps(settings), str(stop_file)],

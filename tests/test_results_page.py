@@ -17,10 +17,9 @@ import jsonschema
 import pytest
 from playwright.sync_api import expect
 
-from poll_service import create_app
 from poll_service.devserver import cache_control_for
 from poll_service.publisher import publish
-from tests.conftest import ROOT, LiveServer, build_site
+from tests.conftest import ROOT, build_site, start_live_server
 from tests.test_end_to_end import opener, wait_for_total
 from tests.test_publish import HIDDEN_POLL, SCHEMA, make_app, vote
 
@@ -102,19 +101,7 @@ def page_of(site) -> str:
 def proxied_server(tmp_path):
     """Like ``live_server``, behind one trusted proxy, so each test vote can come
     from its own address (X-Forwarded-For) and pass the duplicate checks."""
-    output = tmp_path / "output"
-    app = create_app(
-        {
-            "SECRET_KEY": "test",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
-            "SITE_OUTPUT_DIR": str(output),
-            "TRUSTED_PROXY_HOPS": 1,
-        }
-    )
-    publish(app)
-    build_site(output)
-    server = LiveServer(app, output)
-    server.start()
+    server = start_live_server(tmp_path, TRUSTED_PROXY_HOPS=1)
     yield server
     server.stop()
 

@@ -3,6 +3,7 @@
 import multiprocessing
 from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, inspect, select
@@ -59,6 +60,7 @@ def test_workers_starting_together_migrate_once_without_errors(tmp_path):
     assert migrate.current_revision(db.make_engine(url)) == migrate.head_revision()
 
 
+@pytest.mark.sqlite_only  # the walking skeleton only ever made SQLite databases
 def test_a_database_made_before_migrations_is_adopted_with_its_votes(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'votes.sqlite3'}")
     # The walking skeleton's create_all made these three tables.

@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 
 from poll_service.db import hash_keys
 from poll_service.workers import UnsafeWorkerSetup, check_rate_limit_storage
+from tests.databases import database_url_for
 from tests.service_support import make_app
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -49,7 +50,7 @@ def test_create_app_refuses_several_workers_on_memory(tmp_path):
 def gunicorn(tmp_path, workers: int, **env):
     environment = {
         **os.environ,
-        "POLL_DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+        "POLL_DATABASE_URL": database_url_for(tmp_path),
         "POLL_SECRET_KEY": "test",
         "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
         # gunicorn's control socket goes under $HOME: keep it away from other servers'.

@@ -6,6 +6,9 @@ import pytest
 
 from tests.conftest import build_site
 
+# The static site only: no votes are stored, so not repeated on PostgreSQL.
+pytestmark = pytest.mark.no_database
+
 ARTICLE = "2014/why-we-need-an-inquiry/index.html"
 PAGES = [
     "index.html",

@@ -16,6 +16,9 @@ from plugins.campaign_site.fingerprint import AssetManifest, fingerprinted_name
 from poll_service.site import asset_url_for
 from tests.conftest import ROOT, build_site, csrf_token_from
 
+# The static site only: no votes are stored, so not repeated on PostgreSQL.
+pytestmark = pytest.mark.no_database
+
 ARTICLE = "2014/why-we-need-an-inquiry/index.html"
 BUDGET_BYTES = 50 * 1024
 # <link rel> values that make the browser fetch something.

@@ -14,6 +14,9 @@ from poll_service.publisher import publish
 from tests.conftest import ROOT, build_site, csrf_token_from
 from tests.theme_site import copy_content_with_sample_reblog
 
+# The static site only: no votes are stored, so not repeated on PostgreSQL.
+pytestmark = pytest.mark.no_database
+
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 
