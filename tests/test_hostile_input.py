@@ -22,50 +22,29 @@ from urllib.parse import urlencode
 
 import itsdangerous.timed
 import pytest
-from sqlalchemy import func, select
 
 from poll_service import create_app
 from poll_service.config import DEFAULTS
-from poll_service.db import ballots, vote_marks
 from tests.conftest import ORIGIN, csrf_token_from
+from tests.databases import database_url_for
+from tests.service_support import stored, write_poll
 
-CLOSED_POLL = """
-id = "closed"
-question = "Was this poll open?"
-opens = 2020-01-01T00:00:00Z
-closes = 2021-01-01T00:00:00Z
-[[options]]
-id = "yes"
-label = "Yes"
-[[options]]
-id = "no"
-label = "No"
-"""
 READER = "203.0.113.10"
 
 
 @pytest.fixture
 def app(tmp_path):
     polls = tmp_path / "polls"
-    polls.mkdir()
-    (polls / "closed.toml").write_text(CLOSED_POLL)
+    write_poll(polls, "closed", closes="2021-01-01T00:00:00Z")
     shutil.copy(Path(DEFAULTS["POLLS_DIR"]) / "inquiry.toml", polls)
     return create_app(
         {
             "SECRET_KEY": "test",
             "POLLS_DIR": str(polls),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+            "DATABASE_URL": database_url_for(tmp_path),
             "SITE_OUTPUT_DIR": str(tmp_path / "output"),
         }
     )
-
-
-def stored(app) -> tuple[int, int]:
-    with app.extensions["poll_db"].connect() as conn:
-        return (
-            conn.execute(select(func.count()).select_from(ballots)).scalar_one(),
-            conn.execute(select(func.count()).select_from(vote_marks)).scalar_one(),
-        )
 
 
 @dataclass

@@ -3,22 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
-from poll_service import create_app
 from poll_service.db import ballots
 from tests.conftest import ORIGIN, csrf_token_from
-
-CLOSED_POLL = """
-id = "closed"
-question = "Was this poll open?"
-opens = 2020-01-01T00:00:00Z
-closes = 2021-01-01T00:00:00Z
-[[options]]
-id = "yes"
-label = "Yes"
-[[options]]
-id = "no"
-label = "No"
-"""
+from tests.service_support import make_app
 
 
 def ballot_count(app) -> int:
@@ -159,17 +146,7 @@ def test_the_api_accepts_json_only(app, client, api_token):
 
 
 def test_a_closed_poll_refuses_votes(tmp_path):
-    polls = tmp_path / "polls"
-    polls.mkdir()
-    (polls / "closed.toml").write_text(CLOSED_POLL)
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "t",
-            "POLLS_DIR": str(polls),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}",
-        }
-    )
+    app = make_app(tmp_path, polls={"closed": {"closes": "2021-01-01T00:00:00Z"}})
     client = app.test_client()
     token = client.get("/poll/api/csrf-token").json["csrf_token"]
     response = client.post(
