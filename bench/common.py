@@ -39,6 +39,15 @@ class BenchmarkFailure(RuntimeError):
     """Something is wrong, not merely slow: reported loudly, exit status 1."""
 
 
+def run_benchmark(main) -> None:
+    """Exit with ``main()``'s status; a BenchmarkFailure prints FAILED and exits 1."""
+    try:
+        raise SystemExit(main())
+    except BenchmarkFailure as failure:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def machine() -> dict:
     """Cores, memory and load, so a figure can be read against its machine."""
     meminfo = Path("/proc/meminfo").read_text().splitlines()

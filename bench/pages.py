@@ -33,9 +33,9 @@ from .common import (
     RESULTS_DIR,
     ROOT,
     VENV_BIN,
-    BenchmarkFailure,
     free_port,
     quick_or,
+    run_benchmark,
     running,
     save,
     verdict,
@@ -341,8 +341,4 @@ def report(figures: dict) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except BenchmarkFailure as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        raise SystemExit(1) from None
+    run_benchmark(main)

@@ -21,11 +21,20 @@ configuration, behind the same nginx.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-from .common import ROOT, VENV_BIN, BenchmarkFailure, free_port, quick_or, running, save, verdict
+from .common import (
+    ROOT,
+    VENV_BIN,
+    BenchmarkFailure,
+    free_port,
+    quick_or,
+    run_benchmark,
+    running,
+    save,
+    verdict,
+)
 from .vote import (
     BARE_GUNICORN_CONFIG,
     POLL,
@@ -240,8 +249,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except BenchmarkFailure as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        raise SystemExit(1) from None
+    run_benchmark(main)

@@ -27,7 +27,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -47,6 +46,7 @@ from .common import (
     machine,
     quick_or,
     require_program,
+    run_benchmark,
     running,
     save,
     verdict,
@@ -587,8 +587,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        raise SystemExit(main())
-    except BenchmarkFailure as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        raise SystemExit(1) from None
+    run_benchmark(main)
