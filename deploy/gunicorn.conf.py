@@ -54,27 +54,13 @@ control_socket_disable = True
 
 def on_starting(server):
     """Refuse several workers with per-process rate-limit counts (memory://)."""
-    # Imported here and not at the top: poll_service imports Pelican, whose
-    # logging module makes every logger created after it drop repeated lines,
-    # and gunicorn creates its own loggers after reading this file.
-    try:
-        from poll_service.workers import check_rate_limit_storage
-    except ImportError:  # before the service branch's poll_service/workers.py is merged
-        check_rate_limit_storage = _check_rate_limit_storage
+    from poll_service.workers import UnsafeWorkerSetup, check_rate_limit_storage
+
     storage = server.app.wsgi().config["RATELIMIT_STORAGE_URI"]
     try:
         check_rate_limit_storage(server.cfg.workers, storage)
-    except RuntimeError as error:
+    except UnsafeWorkerSetup as error:
         raise SystemExit(f"poll_service: {error}") from None
-
-
-def _check_rate_limit_storage(workers: int, storage_uri: str) -> None:
-    if workers > 1 and storage_uri.startswith("memory://"):
-        raise RuntimeError(
-            f"Refusing to start: {workers} worker processes with rate-limit storage "
-            f"'{storage_uri}' would each count votes separately. Set "
-            "POLL_RATELIMIT_STORAGE_URI=redis://... or WEB_CONCURRENCY=1."
-        )
 
 
 def post_fork(server, worker):
