@@ -32,7 +32,8 @@ class PollCatalogue(Mapping[str, Poll]):
 
     def _scan(self) -> tuple:
         files = sorted(self.directory.glob("*.toml"))
-        return tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+        stats = [(f.name, f.stat()) for f in files]
+        return tuple((name, stat.st_mtime_ns, stat.st_size) for name, stat in stats)
 
     def _current(self) -> dict[str, Poll]:
         if time.monotonic() - self._checked_at < self.check_every:
