@@ -75,6 +75,7 @@ bench-quick: $(VENV)/.installed-test ## Each benchmark tiny and fast: proves the
 lint: $(VENV)/.installed-test ## ruff check and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-test ## Format the code
 	$(BIN)/ruff format .

@@ -1,20 +1,22 @@
 """Pelican settings for development builds. publishconf.py extends these for production."""
 
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
+from campaign_model import paths
+from campaign_model.site import (  # noqa: F401 (settings Pelican reads)
+    DEFAULT_LANG,
+    EXIT_URL,
+    MENUITEMS,
+    SITENAME,
+    SITESUBTITLE,
+    THEME,
+)
 
 AUTHOR = "Inquiry Now"
-SITENAME = "Inquiry Now"
-SITESUBTITLE = "The case for an independent public inquiry into child sexual abuse in the UK"
 SITEURL = ""
-PATH = "content"
+PATH = str(paths.CONTENT_DIR)
 TIMEZONE = "Europe/London"
-DEFAULT_LANG = "en-GB"
 DEFAULT_DATE_FORMAT = "%-d %B %Y"
 
-THEME = str(HERE / "theme")
-PLUGIN_PATHS = [str(HERE / "plugins")]
+PLUGIN_PATHS = [str(paths.PROJECT_ROOT / "plugins")]
 # placeholders: refuses unfilled "FILL IN" markers; it runs first, so one message
 # names every unfilled field. campaign_site and polls: the theme's and the
 # poll's data. reblogs: checks and attributes reblogs. sitemap_and_robots:
@@ -51,6 +53,7 @@ DIRECT_TEMPLATES = ["index", "tags", "archives"]
 # delete them.
 OUTPUT_RETENTION = ["polls"]
 DELETE_OUTPUT_DIRECTORY = False
+OUTPUT_PATH = str(paths.site_output_dir())
 
 # Feeds need absolute links, so only the production build makes them
 # (publishconf.py); a development build has no SITEURL.
@@ -76,19 +79,10 @@ MARKDOWN = {
     "output_format": "html5",
 }
 
-# Where "Exit this page" takes a reader: a neutral site with no personal pages.
-EXIT_URL = "https://www.bbc.co.uk/weather"
-
-MENUITEMS = (
-    ("Home", "/"),
-    ("Poll results", "/results/"),
-    ("Get help", "/get-help/"),
-    ("About", "/about/"),
-)
-
-# Read by our plugins: where polls and helplines are defined.
-POLLS_DIR = str(HERE / "content" / "polls")
-HELPLINES_FILE = str(HERE / "content" / "data" / "helplines.toml")
+# Read by our plugins: where polls and helplines are defined (campaign_model/paths.py,
+# which the poll service reads too).
+POLLS_DIR = str(paths.polls_dir())
+HELPLINES_FILE = str(paths.HELPLINES_FILE)
 
 # Escape every value a template prints unless it is marked safe, as Flask does
 # for the same templates: a title or poll label can never inject markup. The

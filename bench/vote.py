@@ -35,7 +35,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
-from poll_service.db import ballots
+from poll_service.store.tables import ballots
 
 from .common import (
     BENCH,

@@ -54,7 +54,7 @@ control_socket_disable = True
 
 def on_starting(server):
     """Refuse several workers with per-process rate-limit counts (memory://)."""
-    from poll_service.workers import UnsafeWorkerSetup, check_rate_limit_storage
+    from poll_service.web.workers import UnsafeWorkerSetup, check_rate_limit_storage
 
     storage = server.app.wsgi().config["RATELIMIT_STORAGE_URI"]
     try:

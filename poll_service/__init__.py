@@ -1,4 +1,8 @@
-"""The poll service: an application factory in the style of Flask's tutorial."""
+"""The poll service: an application factory in the style of Flask's tutorial.
+
+A vote is checked in ``web/``, stored by ``store/``, and published into the
+site by ``publish/``; ``cli.py`` holds the maintainers' ``flask poll`` commands.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,14 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, db, errors, guards, health, migrate, rate_limits, site, voting
-from .catalogue import PollCatalogue
+from campaign_model.poll_catalogue import PollCatalogue
+
 from .cli import poll_cli
 from .config import DEFAULTS, load_settings
-from .extensions import csrf
-from .privacy import KeyRing
+from .store import engine, schema
+from .store.keys import KeyRing
+from .web import api, errors, form, guards, health, rate_limits, theme
+from .web.extensions import csrf
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -37,18 +43,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         # X-Forwarded-For a client sends is ignored.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    db.init_app(app)
+    engine.init_app(app)
     if app.config["AUTO_MIGRATE"]:
-        migrate.upgrade(db.get_engine_for(app))
+        schema.upgrade(engine.get_engine_for(app))
     app.extensions["polls"] = PollCatalogue(app.config["POLLS_DIR"])
-    app.extensions["keyring"] = KeyRing(db.get_engine_for(app))
-    site.init_app(app)
+    app.extensions["keyring"] = KeyRing(engine.get_engine_for(app))
+    theme.init_app(app)
     # before_request order: same origin and a sane body, then the CSRF token,
     # then the rate limits, so refused requests never spend a reader's allowance.
     guards.init_app(app)
     csrf.init_app(app)
     errors.init_app(app)
-    for blueprint in (voting.bp, api.bp, health.bp):
+    for blueprint in (form.bp, api.bp, health.bp):
         app.register_blueprint(blueprint)
     rate_limits.init_app(app)
     app.cli.add_command(poll_cli)

@@ -13,13 +13,16 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import db, migrate
-from .poll_files import rewrite_poll_file, toml_datetime
-from .polldefs import PollDefinitionError
-from .privacy import KeyRotator, rotate_keys
-from .publisher import Publisher, publish
-from .results import rate_limits_in_force, results_document
-from .votes import hourly_counts, tally
+from campaign_model.poll_catalogue import UnknownPoll
+from campaign_model.poll_files import rewrite_poll_file, toml_datetime
+from campaign_model.polls import PollDefinitionError
+
+from .publish.document import rate_limits_in_force, results_document
+from .publish.publisher import Publisher, publish
+from .store import schema
+from .store.ballots import hourly_counts, tally
+from .store.engine import get_engine
+from .store.keys import KeyRotator, rotate_keys
 
 poll_cli = AppGroup("poll", help="Run the campaign's polls.")
 
@@ -42,19 +45,17 @@ class Moment(click.ParamType):
 
 
 def _poll_or_exit(poll_id: str):
-    poll = current_app.extensions["polls"].get(poll_id)
-    if poll is None:
-        raise click.ClickException(
-            f"There is no poll '{poll_id}' in {current_app.config['POLLS_DIR']}"
-        )
-    return poll
+    try:
+        return current_app.extensions["polls"].find(poll_id)
+    except UnknownPoll as error:
+        raise click.ClickException(str(error)) from None
 
 
 @poll_cli.command("init-db")
 def init_db():
     """Create the tables, or apply pending migrations (safe to run again)."""
-    revision = migrate.upgrade(db.get_engine())
-    click.echo(f"Database at revision {revision}: {db.get_engine().url.render_as_string()}")
+    revision = schema.upgrade(get_engine())
+    click.echo(f"Database at revision {revision}: {get_engine().url.render_as_string()}")
 
 
 @poll_cli.command("list")
@@ -113,7 +114,7 @@ def close_poll(poll_id, at):
 def show_results(poll_id):
     """Print a poll's current results as JSON (as results.json would show them)."""
     poll = _poll_or_exit(poll_id)
-    document = results_document(tally(db.get_engine(), poll), rate_limits_in_force())
+    document = results_document(tally(get_engine(), poll), rate_limits_in_force())
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
@@ -128,7 +129,7 @@ def export_rows(poll, by: str) -> list[dict]:
     if period_format is None:
         for option in poll.options:  # every option has a total, even with no votes
             counts["total", option.id] = 0
-    for hour, option_id, votes in hourly_counts(db.get_engine(), poll):
+    for hour, option_id, votes in hourly_counts(get_engine(), poll):
         period = hour.strftime(period_format) if period_format else "total"
         counts[period, option_id] += votes
     position = {option.id: i for i, option in enumerate(poll.options)}
@@ -186,7 +187,7 @@ def rotate():
     The publisher (`flask poll publish --watch`, the dev server) does this every
     KEY_MAINTENANCE_INTERVAL seconds; run it from cron if neither runs.
     """
-    made = rotate_keys(db.get_engine())
+    made = rotate_keys(get_engine())
     current_app.extensions["keyring"].invalidate()
     click.echo("New key made." if made else "Current key is less than a day old.")
 
@@ -205,7 +206,7 @@ def publish_command(watch):
             click.echo(f"{poll_id}: {outcome}")
         return
     publisher = Publisher(app)
-    rotator = KeyRotator(db.get_engine(), float(app.config["KEY_MAINTENANCE_INTERVAL"]))
+    rotator = KeyRotator(get_engine(), float(app.config["KEY_MAINTENANCE_INTERVAL"]))
     publisher.start()
     rotator.start()
     click.echo("Publishing as votes arrive; Ctrl-C to stop.")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from flask import Config
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from campaign_model import paths
+
 ENV_PREFIX = "POLL"
 
 DEFAULTS = {
@@ -29,8 +30,9 @@ DEFAULTS = {
     # `flask poll init-db` yourself before a deploy.
     "AUTO_MIGRATE": True,
     # Where poll definitions are read and where results are published.
-    "POLLS_DIR": str(PROJECT_ROOT / "content" / "polls"),
-    "SITE_OUTPUT_DIR": str(PROJECT_ROOT / "output"),
+    # (campaign_model/paths.py names both; the site build reads the same.)
+    "POLLS_DIR": str(paths.polls_dir()),
+    "SITE_OUTPUT_DIR": str(paths.site_output_dir()),
     # Number of reverse proxies in front of the service whose X-Forwarded-For
     # is trusted. 0 (the default) ignores the header entirely.
     "TRUSTED_PROXY_HOPS": 0,

@@ -10,7 +10,6 @@ production nginx does the first part and gunicorn the second (see deploy/).
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
@@ -18,10 +17,12 @@ from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.serving import WSGIRequestHandler, run_simple
 from werkzeug.wrappers import Request, Response
 
+from campaign_model.assets import AssetManifest
+
 from . import create_app
-from .headers import SECURITY_HEADERS
-from .privacy import KeyRotator
-from .publisher import Publisher, publish
+from .publish.publisher import Publisher, publish
+from .store.keys import KeyRotator
+from .web.headers import SECURITY_HEADERS
 
 
 def with_security_headers(wsgi_app):
@@ -67,10 +68,7 @@ EMBED_CONTENT_SECURITY_POLICY = (
 
 def fingerprinted_paths(output_dir: Path) -> set[str]:
     """URL paths of the theme's fingerprinted assets, from the build's manifest."""
-    manifest = Path(output_dir) / "theme" / "manifest.json"
-    if not manifest.exists():
-        return set()
-    return {"/theme/" + name for name in json.loads(manifest.read_text()).values()}
+    return AssetManifest.published(output_dir).fingerprinted_urls()
 
 
 def cache_control_for(path: str, fingerprinted: set[str] = frozenset()) -> str:

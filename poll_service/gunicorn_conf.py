@@ -11,8 +11,11 @@ deploy/ builds the production configuration on top of these rules.
 import os
 import sys
 
-from poll_service.privacy import KeyRotator
-from poll_service.workers import UnsafeWorkerSetup, check_rate_limit_storage, configured_storage_uri
+from flask import Flask
+
+from poll_service.config import load_settings
+from poll_service.store.keys import KeyRotator
+from poll_service.web.workers import UnsafeWorkerSetup, check_rate_limit_storage
 
 bind = os.environ.get("POLL_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
@@ -21,10 +24,16 @@ accesslog = "-"
 access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms'
 
 
+def _storage_uri() -> str:
+    """RATELIMIT_STORAGE_URI as create_app would read it (defaults, instance, POLL_*)."""
+    instance_path = Flask("poll_service", instance_relative_config=True).instance_path
+    return load_settings(instance_path)["RATELIMIT_STORAGE_URI"]
+
+
 def on_starting(server):
     """Runs in the master before any worker is forked, with the final worker count."""
     try:
-        check_rate_limit_storage(server.cfg.workers, configured_storage_uri())
+        check_rate_limit_storage(server.cfg.workers, _storage_uri())
     except UnsafeWorkerSetup as error:
         print(f"poll_service: {error}", file=sys.stderr, flush=True)
         sys.exit(1)

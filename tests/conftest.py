@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from poll_service import create_app
 from poll_service.devserver import PrivateRequestHandler, StaticSite, with_security_headers
-from poll_service.publisher import Publisher, publish
+from poll_service.publish.publisher import Publisher, publish
 from tests.databases import database_url_for, use_postgresql
 
 ROOT = Path(__file__).resolve().parent.parent

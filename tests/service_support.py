@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from poll_service import create_app
-from poll_service.db import ballots, vote_marks
+from poll_service.store.tables import ballots, vote_marks
 from tests.conftest import ORIGIN, csrf_token_from
 from tests.databases import database_url_for
 

@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 from tests.conftest import ORIGIN
 from tests.service_support import api_token, api_vote, client_from, make_app
 
-DOCUMENT = Path(__file__).parent.parent / "poll_service" / "openapi.json"
+DOCUMENT = Path(__file__).parent.parent / "poll_service" / "web" / "openapi.json"
 POLLS = {
     "test": {},
     "hidden": {"visibility": "after_close", "policy": "none"},

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from campaign_model.helplines import load_helplines
 from poll_service import config
-from poll_service.privacy import KEY_LIFETIME
-from poll_service.sitedata import load_helplines
+from poll_service.store.keys import KEY_LIFETIME
 from tests.conftest import ROOT, build_site, build_tiny_site
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.

@@ -17,7 +17,7 @@ import pytest
 
 from poll_service import create_app
 from poll_service.config import DEFAULTS
-from poll_service.headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
+from poll_service.web.headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from tests.conftest import csrf_token_from
 from tests.services import (
     DEPLOY,
@@ -41,7 +41,7 @@ EMBED_CSP = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-anc
 
 def assert_observatory_a_plus(headers, embed: bool = False) -> None:
     """The header rules Mozilla's HTTP Observatory scores (research/service.md §5),
-    each header sent exactly once, with the values poll_service/headers.py uses."""
+    each header sent exactly once, with the values poll_service/web/headers.py uses."""
     expected = dict(EXPECTED_HEADERS)
     if embed:
         expected["Content-Security-Policy"] = EMBED_CSP

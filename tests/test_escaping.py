@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from poll_service import create_app
-from poll_service.publisher import publish
+from poll_service.publish.publisher import publish
 from tests.conftest import ORIGIN, LiveServer, build_site, csrf_token_from
 
 # Each payload would open a dialog if it reached the page as markup.

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from poll_service import create_app
-from poll_service.db import ballots, vote_marks
+from poll_service.store.tables import ballots, vote_marks
 from tests.conftest import ORIGIN, csrf_token_from
 
 EXAMPLES = settings(

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import func, select
 
 from poll_service import create_app
-from poll_service.db import ballots, vote_marks
+from poll_service.store.tables import ballots, vote_marks
 from tests.conftest import ORIGIN
 
 OPTION_IDS = ["yes-judge", "yes-expert", "no", "not-sure"]

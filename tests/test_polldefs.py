@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from poll_service.polldefs import PollDefinitionError, load_polls
+from campaign_model.polls import PollDefinitionError, load_polls
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database

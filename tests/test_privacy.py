@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, inspect, select
 
-from poll_service.db import ballots, hash_keys, vote_marks
-from poll_service.privacy import KeyRotator, rotate_keys
+from poll_service.store.keys import KeyRotator, rotate_keys
+from poll_service.store.tables import ballots, hash_keys, vote_marks
 from tests.conftest import ORIGIN
 from tests.service_support import api_token, client_from, count, form_token, make_app
 

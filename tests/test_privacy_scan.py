@@ -26,8 +26,8 @@ import pytest
 from sqlalchemy import inspect, select
 
 from poll_service import create_app
-from poll_service.db import ballots, vote_marks
-from poll_service.privacy import KEY_LIFETIME, rotate_keys
+from poll_service.store.keys import KEY_LIFETIME, rotate_keys
+from poll_service.store.tables import ballots, vote_marks
 from tests.conftest import build_site
 from tests.load import GunicornServer, flask_command, service_env
 

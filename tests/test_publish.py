@@ -15,13 +15,13 @@ import jsonschema
 import pytest
 from PIL import Image
 
+from campaign_model.methodology import methodology
 from poll_service import create_app
-from poll_service import publisher as publisher_module
-from poll_service.db import get_engine_for
-from poll_service.publish_lock import DEFAULT_LEASE, PublishLock
-from poll_service.publisher import PUBLISHED_FILES, poll_output_dir, publish, publish_poll
-from poll_service.results import methodology
-from poll_service.votes import record_vote
+from poll_service.publish import publisher as publisher_module
+from poll_service.publish.lock import DEFAULT_LEASE, PublishLock
+from poll_service.publish.publisher import PUBLISHED_FILES, poll_output_dir, publish, publish_poll
+from poll_service.store.ballots import record_vote
+from poll_service.store.engine import get_engine_for
 from tests.databases import database_url_for
 
 ROOT = Path(__file__).resolve().parent.parent

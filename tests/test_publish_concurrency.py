@@ -12,8 +12,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from poll_service import publisher as publisher_module
-from poll_service.publisher import PUBLISHED_FILES, Publisher, poll_output_dir
+from poll_service.publish import publisher as publisher_module
+from poll_service.publish.publisher import PUBLISHED_FILES, Publisher, poll_output_dir
 from tests.test_publish import make_app, vote
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ PUBLISHER_PROCESS = """
 import json, sys, time
 from pathlib import Path
 from poll_service import create_app
-from poll_service.publisher import publish
+from poll_service.publish.publisher import publish
 app = create_app(json.loads(sys.argv[1]))
 stop = Path(sys.argv[2])
 print("ready", flush=True)

@@ -27,8 +27,9 @@ from itertools import count
 
 from sqlalchemy import create_engine, func, select
 
-from poll_service.db import ballots, hash_keys, vote_marks
-from poll_service.privacy import digest, network_of
+from poll_service.store.keys import digest
+from poll_service.store.tables import ballots, hash_keys, vote_marks
+from poll_service.web.identity import network_of
 from tests.load import (
     OPTIONS,
     POLL,

@@ -16,9 +16,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from poll_service import create_app
-from poll_service.db import ballots, vote_marks
-from poll_service.publish_lock import PublishLock
-from poll_service.publisher import Publisher
+from poll_service.publish.lock import PublishLock
+from poll_service.publish.publisher import Publisher
+from poll_service.store.tables import ballots, vote_marks
 from tests.conftest import ORIGIN, csrf_token_from
 from tests.load import ROOT, service_env
 

@@ -23,7 +23,7 @@ from itertools import count
 
 from sqlalchemy import create_engine, func, select
 
-from poll_service.db import ballots, vote_marks
+from poll_service.store.tables import ballots, vote_marks
 from tests.load import (
     OPTIONS,
     POLL,

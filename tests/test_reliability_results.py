@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from poll_service import create_app, live_results
+from poll_service import create_app
+from poll_service.publish import live as live_results
 from tests.conftest import ORIGIN
 
 

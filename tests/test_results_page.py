@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from poll_service.devserver import cache_control_for
-from poll_service.publisher import publish
+from poll_service.publish.publisher import publish
 from tests.conftest import ROOT, build_site, start_live_server
 from tests.test_end_to_end import opener, wait_for_total
 from tests.test_publish import HIDDEN_POLL, SCHEMA, make_app, vote

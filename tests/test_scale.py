@@ -18,9 +18,10 @@ import pytest
 from sqlalchemy import create_engine, event, func, select
 
 from poll_service import create_app
-from poll_service.db import ballots, get_engine_for, hash_keys
-from poll_service.privacy import rotate_keys
-from poll_service.votes import record_vote, tally
+from poll_service.store.ballots import record_vote, tally
+from poll_service.store.engine import get_engine_for
+from poll_service.store.keys import rotate_keys
+from poll_service.store.tables import ballots, hash_keys
 from tests.conftest import csrf_token_from
 from tests.services import ROOT, LoopbackClient, NginxServer, free_port
 
@@ -213,8 +214,8 @@ def test_votes_continue_with_per_process_limits_when_redis_stops(tmp_path):
 
 CONTEND_FOR_THE_PUBLISH_LOCK = """
 import os, sys, time
-from poll_service.db import make_engine
-from poll_service.publish_lock import PublishLock
+from poll_service.store.engine import make_engine
+from poll_service.publish.lock import PublishLock
 
 url, marker, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 lock = PublishLock(make_engine(url))  # a holder id of its own, as on another machine
@@ -238,7 +239,7 @@ def test_the_publish_lock_admits_one_publisher_at_a_time_across_machines(postgre
     """Three processes, each with its own holder id as on separate machines,
     take the publisher's lock in PostgreSQL 15 times each; never two at once."""
     pytest.importorskip(
-        "poll_service.publish_lock",
+        "poll_service.publish.lock",
         reason="the publisher's database lock is built on the publishing branch",
     )
     database = postgresql.create_database()
@@ -367,7 +368,7 @@ def test_nginx_would_log_addresses_at_a_more_verbose_level(deployment):
 def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql, tmp_path):
     """deploy/sqlite-to-postgresql.sh: the counts, the UTC days and the
     duplicate checks carry over, and new ballots follow the copied ones."""
-    from poll_service.votes import AlreadyVoted
+    from poll_service.store.ballots import AlreadyVoted
 
     sqlite = create_app(
         {"SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}"}

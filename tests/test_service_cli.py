@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from poll_service.db import ballots
-from poll_service.poll_files import with_time
+from campaign_model.poll_files import with_time
+from poll_service.store.tables import ballots
 from tests.service_support import api_vote, make_app, write_poll
 
 

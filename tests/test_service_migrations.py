@@ -8,8 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, inspect, select
 
-from poll_service import db, migrate
-from poll_service.db import ballots, metadata
+from poll_service.store import engine as db
+from poll_service.store import schema as migrate
+from poll_service.store.tables import ballots, hash_keys, metadata, vote_marks
 from tests.service_support import count, make_app
 
 
@@ -64,7 +65,7 @@ def test_workers_starting_together_migrate_once_without_errors(tmp_path):
 def test_a_database_made_before_migrations_is_adopted_with_its_votes(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'votes.sqlite3'}")
     # The walking skeleton's create_all made these three tables.
-    metadata.create_all(engine, tables=[ballots, db.vote_marks, db.hash_keys])
+    metadata.create_all(engine, tables=[ballots, vote_marks, hash_keys])
     with engine.begin() as conn:
         conn.execute(
             insert(ballots).values(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from poll_service.db import hash_keys
-from poll_service.workers import UnsafeWorkerSetup, check_rate_limit_storage
+from poll_service.store.tables import hash_keys
+from poll_service.web.workers import UnsafeWorkerSetup, check_rate_limit_storage
 from tests.databases import database_url_for
 from tests.service_support import make_app
 

@@ -1,5 +1,5 @@
 """Writers in one process take turns for SQLite's single write lock
-(poll_service/db.py, _WriteQueue): none is lost, and none waits past the busy
+(poll_service/store/engine.py, _WriteQueue): none is lost, and none waits past the busy
 timeout, after which it fails as SQLite itself would (a vote then gets 503)."""
 
 import threading
@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
-from poll_service.db import ballots, make_engine, metadata, write_transaction
+from poll_service.store.engine import make_engine, write_transaction
+from poll_service.store.tables import ballots, metadata
 
 
 @pytest.fixture

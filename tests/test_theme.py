@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.campaign_site.fingerprint import AssetManifest, fingerprinted_name
-from poll_service.site import asset_url_for
+from campaign_model.assets import AssetManifest, fingerprinted_name
 from tests.conftest import ROOT, build_site, csrf_token_from
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
@@ -220,7 +219,7 @@ def test_pages_link_the_fingerprinted_files(built_site):
 
 
 def test_the_service_reads_the_same_urls_from_the_manifest(built_site):
-    asset_url = asset_url_for(built_site)
+    asset_url = AssetManifest.published(built_site).url
     html = (built_site / "index.html").read_text(encoding="utf-8")
     assert f'<link rel="stylesheet" href="{asset_url("css/site.css")}">' in html
     assert asset_url("css/site.css") != "/theme/css/site.css"

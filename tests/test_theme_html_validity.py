@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from poll_service.publisher import publish
+from poll_service.publish.publisher import publish
 from tests.conftest import ROOT, build_site, csrf_token_from
 from tests.theme_site import copy_content_with_sample_reblog
 

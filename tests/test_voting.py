@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from poll_service.db import ballots
+from poll_service.store.tables import ballots
 from tests.conftest import ORIGIN, csrf_token_from
 from tests.service_support import make_app
 

@@ -91,12 +91,12 @@ def test_a_reader_may_vote_again_once_the_window_has_passed(app, monkeypatch, po
     reader = client_from(app, "198.51.100.1")
     assert statuses(app, poll, [reader]) == [201]
     within = Later(hours=1)
-    monkeypatch.setattr("poll_service.ballot_box.time", within)
-    monkeypatch.setattr("poll_service.votes.datetime", within.datetime())
+    monkeypatch.setattr("poll_service.web.accept.time", within)
+    monkeypatch.setattr("poll_service.store.ballots.datetime", within.datetime())
     assert statuses(app, poll, [reader]) == [409]
     after = Later(hours=4)  # window 2 h, plus the hour the mark's expiry is rounded to
-    monkeypatch.setattr("poll_service.ballot_box.time", after)
-    monkeypatch.setattr("poll_service.votes.datetime", after.datetime())
+    monkeypatch.setattr("poll_service.web.accept.time", after)
+    monkeypatch.setattr("poll_service.store.ballots.datetime", after.datetime())
     assert statuses(app, poll, [reader]) == [201]
     assert count(app) == 2
 
@@ -104,9 +104,9 @@ def test_a_reader_may_vote_again_once_the_window_has_passed(app, monkeypatch, po
 def test_a_vote_with_a_cold_key_cache_is_stored_without_waiting(tmp_path):
     """Loading keys can rotate them (a write); that must not happen inside the vote's
     own write transaction, where it would wait on SQLite's lock and then fail."""
-    from poll_service import db
-    from poll_service.privacy import KeyRing
-    from poll_service.votes import record_vote
+    from poll_service.store import engine as db
+    from poll_service.store.ballots import record_vote
+    from poll_service.store.keys import KeyRing
 
     app = make_app(tmp_path)
     poll = app.extensions["polls"]["inquiry"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poll_service import create_app
-from poll_service.publisher import publish
+from poll_service.publish.publisher import publish
 from tests.conftest import ROOT, LiveServer, build_site
 
 SAMPLE_REBLOG = Path(__file__).parent / "data" / "theme-sample-reblog.md"

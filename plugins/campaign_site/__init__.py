@@ -7,7 +7,7 @@ The theme's CSS and JavaScript are fingerprinted so that they can be cached
 for a year: ``theme/css/site.css`` is also written as
 ``theme/css/site.<hash>.css``, ``asset_url('css/site.css')`` returns that URL,
 and ``theme/manifest.json`` maps one to the other for the poll service
-(``poll_service/site.py::asset_url_for``).
+(``campaign_model.assets.AssetManifest.published``).
 """
 
 import logging
@@ -15,9 +15,8 @@ from pathlib import Path
 
 from pelican import signals
 
-from poll_service.sitedata import STALE_AFTER_DAYS, load_helplines
-
-from .fingerprint import AssetManifest
+from campaign_model.assets import AssetManifest
+from campaign_model.helplines import STALE_AFTER_DAYS, load_helplines
 
 log = logging.getLogger(__name__)
 

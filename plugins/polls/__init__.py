@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 from pelican import signals
 
-from poll_service.polldefs import Poll, load_polls
-from poll_service.results import methodology
+from campaign_model.methodology import methodology
+from campaign_model.polls import Poll, load_polls
 
 log = logging.getLogger(__name__)
 

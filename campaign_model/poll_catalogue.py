@@ -14,9 +14,13 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from .polldefs import Poll, PollDefinitionError, load_polls
+from .polls import Poll, PollDefinitionError, load_polls
 
 log = logging.getLogger(__name__)
+
+
+class UnknownPoll(LookupError):
+    """No poll file defines this id."""
 
 
 class PollCatalogue(Mapping[str, Poll]):
@@ -53,6 +57,13 @@ class PollCatalogue(Mapping[str, Poll]):
         """Check the files now rather than within ``check_every`` seconds."""
         self._checked_at = 0.0
         self._current()
+
+    def find(self, poll_id: str) -> Poll:
+        """The poll called ``poll_id``, or UnknownPoll naming the folder searched."""
+        poll = self._current().get(poll_id)
+        if poll is None:
+            raise UnknownPoll(f"There is no poll '{poll_id}' in {self.directory}")
+        return poll
 
     def __getitem__(self, poll_id: str) -> Poll:
         return self._current()[poll_id]

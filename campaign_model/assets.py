@@ -3,6 +3,10 @@
 A file's name changes whenever its content does, so a server may tell browsers
 to keep it for a year (``Cache-Control: immutable``) and a new build is still
 seen at once: the new HTML names the new file.
+
+The build writes the copies and ``theme/manifest.json`` (the campaign_site
+plugin); the service reads that manifest back so that its own pages link the
+same files and the development server knows which files may be cached for a year.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 FINGERPRINTED = {".css", ".js"}
 HASH_LENGTH = 10
 URL_PREFIX = "/theme/"
+MANIFEST_NAME = "manifest.json"
 
 
 def fingerprinted_name(name: str, content: bytes) -> str:
@@ -39,6 +44,17 @@ class AssetManifest:
                 names[name] = fingerprinted_name(name, path.read_bytes())
         return cls(static, names)
 
+    @classmethod
+    def published(cls, site_output: Path) -> AssetManifest:
+        """The manifest a build wrote into ``site_output``; empty before the first build."""
+        theme_output = Path(site_output) / "theme"
+        manifest = theme_output / MANIFEST_NAME
+        names = json.loads(manifest.read_text()) if manifest.exists() else {}
+        return cls(theme_output, names)
+
+    def fingerprinted_urls(self) -> set[str]:
+        return {URL_PREFIX + hashed for hashed in self.names.values()}
+
     def url(self, name: str) -> str:
         """The URL of a theme asset: fingerprinted when it is CSS or JavaScript."""
         return URL_PREFIX + self.names.get(name, name)
@@ -49,6 +65,6 @@ class AssetManifest:
             target = theme_output / hashed
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(self.source / name, target)
-        (theme_output / "manifest.json").write_text(
+        (theme_output / MANIFEST_NAME).write_text(
             json.dumps(self.names, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )

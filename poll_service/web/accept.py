@@ -12,12 +12,13 @@ import time
 
 from flask import current_app, request, session
 
-from . import db
+from campaign_model.polls import Poll
+
+from ..store.ballots import AlreadyVoted, record_vote
+from ..store.engine import get_engine
 from .errors import PollError
-from .polldefs import Poll
-from .privacy import network_of
-from .site import get_poll
-from .votes import AlreadyVoted, record_vote
+from .identity import network_of
+from .lookup import get_poll
 
 HONEYPOT_FIELD = "website"
 # With the "none" policy the session still notes the vote briefly, only so the
@@ -65,7 +66,7 @@ def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Po
         raise already_voted(poll)
     try:
         record_vote(
-            db.get_engine(),
+            get_engine(),
             poll,
             option_id,
             keyring=current_app.extensions["keyring"],

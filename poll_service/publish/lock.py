@@ -26,7 +26,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from .db import publish_lock, write_transaction
+from ..store.engine import write_transaction
+from ..store.tables import publish_lock
 
 LOCK_NAME = "results"
 DEFAULT_LEASE = timedelta(seconds=15)

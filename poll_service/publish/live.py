@@ -18,10 +18,11 @@ import time
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from . import db
-from .polldefs import Poll
-from .results import rate_limits_in_force, results_document
-from .votes import Tally, tally
+from campaign_model.polls import Poll
+
+from ..store.ballots import Tally, tally
+from ..store.engine import get_engine
+from .document import rate_limits_in_force, results_document
 
 
 class TallyCache:
@@ -50,7 +51,5 @@ def current_results(poll: Poll) -> dict:
     cache = current_app.extensions.get("tally_cache")
     if cache is None:
         max_age = float(current_app.config["RESULTS_MAX_AGE"])
-        cache = current_app.extensions.setdefault(
-            "tally_cache", TallyCache(db.get_engine(), max_age)
-        )
+        cache = current_app.extensions.setdefault("tally_cache", TallyCache(get_engine(), max_age))
     return results_document(cache.get(poll), rate_limits_in_force())

@@ -113,13 +113,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):
-        problem = csrf_problem(error)
-        if request.endpoint == "voting.vote" and not wants_json():
-            # Show the form again; it carries a fresh token, so voting again is one click.
-            from .voting import form_with_error
-
-            return form_with_error(request.view_args["poll_id"], problem)
-        return render_problem(problem)
+        # The form's blueprint handles its own (web/form.py): it shows the form again.
+        return render_problem(csrf_problem(error))
 
     @app.errorhandler(OperationalError)
     def handle_database_unavailable(error: OperationalError):

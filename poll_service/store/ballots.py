@@ -11,9 +11,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from .db import ballots, read_connection, vote_marks, write_transaction
-from .polldefs import Poll
-from .privacy import KeyRing
+from campaign_model.polls import Poll
+
+from .engine import read_connection, write_transaction
+from .keys import KeyRing
+from .tables import ballots, vote_marks
 
 
 class AlreadyVoted(Exception):

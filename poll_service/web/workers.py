@@ -4,7 +4,7 @@ Flask-Limiter's ``memory://`` storage lives inside one process: with N gunicorn
 workers each keeps its own counts, so every limit is really N times larger.
 ``check_rate_limit_storage`` is called by ``create_app`` (with the ``WORKERS``
 setting) and by gunicorn's ``on_starting`` hook (with the real worker count,
-see ``poll_service/gunicorn_conf.py``); deploy configs import it too.
+see ``deploy/gunicorn.conf.py``).
 """
 
 from __future__ import annotations
@@ -27,13 +27,3 @@ def check_rate_limit_storage(workers: int, storage_uri: str) -> None:
             f"'{storage_uri}'. Each process would keep its own counts, so every rate "
             f"limit would be {workers} times too generous. {SHARED_STORAGE_HINT}"
         )
-
-
-def configured_storage_uri() -> str:
-    """RATELIMIT_STORAGE_URI as create_app would read it (defaults, instance, POLL_*)."""
-    from flask import Flask
-
-    from .config import load_settings
-
-    instance_path = Flask(__package__, instance_relative_config=True).instance_path
-    return load_settings(instance_path)["RATELIMIT_STORAGE_URI"]

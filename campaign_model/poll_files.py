@@ -9,14 +9,13 @@ Commit the change like any other content edit.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .polldefs import Poll, parse_poll
+from .files import write_atomically
+from .polls import Poll, parse_poll
 
 TABLE_HEADER = re.compile(r"^\s*\[")
 
@@ -69,13 +68,5 @@ def rewrite_poll_file(poll: Poll, changes: dict[str, datetime | None]) -> Poll:
     for field, moment in changes.items():
         text = with_time(text, field, moment)
     updated = parse_poll(tomllib.loads(text), path)
-    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-        os.chmod(draft, path.stat().st_mode & 0o777)
-        os.replace(draft, path)
-    except BaseException:
-        Path(draft).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text.encode("utf-8"), mode=path.stat().st_mode & 0o777)
     return updated

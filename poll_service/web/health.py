@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import db
+from ..store.engine import read_connection
 
 bp = Blueprint("health", __name__, url_prefix="/poll")
 
@@ -15,7 +15,7 @@ bp = Blueprint("health", __name__, url_prefix="/poll")
 @bp.get("/health")
 def health():
     try:
-        with db.read_connection() as conn:
+        with read_connection() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError:
         response = jsonify({"status": "unavailable", "database": "down"})

@@ -1,4 +1,4 @@
-"""Storage through SQLAlchemy Core: the tables, the engine, and write transactions.
+"""The database engine and its transactions (SQLAlchemy Core); the tables are in tables.py.
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout, and every
 write transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers
@@ -14,17 +14,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    event,
-)
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
@@ -53,52 +43,6 @@ class _WriteQueue:
 
 
 _sqlite_write_queues: weakref.WeakKeyDictionary[Engine, _WriteQueue] = weakref.WeakKeyDictionary()
-
-metadata = MetaData()
-
-# One row per vote: which poll, which option, and the hour it was cast. Nothing
-# here can be joined to vote_marks or to a person.
-ballots = Table(
-    "ballots",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("poll_id", String(64), nullable=False, index=True),
-    Column("option_id", String(64), nullable=False),
-    Column("cast_hour", DateTime(timezone=True), nullable=False),
-)
-
-# Duplicate checks: HMAC digests of (network address + poll) under a rotating
-# key. The digest is the primary key so rows are stored in random order and
-# carry no insertion sequence that could be lined up with ballots.
-vote_marks = Table(
-    "vote_marks",
-    metadata,
-    Column("digest", LargeBinary(32), primary_key=True),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
-    sqlite_with_rowid=False,
-)
-
-# The keys for those digests. Each is random, used for one day, and deleted
-# 48 hours after it was made.
-hash_keys = Table(
-    "hash_keys",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("secret", LargeBinary(32), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-
-# Only one publisher may write the published results at a time, across
-# processes and machines: the holder claims a lease by updating this row
-# (see poll_service/publish_lock.py). Owned by the publishing work.
-publish_lock = Table(
-    "publish_lock",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("holder", String(128), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-)
 
 
 def database_url(app: Flask) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 
-from .ballot_box import HONEYPOT_FIELD, accept_vote, voted_in_session
-from .errors import PollError, render_problem, wants_json
-from .live_results import current_results
-from .site import get_poll
+from ..publish.live import current_results
+from .accept import HONEYPOT_FIELD, accept_vote, voted_in_session
+from .errors import PollError, csrf_problem, render_problem, wants_json
+from .lookup import get_poll
 
 bp = Blueprint("voting", __name__, url_prefix="/poll")
 
@@ -34,8 +35,9 @@ def form(poll_id: str):
 
 def form_with_error(poll_id: str, error: PollError):
     """The poll form again, with the error summary, keeping the reader's choice."""
-    poll = current_app.extensions["polls"].get(poll_id)
-    if poll is None:
+    try:
+        poll = get_poll(poll_id)
+    except PollError:
         return render_problem(error)
     chosen = request.form.get("option") if error.slug not in FORM_FIELD_ERRORS else None
     html = render_template(
@@ -70,6 +72,15 @@ def vote(poll_id: str):
             return _results_page(poll, already=True), 409
         raise
     return redirect(url_for("voting.thanks", poll_id=poll.id), 303)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError):
+    """Show the form again with the error; it carries a fresh token, so one click votes."""
+    problem = csrf_problem(error)
+    if request.endpoint == "voting.vote" and not wants_json():
+        return form_with_error(request.view_args["poll_id"], problem)
+    return render_problem(problem)
 
 
 @bp.get("/<poll_id>/thanks")

@@ -13,7 +13,7 @@ import time
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
-from .privacy import network_of
+from .identity import network_of
 from .workers import check_rate_limit_storage
 
 VOTE_ENDPOINTS = ("voting.vote", "api.vote")

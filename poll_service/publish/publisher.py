@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -39,13 +37,16 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import func, select
 
+from campaign_model.files import write_atomically
+
+from ..store.ballots import tally
+from ..store.engine import get_engine_for, read_connection
+from ..store.tables import ballots
 from .charts import results_svg, trend_svg
-from .db import ballots, get_engine_for, read_connection
+from .document import rate_limits_in_force, results_document, same_results
 from .exports import embed_html, embed_stylesheet, results_csv
-from .publish_lock import PublishLock
-from .results import rate_limits_in_force, results_document, same_results
+from .lock import PublishLock
 from .share_card import share_png
-from .votes import tally
 
 log = logging.getLogger(__name__)
 
@@ -58,22 +59,6 @@ PUBLISHED_FILES = (
     "embed.html",
     "results.json",
 )
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def polls_output_dir(app: Flask) -> Path:

@@ -7,7 +7,7 @@ starting at once apply each migration exactly once.
 
 from alembic import context
 
-from poll_service.db import metadata
+from poll_service.store.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

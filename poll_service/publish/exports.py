@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 HERE = Path(__file__).resolve().parent
 EMBED_STYLESHEET = HERE / "static" / "embed.css"
 _templates = Environment(
-    loader=FileSystemLoader(HERE / "templates" / "published"),
+    loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(default=True),
     keep_trailing_newline=True,
 )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import secrets
 import threading
@@ -22,29 +21,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Engine
 
-from .db import hash_keys, read_connection, vote_marks, write_transaction
+from .engine import read_connection, write_transaction
+from .tables import hash_keys, vote_marks
 
 log = logging.getLogger(__name__)
 
 KEY_ROTATION = timedelta(days=1)
 KEY_LIFETIME = timedelta(hours=48)
-
-
-def network_of(address: str) -> str:
-    """The part of an address that identifies a network: all of IPv4, /64 of IPv6.
-
-    An IPv6 client can pick any address in its /64, so the whole /64 counts as
-    one voter network.
-    """
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return "unknown"
-    if ip.version == 6:
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def digest(key: bytes, network: str, scope: str) -> bytes:

@@ -12,10 +12,10 @@ from importlib.resources import files
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_wtf.csrf import generate_csrf
 
-from .ballot_box import HONEYPOT_FIELD, accept_vote
+from ..publish.live import current_results
+from .accept import HONEYPOT_FIELD, accept_vote
 from .errors import PollError
-from .live_results import current_results
-from .site import get_poll
+from .lookup import get_poll
 
 bp = Blueprint("api", __name__, url_prefix="/poll/api")
 
