@@ -3,8 +3,9 @@
     python -m poll_service.devserver --port 8000
 
 Static files come from the site's output folder; everything under /poll/ goes
-to the Flask app; a background thread publishes results as votes arrive. In
-production nginx does the first part and gunicorn the second (see deploy/).
+to the Flask app; the background jobs (jobs.py) publish results as votes
+arrive and rotate the hashing keys. In production nginx does the first part,
+gunicorn the second and `flask poll publish --watch` the third (see deploy/).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from werkzeug.wrappers import Request, Response
 from campaign_model.assets import AssetManifest
 
 from . import create_app
-from .publish.publisher import Publisher, publish
-from .store.keys import KeyRotator
+from .jobs import BackgroundJobs
+from .publish.publisher import publish
 from .web.headers import SECURITY_HEADERS
 
 
@@ -149,13 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app()
     output_dir = Path(app.config["SITE_OUTPUT_DIR"])
     publish(app, force=True, wait=None)
-    publisher = Publisher(app)
-    publisher.start()
-    # Keys must be destroyed after 48 h even when nobody votes.
-    rotator = KeyRotator(app.extensions["poll_db"], app.config["KEY_MAINTENANCE_INTERVAL"])
-    rotator.start()
     print(f"\n  Open http://{args.host}:{args.port}/ for the site and its poll. Ctrl-C stops.\n")
-    try:
+    with BackgroundJobs(app):  # publishes results as votes arrive; destroys old keys
         run_simple(
             args.host,
             args.port,
@@ -163,9 +159,6 @@ def main(argv: list[str] | None = None) -> None:
             threaded=True,
             request_handler=PrivateRequestHandler,
         )
-    finally:
-        publisher.stop()
-        rotator.stop()
 
 
 if __name__ == "__main__":
