@@ -9,7 +9,7 @@ OUTPUT ?= output
 CONTENT ?= content
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build publish preview newpost newreblog lint format clean lock audit security bench bench-quick
+.PHONY: help run test build publish preview newpost newreblog lint format clean lock audit security bench bench-quick nginx-headers
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ bench: $(VENV)/.installed-test ## Run the benchmarks and print a summary (docs/b
 bench-quick: $(VENV)/.installed-test ## Each benchmark tiny and fast: proves they run, figures mean nothing
 	bench/setup.sh
 	BENCH_QUICK=1 $(BIN)/python -m bench.run
+
+nginx-headers: $(VENV)/.installed ## Write deploy/nginx's header snippets from poll_service/web/headers.py
+	$(BIN)/python scripts/nginx_headers.py
 
 lint: $(VENV)/.installed-test ## ruff check and format check
 	$(BIN)/ruff check .
