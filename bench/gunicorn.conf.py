@@ -2,7 +2,7 @@
 
 One worker process with eight threads: the embedded default keeps rate limits
 in memory (``memory://``), which is only correct in a single process. See
-docs/benchmarks.md for the worker layouts measured and why this one.
+docs/reports/benchmarks.md for the worker layouts measured and why this one.
 """
 
 worker_class = "gthread"

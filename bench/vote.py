@@ -98,7 +98,7 @@ label = "B"
 
 
 def gunicorn_config() -> Path:
-    """The deploy engineer's configuration once it exists; until then the bench's."""
+    """Production's configuration (deploy/gunicorn.conf.py), or the bench's where it is absent."""
     return DEPLOY_GUNICORN_CONFIG if DEPLOY_GUNICORN_CONFIG.exists() else BENCH_GUNICORN_CONFIG
 
 

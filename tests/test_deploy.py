@@ -40,7 +40,7 @@ EMBED_CSP = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-anc
 
 
 def assert_observatory_a_plus(headers, embed: bool = False) -> None:
-    """The header rules Mozilla's HTTP Observatory scores (research/service.md §5),
+    """The header rules Mozilla's HTTP Observatory scores,
     each header sent exactly once, with the values poll_service/web/headers.py uses."""
     expected = dict(EXPECTED_HEADERS)
     if embed:
@@ -340,7 +340,7 @@ def test_when_no_instance_answers_voters_are_asked_to_try_again(deployment):
 
 
 def test_the_shell_reads_the_environment_file_as_systemd_does():
-    """docs/deploy.md loads poll.env into a shell (set -a; . poll.env) for
+    """docs/operators.md loads poll.env into a shell (set -a; . poll.env) for
     maintenance commands; they must see the values the services see."""
     example = DEPLOY / "poll.env.example"
     shell = subprocess.run(
