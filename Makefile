@@ -9,7 +9,7 @@ OUTPUT ?= output
 CONTENT ?= content
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build publish preview newpost newreblog lint format clean lock audit security bench bench-quick nginx-headers
+.PHONY: help run test build publish preview newpost newreblog lint format clean lock audit security bench bench-quick docs nginx-headers
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,13 +64,16 @@ newpost: $(VENV)/.installed ## Start a draft post: make newpost TITLE="..."
 newreblog: $(VENV)/.installed ## Start a draft reblog: make newreblog TITLE="..."
 	$(BIN)/python scripts/new_content.py reblog "$$TITLE" --content $(CONTENT)
 
-bench: $(VENV)/.installed-test ## Run the benchmarks and print a summary (docs/benchmarks.md)
+bench: $(VENV)/.installed-test ## Run the benchmarks and print a summary (docs/reports/benchmarks.md)
 	bench/setup.sh
 	$(BIN)/python -m bench.run
 
 bench-quick: $(VENV)/.installed-test ## Each benchmark tiny and fast: proves they run, figures mean nothing
 	bench/setup.sh
 	BENCH_QUICK=1 $(BIN)/python -m bench.run
+
+docs: $(VENV)/.installed ## Regenerate the settings table in docs/operators.md and deploy/poll.env.example
+	$(BIN)/python scripts/settings_docs.py
 
 nginx-headers: $(VENV)/.installed ## Write deploy/nginx's header snippets from poll_service/web/headers.py
 	$(BIN)/python scripts/nginx_headers.py

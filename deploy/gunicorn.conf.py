@@ -3,21 +3,11 @@
     gunicorn --config deploy/gunicorn.conf.py
 
 Production (deploy/systemd/poll-service.service), the tests and the benchmarks
-all use this file; what differs between them comes from the environment. The
-service's own settings are POLL_* variables (deploy/poll.env.example).
-
-    GUNICORN_BIND                 address:port to listen on (127.0.0.1:8001;
-                                  127.0.0.1:0 lets the system choose a port)
-    WEB_CONCURRENCY               worker processes (1; more needs Redis, see below)
-    GUNICORN_THREADS              threads per worker (8)
-    GUNICORN_FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-Proto is believed
-                                  (127.0.0.1,::1; the front machine's address
-                                  when nginx runs on another machine)
-    GUNICORN_ACCESSLOG            where to write an access log (none; "-" is
-                                  standard output). It never has an address or
-                                  a user agent, whatever this is set to.
-    GUNICORN_APP                  the WSGI application (poll_service:create_app());
-                                  the benchmarks' bare peer is bench.bare_app:app
+all use this file; what differs between them comes from the environment:
+the GUNICORN_* variables and WEB_CONCURRENCY, declared with their help in
+GUNICORN_ENVIRONMENT (poll_service/config.py; table in docs/operators.md).
+GUNICORN_APP=bench.bare_app:app serves the benchmarks' bare peer instead of
+the poll service. The service's own settings are POLL_* variables.
 
 The background jobs (publishing results, rotating keys) do not run here, but in
 one `flask poll publish --watch` process (poll_service/jobs.py).

@@ -285,7 +285,7 @@ def test_when_no_instance_answers_voters_are_asked_to_try_again(deployment):
 
 
 def test_the_shell_reads_the_environment_file_as_systemd_does():
-    """docs/deploy.md loads poll.env into a shell (set -a; . poll.env) for
+    """docs/operators.md loads poll.env into a shell (set -a; . poll.env) for
     maintenance commands; they must see the values the services see."""
     example = DEPLOY / "poll.env.example"
     shell = subprocess.run(

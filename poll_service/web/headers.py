@@ -50,7 +50,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
-# Cache lifetimes (see "Caching" in docs/results-schema.md).
+# Cache lifetimes (the table in docs/operators.md, "nginx and TLS", says why).
 # What the publisher rewrites as votes arrive: fresh within seconds; a cache may
 # serve the previous copy while it fetches a new one, or for a day if we fail.
 FRESH_RESULTS = "public, max-age=2, stale-while-revalidate=30, stale-if-error=86400"
