@@ -302,6 +302,14 @@ GUNICORN_ENVIRONMENT = (
         shown_default="off",
         in_app=False,
     ),
+    Setting(
+        "GUNICORN_APP",
+        "poll_service:create_app()",
+        "The WSGI application gunicorn serves; leave as it is (the benchmarks set "
+        "`bench.bare_app:app` for their bare peer).",
+        "gunicorn",
+        in_app=False,
+    ),
 )
 
 DEFAULTS = {setting.name: setting.default for setting in SETTINGS}

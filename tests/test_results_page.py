@@ -17,7 +17,6 @@ import jsonschema
 import pytest
 from playwright.sync_api import expect
 
-from poll_service.devserver import cache_control_for
 from poll_service.publish.publisher import publish
 from tests.conftest import ROOT, build_site, start_live_server
 from tests.test_end_to_end import opener, wait_for_total
@@ -229,31 +228,6 @@ def test_each_published_file_is_served_with_caching_that_suits_it(live_server):
         "public, max-age=31536000, immutable"
     )
     assert fetch(live_server, "/results/").headers["Cache-Control"] == "no-cache"
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("/polls/inquiry/results.json", "max-age=2, stale-while-revalidate=30"),
-        ("/polls/inquiry/results.csv", "max-age=2, stale-while-revalidate=30"),
-        ("/polls/inquiry/chart.svg", "max-age=2, stale-while-revalidate=30"),
-        ("/polls/inquiry/embed.html", "max-age=2, stale-while-revalidate=30"),
-        ("/polls/inquiry/share.png", "max-age=60, stale-while-revalidate=600"),
-        ("/polls/embed.f78c74d138.css", "max-age=31536000, immutable"),
-        ("/theme/css/site.3f2a.css", "max-age=31536000, immutable"),  # listed in the manifest
-        ("/theme/css/site.css", "no-cache"),
-        ("/results/index.html", "no-cache"),
-    ],
-)
-def test_the_caching_rules_nginx_mirrors(path, expected):
-    assert expected in cache_control_for(path, fingerprinted={"/theme/css/site.3f2a.css"})
-
-
-def test_only_the_embed_may_be_framed_by_other_sites(live_server):
-    embed = fetch(live_server, "/polls/inquiry/embed.html").headers["Content-Security-Policy"]
-    assert "frame-ancestors *" in embed and "script-src" in embed and "'unsafe-inline'" not in embed
-    page = fetch(live_server, "/results/").headers["Content-Security-Policy"]
-    assert "frame-ancestors 'none'" in page
 
 
 # --- In a browser ----------------------------------------------------------------------
