@@ -33,6 +33,11 @@ DEFAULTS = {
     # (campaign_model/paths.py names both; the site build reads the same.)
     "POLLS_DIR": str(paths.polls_dir()),
     "SITE_OUTPUT_DIR": str(paths.site_output_dir()),
+    # The site's public address, e.g. https://inquiry-now.org, printed on the
+    # share card and the printable results sheet so that either names where it
+    # came from. Empty: the SITEURL variable (as `make publish` reads it);
+    # `make run` sets its own local address.
+    "SITE_URL": "",
     # Number of reverse proxies in front of the service whose X-Forwarded-For
     # is trusted. 0 (the default) ignores the header entirely.
     "TRUSTED_PROXY_HOPS": 0,
@@ -87,4 +92,7 @@ def load_settings(instance_path: str | Path) -> Config:
     settings.from_prefixed_env(ENV_PREFIX)
     if not settings["DATABASE_URL"] and os.environ.get("DATABASE_URL"):
         settings["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if not settings["SITE_URL"] and os.environ.get("SITEURL"):
+        settings["SITE_URL"] = os.environ["SITEURL"]
+    settings["SITE_URL"] = settings["SITE_URL"].rstrip("/")
     return settings

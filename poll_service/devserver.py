@@ -45,7 +45,8 @@ FRESH_RESULTS = "public, max-age=2, stale-while-revalidate=30, stale-if-error=86
 CACHE_RULES = [
     (
         re.compile(
-            r"^/polls/[^/]+/(results\.json|results\.csv|chart\.svg|trend\.svg|embed\.html)$"
+            r"^/polls/[^/]+/"
+            r"(results\.json|results\.csv|chart\.svg|trend\.svg|embed\.html|sheet\.html)$"
         ),
         FRESH_RESULTS,
     ),
@@ -147,6 +148,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     app = create_app()
+    if not app.config["SITE_URL"]:
+        # The share card and the results sheet name where they came from: here.
+        app.config["SITE_URL"] = f"http://{args.host}:{args.port}"
     output_dir = Path(app.config["SITE_OUTPUT_DIR"])
     publish(app, force=True, wait=None)
     publisher = Publisher(app)
