@@ -158,6 +158,18 @@ def test_the_embed_widget_may_be_framed_by_any_site(deployment, visitor):
     assert headers["Cache-Control"] == LIVE_RESULTS
 
 
+def test_other_sites_may_load_the_embed_script(deployment, visitor):
+    """The embed code loads /polls/embed.js into another site's page: it must not
+    be refused as a cross-origin resource (Cross-Origin-Resource-Policy)."""
+    path = "polls/embed.js"
+    if not (deployment.output / path).exists():  # until the publisher writes one
+        write_into_site(deployment, path, "// sizes the frame")
+    status, headers, _ = get(deployment, visitor, "/" + path)
+    assert status == 200
+    assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert headers["Content-Type"].startswith(("application/javascript", "text/javascript"))
+
+
 @pytest.mark.parametrize(
     "relative", ["theme/css/site.0123456789.css", "polls/embed.0123456789.css"]
 )

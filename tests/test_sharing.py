@@ -231,7 +231,6 @@ def test_pasted_on_another_site_the_embed_fits_its_content_at_375px(tmp_path, br
     server = start_live_server(tmp_path)
     context = browser.new_context(viewport={"width": 375, "height": 700})
     try:
-        build_site(server.output, LOCAL_ORIGIN=server.url)
         code = embed_code((server.output / "results" / "index.html").read_text())
         # The other site allows our script and frame by address, and nothing inline.
         csp = f"default-src 'none'; script-src {server.url}; frame-src {server.url}"
