@@ -273,7 +273,7 @@ def test_a_hidden_poll_publishes_only_its_status_and_total_in_every_file(tmp_pat
     assert not document["results_visible"]
     assert "options" not in document and "daily" not in document
     assert files["results.csv"].decode("utf-8-sig").splitlines() == ["status,total", "open,4"]
-    for name in ("results.csv", "chart.svg", "trend.svg", "embed.html"):
+    for name in ("results.csv", "chart.svg", "trend.svg", "embed.html", "sheet.html"):
         text = files[name].decode("utf-8-sig")
         assert "keep them secret" not in text and "show them now" not in text
         assert "%" not in text

@@ -21,6 +21,7 @@ from poll_service.config import load_settings
 from poll_service.publish import share_card
 from poll_service.publish.publisher import poll_output_dir, publish
 from tests.conftest import ROOT, build_site, start_live_server
+from tests.test_accessibility import Reader, axe_violations
 from tests.test_publish import make_app, vote
 
 SITEURL = "https://inquiry.example.org"
@@ -264,3 +265,20 @@ def test_pasted_on_another_site_the_embed_fits_its_content_at_375px(tmp_path, br
     finally:
         context.close()
         server.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", ["/polls/inquiry/embed.html", "/polls/inquiry/sheet.html"])
+def test_the_embed_and_the_sheet_pass_axe_and_reflow_at_320px(live_server, browser, path):
+    for scheme in ("light", "dark"):
+        reader = Reader(browser, viewport={"width": 320, "height": 640}, color_scheme=scheme)
+        try:
+            reader.page.goto(live_server.url + path)
+            assert axe_violations(reader.page) == [], scheme
+            widths = reader.page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert widths[0] <= widths[1] == 320
+            assert reader.outside == []
+        finally:
+            reader.close()
