@@ -240,6 +240,8 @@ def test_each_published_file_is_served_with_caching_that_suits_it(live_server):
         ("/polls/inquiry/results.csv", "max-age=2, stale-while-revalidate=30"),
         ("/polls/inquiry/chart.svg", "max-age=2, stale-while-revalidate=30"),
         ("/polls/inquiry/embed.html", "max-age=2, stale-while-revalidate=30"),
+        ("/polls/inquiry/sheet.html", "max-age=2, stale-while-revalidate=30"),
+        ("/polls/embed.js", "no-cache"),  # a fixed name that other sites' pages load
         ("/polls/inquiry/share.png", "max-age=60, stale-while-revalidate=600"),
         ("/polls/embed.f78c74d138.css", "max-age=31536000, immutable"),
         ("/theme/css/site.3f2a.css", "max-age=31536000, immutable"),  # listed in the manifest

@@ -204,6 +204,16 @@ def test_the_embed_puts_help_and_the_quick_exit_first(tmp_path):
     assert POLL_CAVEAT in main
 
 
+def test_a_publish_replaces_an_outdated_embed_script(tmp_path):
+    """embed.js keeps its name (pasted code names it), so a new version must overwrite it."""
+    app = make_app(tmp_path)
+    script = tmp_path / "output" / "polls" / "embed.js"
+    script.parent.mkdir(parents=True)
+    script.write_text("// an older version")
+    publish(app)
+    assert script.read_bytes() == (ROOT / "poll_service/publish/static/embed.js").read_bytes()
+
+
 def host_page(code: str) -> str:
     """Another organisation's page, as narrow as a phone, with our code pasted in."""
     return (
