@@ -28,7 +28,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 build: $(VENV)/.installed ## Publish current poll results, then build the site into output/
 	$(BIN)/flask --app poll_service poll publish
-	$(BIN)/pelican content -s pelicanconf.py -o $(OUTPUT)
+	LOCAL_ORIGIN=http://127.0.0.1:$(PORT) $(BIN)/pelican content -s pelicanconf.py -o $(OUTPUT)
 
 run: build ## Build the site and serve it with a working poll at http://127.0.0.1:8000
 	$(BIN)/python -m poll_service.devserver --port $(PORT)

@@ -116,6 +116,17 @@ SETTINGS = (
         example="/srv/inquiry/app/output",
     ),
     Setting(
+        "SITE_URL",
+        "",
+        "The site's public address, e.g. `https://inquiry-now.org`, printed on the share "
+        "card and the printable results sheet so that either names where it came from. "
+        "Empty: the `SITEURL` variable (as `make publish` reads it); `make run` sets its "
+        "own local address.",
+        "files",
+        shown_default="`SITEURL`, else empty",
+        example="https://inquiry-now.example.org",
+    ),
+    Setting(
         "TRUSTED_PROXY_HOPS",
         0,
         "How many reverse proxies' X-Forwarded-For and X-Forwarded-Proto to believe: "
@@ -325,4 +336,7 @@ def load_settings(instance_path: str | Path) -> Config:
     settings.from_prefixed_env(ENV_PREFIX)
     if not settings["DATABASE_URL"] and os.environ.get("DATABASE_URL"):
         settings["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if not settings["SITE_URL"] and os.environ.get("SITEURL"):
+        settings["SITE_URL"] = os.environ["SITEURL"]
+    settings["SITE_URL"] = settings["SITE_URL"].rstrip("/")
     return settings

@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     app = create_app()
+    if not app.config["SITE_URL"]:
+        # The share card and the results sheet name where they came from: here.
+        app.config["SITE_URL"] = f"http://{args.host}:{args.port}"
     output_dir = Path(app.config["SITE_OUTPUT_DIR"])
     publish(app, force=True, wait=None)
     print(f"\n  Open http://{args.host}:{args.port}/ for the site and its poll. Ctrl-C stops.\n")

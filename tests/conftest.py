@@ -185,8 +185,10 @@ def start_live_server(folder: Path, **config) -> LiveServer:
     settings = {"SECRET_KEY": "test", "SITE_OUTPUT_DIR": str(output), **config}
     app = create_app({"DATABASE_URL": database_url_for(folder), **settings})
     publish(app)
-    build_site(output)
     server = LiveServer(app, output)
+    # Addresses meant to be pasted elsewhere (embed code, share links) name this
+    # server, as `make run`'s build names its own (LOCAL_ORIGIN).
+    build_site(output, LOCAL_ORIGIN=server.url)
     server.start()
     return server
 

@@ -121,6 +121,18 @@ def test_a_vote_and_its_refusals_carry_every_header_once(deployment):
         assert headers.get_all("Cache-Control") == ["no-store"], name
 
 
+def test_other_sites_may_load_the_embed_script(deployment, visitor):
+    """The embed code loads /polls/embed.js into another site's page: it must not
+    be refused as a cross-origin resource (Cross-Origin-Resource-Policy)."""
+    path = "polls/embed.js"
+    if not (deployment.output / path).exists():  # until the publisher writes one
+        write_into_site(deployment, path, "// sizes the frame")
+    status, headers, _ = get(deployment, visitor, "/" + path)
+    assert status == 200
+    assert headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert headers["Content-Type"].startswith(("application/javascript", "text/javascript"))
+
+
 def test_half_written_and_hidden_files_are_never_served(deployment, visitor):
     path = write_into_site(deployment, "polls/inquiry/.results.json.tmp1234", "{}")
     status, headers, _ = get(deployment, visitor, path)

@@ -98,7 +98,7 @@ STATIC_CLASSES = (
     ),
     PathClass(
         "published results",
-        r"^/polls/[^/]+/(results\.json|results\.csv|chart\.svg|trend\.svg)$",
+        r"^/polls/[^/]+/(results\.json|results\.csv|chart\.svg|trend\.svg|sheet\.html)$",
         FRESH_RESULTS,
         CROSS_ORIGIN,
     ),
