@@ -18,12 +18,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# setuptools tells every editable install that it made one ("Editable installation."):
+# information only, so it is silenced; any other warning still shows.
+QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(QUIET_EDITABLE) $(BIN)/pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(QUIET_EDITABLE) $(BIN)/pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
 build: $(VENV)/.installed ## Publish current poll results, then build the site into output/
