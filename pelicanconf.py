@@ -2,6 +2,7 @@
 
 from campaign_model import paths
 from campaign_model.site import (  # noqa: F401 (settings Pelican reads)
+    CONTACT_EMAIL,
     DEFAULT_LANG,
     EXIT_URL,
     MENUITEMS,
@@ -20,8 +21,16 @@ PLUGIN_PATHS = [str(paths.PROJECT_ROOT / "plugins")]
 # placeholders: refuses unfilled "FILL IN" markers; it runs first, so one message
 # names every unfilled field. campaign_site and polls: the theme's and the
 # poll's data. reblogs: checks and attributes reblogs. sitemap_and_robots:
-# sitemap.xml and robots.txt.
-PLUGINS = ["placeholders", "campaign_site", "polls", "reblogs", "sitemap_and_robots"]
+# sitemap.xml and robots.txt. dates_in_order: no link to a later reblog, no poll
+# opening before its page (it reads what polls and reblogs attach, so it comes after).
+PLUGINS = [
+    "placeholders",
+    "campaign_site",
+    "polls",
+    "reblogs",
+    "dates_in_order",
+    "sitemap_and_robots",
+]
 
 ARTICLE_PATHS = ["posts", "reblogs"]
 PAGE_PATHS = ["pages"]
