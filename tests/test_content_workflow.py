@@ -134,13 +134,16 @@ def test_make_publish_rebuilds_everything_but_keeps_the_published_results(tmp_pa
         f"OUTPUT={output}",
         POLL_DATABASE_URL=f"sqlite:///{tmp_path / 'votes.sqlite3'}",
         POLL_SECRET_KEY="test",
+        # Real-looking addresses: make publish refuses example ones (test_publish_addresses.py).
+        SITEURL="https://www.inquiry-now.org.uk",
+        CONTACT_EMAIL="contact@inquiry-now.org.uk",
     )
     assert result.returncode == 0, result.stderr
     assert kept.read_text() == "kept"
     assert (output / "polls" / "inquiry" / "results.json").exists()
     assert not (output / "removed-page.html").exists()
     assert (output / "sitemap.xml").exists() and (output / "feeds" / "all.atom.xml").exists()
-    assert "https://inquiry-now.example.org/" in (output / "index.html").read_text()
+    assert "https://www.inquiry-now.org.uk/" in (output / "index.html").read_text()
 
 
 # --- preview ---------------------------------------------------------------------------

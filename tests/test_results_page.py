@@ -151,11 +151,12 @@ def test_the_results_page_offers_downloads_embed_code_and_share_links(results_si
     page = page_of(results_site)
     assert 'href="/polls/inquiry/results.csv" download' in page
     assert 'href="/polls/inquiry/results.json"' in page
-    code = re.search(r"<pre><code>(.*?)</code></pre>", page, re.S).group(1)
+    section = re.search(r'<section [^>]*id="poll-inquiry".*?</section>', page, re.S)[0]
+    code = re.search(r"<pre><code>(.*?)</code></pre>", section, re.S).group(1)
     assert code.startswith("&lt;iframe ")  # shown as code, not rendered
     assert 'src="https://inquiry.example.org/polls/inquiry/embed.html"' in html.unescape(code)
     shared = urllib.parse.quote("https://inquiry.example.org/results/#poll-inquiry", safe="")
-    links = re.findall(r'<a href="([^"]+)" rel="noopener noreferrer">', page)
+    links = re.findall(r'<a href="([^"]+)" rel="noopener noreferrer">', section)
     prefixes = [
         "mailto:?subject=",
         "https://wa.me/?text=",
@@ -165,7 +166,7 @@ def test_the_results_page_offers_downloads_embed_code_and_share_links(results_si
     ]
     assert [next(p for p in prefixes if link.startswith(p)) for link in links] == prefixes
     assert all(shared in html.unescape(link) for link in links)
-    assert "data-share-copy hidden" in page and "data-share-native hidden" in page
+    assert "data-share-copy hidden" in section and "data-share-native hidden" in section
 
 
 def test_the_results_page_has_a_share_card_and_loads_nothing_from_elsewhere(results_site):
@@ -181,8 +182,9 @@ def test_the_results_page_has_a_share_card_and_loads_nothing_from_elsewhere(resu
 
 
 def test_a_hidden_poll_shows_only_its_total_on_the_results_page(tmp_path):
-    inquiry = (ROOT / "content" / "polls" / "inquiry.toml").read_text()
-    app = make_app(tmp_path, polls={"hidden": HIDDEN_POLL, "inquiry": inquiry})
+    # The content's own polls too: its pages carry them.
+    content_polls = {p.stem: p.read_text() for p in (ROOT / "content" / "polls").glob("*.toml")}
+    app = make_app(tmp_path, polls={"hidden": HIDDEN_POLL, **content_polls})
     vote(app, "hidden", "yes", "no", "no")
     publish(app, datetime(2026, 11, 21, tzinfo=UTC))
     site = build_site(tmp_path / "output", POLLS_DIR=app.config["POLLS_DIR"])
