@@ -34,7 +34,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 build: $(VENV)/.installed ## Publish current poll results, then build the site into output/
-	$(BIN)/flask --app poll_service poll publish
+	POLL_SITE_OUTPUT_DIR=$(OUTPUT) $(BIN)/flask --app poll_service poll publish
 	$(PELICAN) $(CONTENT) -s pelicanconf.py -o $(OUTPUT)
 
 run: build ## Build the site and serve it with a working poll at http://127.0.0.1:8000
