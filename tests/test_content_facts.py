@@ -214,3 +214,22 @@ def test_a_poll_may_be_carried_by_later_pages_too(tmp_path):
         tmp_path, files, POLLS_DIR=polls_folder(tmp_path, "2014-07-19T08:00:00Z")
     )
     assert (output / "2026" / "later" / "index.html").exists()
+
+
+# --- drafts ----------------------------------------------------------------------------
+
+
+def test_a_draft_says_draft_and_never_published_today(tmp_path):
+    files = {
+        "posts/soon.md": article(title="Soon", slug="soon", date="2026-11-30", Status="draft"),
+        "pages/later.md": "Title: Later\nStatus: draft\n\nText.\n",
+    }
+    output = build_tiny_site(tmp_path, files)
+    for path in ("drafts/soon.html", "drafts/pages/later.html"):
+        html = read(output, path)
+        main = html.split('<main id="main-content"')[1]
+        assert '<strong class="draft-marker__label">Draft</strong>' in main, path
+        assert "Published" not in main, path
+        assert '<meta name="robots" content="noindex">' in html
+        assert "article:published_time" not in html
+        assert '"datePublished"' not in html
