@@ -4,6 +4,7 @@ the sample posts' addresses)."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -30,3 +31,15 @@ def read_articles(content: Path = ROOT / "content") -> list:
 
 def is_reblog(article) -> bool:
     return "reblogs" in Path(article.relative_source_path).parts[:-1]
+
+
+@cache
+def campaign_article(poll_id: str = "inquiry"):
+    """The campaign's own page: the earliest published post (not a reblog) carrying
+    ``poll_id``. Tests that vote on a page use it, whatever its address."""
+    carriers = [
+        article
+        for article in read_articles()
+        if not is_reblog(article) and article.metadata.get("poll") == poll_id
+    ]
+    return min(carriers, key=lambda article: article.date)

@@ -20,11 +20,12 @@ from playwright.sync_api import expect
 from poll_service.devserver import cache_control_for
 from poll_service.publish.publisher import publish
 from tests.conftest import ROOT, build_site, start_live_server
+from tests.site_content import campaign_article
 from tests.test_end_to_end import opener, wait_for_total
 from tests.test_publish import HIDDEN_POLL, SCHEMA, make_app, vote
 
 RESULTS_PAGE = "results/index.html"
-ARTICLE = "2014/why-we-need-an-inquiry/index.html"
+ARTICLE = campaign_article().save_as
 
 
 def cast_form_vote(server, option: str, address: str | None = None) -> float:
@@ -309,8 +310,9 @@ def test_the_copy_link_button_copies_the_share_address(live_server, browser):
     page = context.new_page()
     try:
         page.goto(live_server.url + "/results/")
-        page.get_by_role("button", name="Copy link").click()
-        expect(page.get_by_role("status")).to_have_text("Link copied.")
+        poll = page.locator("#poll-inquiry")  # each poll on the page has its own buttons
+        poll.get_by_role("button", name="Copy link").click()
+        expect(poll.get_by_role("status")).to_have_text("Link copied.")
         copied = page.evaluate("navigator.clipboard.readText()")
         assert copied == live_server.url + "/results/#poll-inquiry"
     finally:
@@ -327,7 +329,7 @@ def test_the_share_button_uses_the_web_share_api_where_the_browser_has_it(live_s
     page = context.new_page()
     try:
         page.goto(live_server.url + "/results/")
-        page.get_by_role("button", name="Share…").click()
+        page.locator("#poll-inquiry").get_by_role("button", name="Share…").click()
         shared = page.evaluate("window.shared")
         assert shared["url"] == live_server.url + "/results/#poll-inquiry"
         assert shared["title"].startswith("Poll: Should there be an independent public inquiry")
@@ -342,7 +344,8 @@ def test_without_the_web_share_api_the_share_button_stays_hidden(live_server, br
     page = context.new_page()
     try:
         page.goto(live_server.url + "/results/")
-        expect(page.get_by_role("button", name="Copy link")).to_be_visible()
-        expect(page.locator("[data-share-native]")).to_be_hidden()
+        poll = page.locator("#poll-inquiry")
+        expect(poll.get_by_role("button", name="Copy link")).to_be_visible()
+        expect(poll.locator("[data-share-native]")).to_be_hidden()
     finally:
         context.close()
