@@ -6,6 +6,7 @@ import re
 import pytest
 
 from campaign_model.site import placeholder_addresses
+from tests.site_content import is_reblog, read_articles
 from tests.test_content_workflow import make
 
 pytestmark = pytest.mark.no_database
@@ -54,6 +55,12 @@ def test_the_environment_overrides_both_addresses(tmp_path):
         assert 'href="mailto:hello@inquiry-now.org.uk"' in html
         assert "{contact_email}" not in html and "inquiry-now.example.org" not in html
     assert "https://www.inquiry-now.org.uk/" in (output / "index.html").read_text()
+    # It lists each reblog whose original's address is unknown, and only those.
+    printed = "".join((result.stdout + result.stderr).split())  # rich wraps long lines
+    for article in read_articles():
+        if is_reblog(article):
+            listed = article.relative_source_path in printed
+            assert listed == (not article.metadata.get("original_url")), article.slug
 
 
 def test_make_build_keeps_working_with_the_example_addresses(tmp_path, monkeypatch):
