@@ -118,6 +118,10 @@ class PartialDate:
             if part is not None
         )
 
+    def html_datetime(self) -> str:
+        """For <time datetime>: HTML writes a day without its year as MM-DD, not --MM-DD."""
+        return self.isoformat().removeprefix("--")
+
     def __str__(self) -> str:
         """In words, exactly as known: '18 July 2014', 'July 2014', '1 February, year not given'."""
         month = MONTHS[self.month - 1] if self.month else ""
