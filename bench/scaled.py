@@ -3,7 +3,7 @@ PostgreSQL for the votes and Redis for the rate limits.
 
     .venv/bin/python -m bench.scaled [--duration 30] [--connections 64]
 
-The servers are the deploy work's loopback set-up (``tests/services.py``:
+The servers are the deploy work's loopback set-up (``tests/support/services.py``:
 Debian's nginx with ``deploy/nginx/``, gunicorn with ``deploy/gunicorn.conf.py``,
 a private PostgreSQL cluster and Redis), with three changes for a benchmark:
 
@@ -58,7 +58,7 @@ THREADS_PER_WORKER = 4
 def loopback_services():
     """The deploy work's loopback servers, or None until they are merged."""
     try:
-        from tests import services
+        from tests.support import services
     except ImportError:
         return None
     return services
@@ -205,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     services = loopback_services()
     if services is None:
-        note = "pending: tests/services.py (the deploy work's loopback servers) is not merged"
+        note = (
+            "pending: tests/support/services.py (the deploy work's loopback servers) is not merged"
+        )
         save("scaled", {"pending": note, "met": {}})
         print(f"\nScaled-out vote benchmark: {note}")
         return 0

@@ -534,7 +534,7 @@ def describe_layout(gunicorn_args: list[str], redis: bool) -> str:
 @contextmanager
 def private_redis():
     """A Redis server on loopback for the rate limits, from the deploy work's helpers."""
-    from tests.services import RedisServer
+    from tests.support.services import RedisServer
 
     redis = RedisServer().start()
     try:
@@ -554,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--redis",
         action="store_true",
-        help="keep rate limits in a private Redis (tests/services.py), so that several "
+        help="keep rate limits in a private Redis (tests/support/services.py), so that several "
         "worker processes may serve votes: WEB_CONCURRENCY=2 ... --redis",
     )
     parser.add_argument(

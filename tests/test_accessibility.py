@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT
-from tests.theme_site import (
+from tests.support.paths import ROOT
+from tests.support.theme_site import (
     ARTICLE,
     EXIT_URL,
     PAGE_TYPES,

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_end_to_end import wait_for_total
+from tests.support.publishing import wait_for_total
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from scripts import new_content
-from tests.conftest import ROOT, build_tiny_site
+from tests.support.paths import ROOT
+from tests.support.site import build_tiny_site
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database

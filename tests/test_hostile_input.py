@@ -25,9 +25,8 @@ import pytest
 
 from poll_service import create_app
 from poll_service.config import DEFAULTS
-from tests.conftest import ORIGIN, csrf_token_from
-from tests.databases import database_url_for
-from tests.service_support import stored, write_poll
+from tests.support.databases import database_url_for
+from tests.support.service import ORIGIN, csrf_token_from, stored, write_poll
 
 READER = "203.0.113.10"
 

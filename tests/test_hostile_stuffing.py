@@ -19,7 +19,7 @@ import pytest
 
 from poll_service import create_app
 from poll_service.config import DEFAULTS
-from tests.conftest import ORIGIN
+from tests.support.service import ORIGIN
 
 ATTACKER = "203.0.113.66"
 SIMULATED_HOURS = 2

@@ -10,8 +10,7 @@ from sqlalchemy import insert, inspect, select
 
 from poll_service.store.keys import KeyRotator, rotate_keys
 from poll_service.store.tables import ballots, hash_keys, vote_marks
-from tests.conftest import ORIGIN
-from tests.service_support import api_token, client_from, count, form_token, make_app
+from tests.support.service import ORIGIN, api_token, client_from, count, form_token, make_app
 
 IPV4 = "203.0.113.77"
 IPV6 = "2001:db8:77:5::abcd"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from poll_service.publish import publisher as publisher_module
 from poll_service.publish.publisher import PUBLISHED_FILES, Publisher, poll_output_dir
-from tests.test_publish import make_app, vote
+from tests.support.publishing import make_app, vote
 
 ROOT = Path(__file__).resolve().parent.parent
 

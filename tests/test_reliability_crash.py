@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, func, select
 from poll_service.store.keys import digest
 from poll_service.store.tables import ballots, hash_keys, vote_marks
 from poll_service.web.identity import network_of
-from tests.load import (
+from tests.support.load import (
     OPTIONS,
     POLL,
     Client,

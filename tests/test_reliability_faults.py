@@ -19,8 +19,8 @@ from poll_service import create_app
 from poll_service.publish.lock import PublishLock
 from poll_service.publish.publisher import Publisher
 from poll_service.store.tables import ballots, vote_marks
-from tests.conftest import ORIGIN, csrf_token_from
-from tests.load import ROOT, service_env
+from tests.support.load import ROOT, service_env
+from tests.support.service import ORIGIN, csrf_token_from
 
 BUSY_TIMEOUT = 0.2  # seconds; the real default is 5
 

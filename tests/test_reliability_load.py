@@ -24,7 +24,7 @@ from itertools import count
 from sqlalchemy import create_engine, func, select
 
 from poll_service.store.tables import ballots, vote_marks
-from tests.load import (
+from tests.support.load import (
     OPTIONS,
     POLL,
     ROOT,

@@ -11,7 +11,7 @@ import pytest
 
 from poll_service import create_app
 from poll_service.publish import live as live_results
-from tests.conftest import ORIGIN
+from tests.support.service import ORIGIN
 
 
 @pytest.fixture

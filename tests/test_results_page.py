@@ -19,9 +19,10 @@ from playwright.sync_api import expect
 
 from poll_service.devserver import cache_control_for
 from poll_service.publish.publisher import publish
-from tests.conftest import ROOT, build_site, start_live_server
-from tests.test_end_to_end import opener, wait_for_total
-from tests.test_publish import HIDDEN_POLL, SCHEMA, make_app, vote
+from tests.support.live_server import start_live_server
+from tests.support.paths import ROOT
+from tests.support.publishing import HIDDEN_POLL, SCHEMA, make_app, opener, vote, wait_for_total
+from tests.support.site import build_site
 
 RESULTS_PAGE = "results/index.html"
 ARTICLE = "2014/why-we-need-an-inquiry/index.html"

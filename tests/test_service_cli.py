@@ -12,7 +12,7 @@ from sqlalchemy import insert
 
 from campaign_model.poll_files import with_time
 from poll_service.store.tables import ballots
-from tests.service_support import api_vote, make_app, write_poll
+from tests.support.service import api_vote, make_app, write_poll
 
 
 @pytest.fixture

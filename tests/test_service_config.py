@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from poll_service.config import DEFAULTS, load_settings
-from tests.service_support import make_app
+from tests.support.service import make_app
 
 
 @pytest.fixture

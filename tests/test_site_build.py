@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import build_site
+from tests.support.site import build_site
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database

@@ -13,9 +13,12 @@ from pathlib import Path
 
 from poll_service import create_app
 from poll_service.publish.publisher import publish
-from tests.conftest import ROOT, LiveServer, build_site
 
-SAMPLE_REBLOG = Path(__file__).parent / "data" / "theme-sample-reblog.md"
+from .live_server import LiveServer
+from .paths import ROOT
+from .site import build_site
+
+SAMPLE_REBLOG = ROOT / "tests" / "data" / "theme-sample-reblog.md"
 ARTICLE = "/2014/why-we-need-an-inquiry/"
 REBLOG = "/2014/theme-sample-reblog/"
 POLL_FORM = "/poll/inquiry/"

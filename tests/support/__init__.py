@@ -1,0 +1,19 @@
+"""The test harness: what the tests, bench/ and scripts/ share.
+
+- ``paths``: the repository's folders and Debian's Chromium.
+- ``processes``: starting child servers without racing for ports, and waiting
+  on conditions (a line in a log, a port, a probe) instead of fixed sleeps.
+- ``services``: private PostgreSQL, Redis, nginx and gunicorn on loopback, and
+  the whole production set-up (``Deployment``).
+- ``load``: gunicorn as the reliability tests run it, and a fast voting client.
+- ``databases``: which database each test's app stores votes in.
+- ``site``: building the real site (or a tiny one) with our settings.
+- ``live_server``: the built site and the service on one origin, as `make run`.
+- ``service``: apps with polls of our own, tokens, votes and counts.
+- ``publishing``: apps and votes for the publishing tests, and waiting for results.json.
+- ``deployment_voting``: voting through the loopback deployment (tests and bench).
+- ``theme_site``: the site with every page type, for the theme's browser tests.
+
+Test modules import from here, never from each other or from conftest.py
+(tests/test_layout.py checks).
+"""
