@@ -1,11 +1,11 @@
 """The maintainers' workflow, through the real make targets: newpost, newreblog,
 preview and publish."""
 
+import contextlib
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -16,6 +16,13 @@ import pytest
 
 from scripts import new_content
 from tests.support.paths import ROOT
+from tests.support.processes import (
+    Unavailable,
+    candidate_port,
+    log_size,
+    start_retrying,
+    wait_for_line,
+)
 from tests.support.site import build_tiny_site
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
@@ -147,12 +154,6 @@ def test_make_publish_rebuilds_everything_but_keeps_the_published_results(tmp_pa
 # --- preview ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def fetch(url: str) -> str:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
@@ -180,15 +181,28 @@ def test_make_preview_serves_the_site_and_rebuilds_on_save(tmp_path):
     edited = post.read_text().replace(
         "Title: Why we are calling", "Title: Edited while previewing: why we are calling"
     )
-    port = free_port()
-    process = subprocess.Popen(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "preview"]
-        + [f"CONTENT={content}", f"OUTPUT={tmp_path / 'output'}", f"PORT={port}"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    log = tmp_path / "preview.log"
+
+    def start_preview() -> tuple[subprocess.Popen, int]:
+        """`make preview` on a candidate port; again on another if that one is taken."""
+        port, offset = candidate_port(), log_size(log)
+        with log.open("ab") as output:
+            process = subprocess.Popen(
+                ["make", "--no-print-directory", "-o", ".venv/.installed", "preview"]
+                + [f"CONTENT={content}", f"OUTPUT={tmp_path / 'output'}", f"PORT={port}"],
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_for_line(log, "Serving site at", process, timeout=60, offset=offset)
+        except Unavailable:
+            stop_group(process)
+            raise
+        return process, port
+
+    process, port = start_retrying(start_preview)
     url = f"http://127.0.0.1:{port}/2014/why-we-need-an-inquiry/"
     try:
         wait_for(url, "Why we are calling for an independent public inquiry")
@@ -200,8 +214,14 @@ def test_make_preview_serves_the_site_and_rebuilds_on_save(tmp_path):
             keep_doing=lambda: post.write_text(edited),
         )
     finally:
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop make, pelican and pelican's server and watcher processes."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+    process.wait(timeout=10)
 
 
 # --- the guide -------------------------------------------------------------------------

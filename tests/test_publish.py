@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import threading
-import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -242,7 +241,7 @@ def test_an_older_snapshot_never_replaces_a_newer_file(tmp_path):
 
 
 def test_a_publisher_that_stalls_past_its_lease_cannot_overwrite_newer_results(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, time_machine
 ):
     """The lock's lease runs out while a slow publisher holds an old count; a
     second publisher writes a newer one; the slow one must then write nothing."""
@@ -259,7 +258,7 @@ def test_a_publisher_that_stalls_past_its_lease_cannot_overwrite_newer_results(
         return result
 
     monkeypatch.setattr(publisher_module, "tally", slow_tally)
-    slow_lock = PublishLock(get_engine_for(app), lease=timedelta(milliseconds=50))
+    slow_lock = PublishLock(get_engine_for(app))  # the default lease
     reports = []
     slow = threading.Thread(
         target=lambda: reports.append(publish(app, lock=slow_lock)), name="slow"
@@ -267,7 +266,9 @@ def test_a_publisher_that_stalls_past_its_lease_cannot_overwrite_newer_results(
     slow.start()
     assert counted.wait(5)
     vote(app, "inquiry", "yes-judge", offset=1)
-    time.sleep(0.1)  # the slow publisher's lease has run out
+    # The slow publisher's lease runs out (time-machine moves the wall clock the
+    # lease is measured in; the slow thread stays blocked meanwhile).
+    time_machine.move_to(datetime.now(UTC) + DEFAULT_LEASE + timedelta(seconds=1))
     assert publish(app).outcomes == {"inquiry": "written"}
     resume.set()
     slow.join()

@@ -29,7 +29,7 @@ from tests.support.deployment_voting import (
     vote_with_the_api,
     vote_with_the_form,
 )
-from tests.support.processes import ClosedPort
+from tests.support.processes import ClosedPort, wait_until
 from tests.support.services import ROOT, LoopbackClient, NginxServer
 
 VOTERS = 120
@@ -62,7 +62,7 @@ def test_every_acknowledged_vote_from_many_voters_is_counted_once(deployment):
         after = instance_log_lines(deployment, r'"POST /poll/')
         return [a - b for a, b in zip(after, posts_before, strict=True)]
 
-    wait_for(lambda: sum(posts_since_start()) == VOTERS, 10)
+    wait_until(lambda: sum(posts_since_start()) == VOTERS, 10, "gunicorn to log every vote")
     assert min(posts_since_start()) >= VOTERS // 4
 
 
@@ -118,7 +118,9 @@ def test_votes_during_a_rolling_restart_are_each_counted_once(deployment):
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(cast_until_answered, number) for number in range(voters)]
-        wait_for(lambda: sum(f.done() for f in futures) >= voters // 5, 30)
+        wait_until(
+            lambda: sum(f.done() for f in futures) >= voters // 5, 30, "a fifth of the voters"
+        )
         still_voting = voters - sum(f.done() for f in futures)
         deployment.instances[1].stop()  # graceful: requests in flight are finished
         deployment.instances[1].start()
@@ -217,14 +219,6 @@ def test_the_publish_lock_admits_one_publisher_at_a_time_across_machines(postgre
     for process in contenders:
         _, errors = process.communicate(timeout=120)
         assert process.returncode == 0, errors
-
-
-def wait_for(condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s")
-        time.sleep(0.05)
 
 
 def test_votes_are_counted_by_utc_day_whatever_the_database_time_zone(app):

@@ -25,9 +25,12 @@ from typing import TypeVar
 
 import pytest
 
+from .waiting import POLL_INTERVAL, wait_until
+
+__all__ = ["wait_until"]  # re-exported: the harness's one way to wait
+
 ADDRESS_IN_USE = re.compile(r"address already in use", re.IGNORECASE)
 START_ATTEMPTS = 5
-POLL_INTERVAL = 0.02
 
 T = TypeVar("T")
 
@@ -80,18 +83,6 @@ class ClosedPort:
 
     def __exit__(self, *exc_info) -> None:
         self.socket.close()
-
-
-def wait_until(condition: Callable[[], T], timeout: float, what: str = "the condition") -> T:
-    """Poll ``condition`` until it returns something true, and return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(POLL_INTERVAL)
 
 
 def log_size(log: Path) -> int:
