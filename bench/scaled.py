@@ -28,7 +28,6 @@ from .common import (
     ROOT,
     VENV_BIN,
     BenchmarkFailure,
-    free_port,
     quick_or,
     run_benchmark,
     running,
@@ -44,7 +43,6 @@ from .vote import (
     run_wrk,
     service_env,
     stored_votes,
-    wait_for_port,
     workers_peak_rss,
     write_tokens,
 )
@@ -162,7 +160,6 @@ def _empty_site(output: Path) -> None:
 
 
 def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
-    ports = [free_port() for _ in range(INSTANCES)]
     env = {
         "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
         "GUNICORN_THREADS": str(THREADS_PER_WORKER),
@@ -173,9 +170,9 @@ def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
             "--config",
             str(BARE_GUNICORN_CONFIG),
             "--bind",
-            f"127.0.0.1:{p}",
+            "127.0.0.1:0",  # gunicorn picks the port, and logs it
         ]
-        for p in ports
+        for _ in range(INSTANCES)
     ]
     root = base / "bare-root"
     root.mkdir()
@@ -185,8 +182,10 @@ def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
         running(commands[0], env, base / "bare-0.log", cwd=ROOT) as first,
         running(commands[1], env, base / "bare-1.log", cwd=ROOT) as second,
     ):
-        wait_for_port(ports[0], first)
-        wait_for_port(ports[1], second)
+        ports = [
+            services.listening_port(base / "bare-0.log", first),
+            services.listening_port(base / "bare-1.log", second),
+        ]
         nginx = trusting_nginx(services)(root, ports).start()
         try:
             load = run_wrk(nginx.url, tokens, nginx.url, duration, connections)

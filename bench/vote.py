@@ -36,13 +36,14 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 
 from poll_service.store.tables import ballots
+from tests.support.processes import log_size
+from tests.support.services import listening_port
 
 from .common import (
     BENCH,
     ROOT,
     VENV_BIN,
     BenchmarkFailure,
-    free_port,
     machine,
     quick_or,
     require_program,
@@ -50,7 +51,6 @@ from .common import (
     running,
     save,
     verdict,
-    wait_for_port,
 )
 
 POLL = "inquiry"
@@ -137,29 +137,31 @@ def flask_command(*args: str) -> list[str]:
 
 
 @contextmanager
-def embedded_service(workdir: Path, port: int, gunicorn_args: list[str]):
-    """gunicorn serving the poll service, and the publisher in its own process."""
+def embedded_service(workdir: Path, gunicorn_args: list[str]):
+    """gunicorn serving the poll service on a port it picks, and the publisher in
+    its own process; yields (gunicorn, its port, the service's environment)."""
     env = service_env(workdir)
     subprocess.run(flask_command("poll", "init-db"), env=env_with(env), check=True, cwd=ROOT)
     log = workdir / "service.log"
+    offset = log_size(log)
     with (
-        running(gunicorn_command("poll_service:create_app()", port, gunicorn_args), env, log) as g,
+        running(gunicorn_command("poll_service:create_app()", 0, gunicorn_args), env, log) as g,
         running(flask_command("poll", "publish", "--watch"), env, log, cwd=ROOT),
     ):
-        wait_for_port(port, g)
-        yield g, env
+        yield g, listening_port(log, g, offset), env
 
 
 @contextmanager
-def bare_endpoint(port: int, gunicorn_args: list[str], log: Path):
+def bare_endpoint(gunicorn_args: list[str], log: Path):
+    """The bare endpoint on a port gunicorn picks; yields (gunicorn, its port)."""
+    offset = log_size(log)
     with running(
-        gunicorn_command("bench.bare_app:app", port, gunicorn_args, BARE_GUNICORN_CONFIG),
+        gunicorn_command("bench.bare_app:app", 0, gunicorn_args, BARE_GUNICORN_CONFIG),
         {},
         log,
         cwd=ROOT,
     ) as g:
-        wait_for_port(port, g)
-        yield g
+        yield g, listening_port(log, g, offset)
 
 
 def env_with(extra: dict) -> dict:
@@ -439,9 +441,8 @@ def measure_service(
     pool: int,
     profile: Path | None = None,
 ) -> dict:
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
-    with embedded_service(workdir, port, gunicorn_args) as (master, env):
+    with embedded_service(workdir, gunicorn_args) as (master, port, env):
+        origin = f"http://127.0.0.1:{port}"
         tokens = write_tokens("127.0.0.1", port, pool, workdir / "tokens.tsv")
         results_json = workdir / "output" / "polls" / PROBE_POLL / "results.json"
         sampler = PublishSampler(
@@ -462,11 +463,10 @@ def measure_service(
 
 
 def measure_bare(workdir: Path, duration: int, connections: int, gunicorn_args: list[str]) -> dict:
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
     tokens = workdir / "bare-tokens.tsv"
     tokens.write_text("unused=1\tunused\n")
-    with bare_endpoint(port, gunicorn_args, workdir / "bare.log") as master:
+    with bare_endpoint(gunicorn_args, workdir / "bare.log") as (master, port):
+        origin = f"http://127.0.0.1:{port}"
         load: dict = {}
         with cpu_per_request(worker_pids(master.pid), load):
             load.update(run_wrk(origin, tokens, origin, duration, connections))

@@ -12,7 +12,8 @@ from poll_service import create_app
 from tests.support.databases import database_url_for, use_postgresql
 from tests.support.live_server import start_live_server
 from tests.support.paths import CHROMIUM
-from tests.support.services import Deployment, PostgresServer, Unavailable, skip_or_fail
+from tests.support.processes import Unavailable, skip_or_fail
+from tests.support.services import Deployment, PostgresServer
 from tests.support.site import build_site
 
 

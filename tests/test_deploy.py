@@ -18,18 +18,15 @@ import pytest
 from poll_service import create_app
 from poll_service.config import DEFAULTS
 from poll_service.web.headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
-from tests.support.processes import ClosedPort, candidate_port
+from tests.support.paths import DEPLOY, ROOT
+from tests.support.processes import ClosedPort, Unavailable, candidate_port, skip_or_fail
 from tests.support.service import csrf_token_from
 from tests.support.services import (
-    DEPLOY,
     IS_ROOT,
-    ROOT,
     LoopbackClient,
     NginxServer,
-    Unavailable,
     read_env_file,
     require_program,
-    skip_or_fail,
 )
 
 SIX_MONTHS = 183 * 24 * 3600

@@ -29,8 +29,10 @@ from tests.support.deployment_voting import (
     vote_with_the_api,
     vote_with_the_form,
 )
-from tests.support.processes import ClosedPort, wait_until
-from tests.support.services import ROOT, LoopbackClient, NginxServer
+from tests.support.paths import ROOT
+from tests.support.processes import ClosedPort
+from tests.support.services import LoopbackClient, NginxServer
+from tests.support.waiting import wait_until
 
 VOTERS = 120
 
@@ -135,7 +137,8 @@ def test_votes_during_a_rolling_restart_are_each_counted_once(deployment):
 def test_votes_continue_with_per_process_limits_when_redis_stops(tmp_path):
     """With the example environment's fallback, a Redis outage loosens the
     limits to per process instead of refusing every vote."""
-    from tests.support.services import RedisServer, Unavailable, read_env_file, skip_or_fail
+    from tests.support.processes import Unavailable, skip_or_fail
+    from tests.support.services import RedisServer, read_env_file
 
     example = read_env_file(ROOT / "deploy" / "poll.env.example")
     redis = RedisServer()

@@ -1,8 +1,9 @@
 """The test harness: what the tests, bench/ and scripts/ share.
 
 - ``paths``: the repository's folders and Debian's Chromium.
-- ``processes``: starting child servers without racing for ports, and waiting
-  on conditions (a line in a log, a port, a probe) instead of fixed sleeps.
+- ``waiting``: ``wait_until``, waiting on a condition instead of a fixed sleep.
+- ``processes``: child servers without racing for ports (port 0, or a retry on
+  "address in use"), ready when they say so (a line in their log).
 - ``services``: private PostgreSQL, Redis, nginx and gunicorn on loopback, and
   the whole production set-up (``Deployment``).
 - ``load``: gunicorn as the reliability tests run it, and a fast voting client.

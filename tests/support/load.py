@@ -26,8 +26,9 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 from .paths import DEPLOY, ROOT
-from .processes import Unavailable, log_size, wait_until
+from .processes import Unavailable, log_size
 from .services import listening_port
+from .waiting import wait_until
 
 GUNICORN_CONFIG = DEPLOY / "gunicorn.conf.py"
 POLL = "inquiry"

@@ -23,11 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import pytest
-
-from .waiting import POLL_INTERVAL, wait_until
-
-__all__ = ["wait_until"]  # re-exported: the harness's one way to wait
+from .waiting import POLL_INTERVAL
 
 ADDRESS_IN_USE = re.compile(r"address already in use", re.IGNORECASE)
 START_ATTEMPTS = 5
@@ -45,6 +41,8 @@ class PortTaken(Unavailable):
 
 def skip_or_fail(reason: str):
     """Skip loudly on a developer's machine; fail under CI, where it must work."""
+    import pytest  # here, so that bench/ can use the harness without pytest
+
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)

@@ -15,7 +15,7 @@ from poll_service.store.engine import get_engine_for
 
 from .databases import database_url_for
 from .paths import ROOT
-from .processes import wait_until
+from .waiting import wait_until
 
 SCHEMA = json.loads((ROOT / "docs" / "results.schema.json").read_text())
 RESULTS = "/polls/inquiry/results.json"

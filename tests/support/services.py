@@ -35,15 +35,12 @@ from .processes import (
     exited,
     log_size,
     read_from,
-    skip_or_fail,
     start_retrying,
     stop_process,
     tail,
     wait_for_line,
-    wait_until,
 )
-
-__all__ = ["Unavailable", "skip_or_fail", "DEPLOY", "ROOT"]  # re-exported for the tests
+from .waiting import wait_until
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 IS_ROOT = os.geteuid() == 0
