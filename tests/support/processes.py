@@ -7,8 +7,8 @@ where it cannot (PostgreSQL, Redis, nginx), it is started on a candidate port
 and started again on another when it reports "Address already in use"
 (``start_retrying``).
 
-Waits poll a condition (a line in a log, a pid file, a port, an HTTP probe)
-until it holds or a deadline passes, never a fixed sleep.
+A child is ready when it says so (a line in its log, nginx's pid file), not
+when something answers on the port, which could be another process.
 """
 
 from __future__ import annotations
@@ -127,14 +127,6 @@ def wait_for_line(
                 + tail(read_from(log, offset))
             )
         time.sleep(POLL_INTERVAL)
-
-
-def accepts_connections(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def stop_process(process: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 10.0) -> None:
