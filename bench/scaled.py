@@ -35,7 +35,8 @@ from .common import (
     verdict,
 )
 from .vote import (
-    BARE_GUNICORN_CONFIG,
+    BARE_APP,
+    GUNICORN_CONFIG,
     POLL,
     PROBE_POLL,
     PublishSampler,
@@ -161,6 +162,7 @@ def _empty_site(output: Path) -> None:
 
 def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
     env = {
+        **BARE_APP,
         "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
         "GUNICORN_THREADS": str(THREADS_PER_WORKER),
     }
@@ -168,7 +170,7 @@ def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
         [
             str(VENV_BIN / "gunicorn"),
             "--config",
-            str(BARE_GUNICORN_CONFIG),
+            str(GUNICORN_CONFIG),
             "--bind",
             "127.0.0.1:0",  # gunicorn picks the port, and logs it
         ]
