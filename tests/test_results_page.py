@@ -266,7 +266,10 @@ def test_the_results_page_refreshes_its_numbers_without_a_reload(live_server, pa
 @pytest.mark.browser
 def test_the_results_page_checks_for_new_numbers_every_5_seconds(proxied_server, page):
     page.clock.install()
-    page.goto(proxied_server.url + "/results/")
+    # The page fetches results.json once on load: wait for that answer (no votes
+    # yet), or a slow one could bring the vote below and pass for a timed check.
+    with page.expect_response(lambda response: "/polls/inquiry/results.json" in response.url):
+        page.goto(proxied_server.url + "/results/")
     expect(page.locator("#poll-inquiry img[data-chart]").first).to_have_attribute(
         "data-version", "0"
     )
