@@ -45,7 +45,7 @@ test: $(VENV)/.installed-test ## Install what the tests need and run every test
 	$(MAKE) --no-print-directory node_modules/.package-lock.json
 	$(BIN)/pytest
 	# Again on PostgreSQL: every test that stores votes (not the static site, the browser
-	# or SQLite's own files); tests/services.py starts a private server.
+	# or SQLite's own files); tests/support/services.py starts a private server.
 	$(BIN)/pytest -m "not browser" --database=postgresql
 
 # The browser-side checkers (axe-core, the Nu Html Checker), pinned in package-lock.json.

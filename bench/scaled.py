@@ -3,7 +3,7 @@ PostgreSQL for the votes and Redis for the rate limits.
 
     .venv/bin/python -m bench.scaled [--duration 30] [--connections 64]
 
-The servers are the deploy work's loopback set-up (``tests/services.py``:
+The servers are the deploy work's loopback set-up (``tests/support/services.py``:
 Debian's nginx with ``deploy/nginx/``, gunicorn with ``deploy/gunicorn.conf.py``,
 a private PostgreSQL cluster and Redis), with three changes for a benchmark:
 
@@ -28,7 +28,6 @@ from .common import (
     ROOT,
     VENV_BIN,
     BenchmarkFailure,
-    free_port,
     quick_or,
     run_benchmark,
     running,
@@ -45,7 +44,6 @@ from .vote import (
     run_wrk,
     service_env,
     stored_votes,
-    wait_for_port,
     workers_peak_rss,
     write_tokens,
 )
@@ -59,7 +57,7 @@ THREADS_PER_WORKER = 4
 def loopback_services():
     """The deploy work's loopback servers, or None until they are merged."""
     try:
-        from tests import services
+        from tests.support import services
     except ImportError:
         return None
     return services
@@ -163,7 +161,6 @@ def _empty_site(output: Path) -> None:
 
 
 def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
-    ports = [free_port() for _ in range(INSTANCES)]
     env = {
         **BARE_APP,
         "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
@@ -175,9 +172,9 @@ def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
             "--config",
             str(GUNICORN_CONFIG),
             "--bind",
-            f"127.0.0.1:{p}",
+            "127.0.0.1:0",  # gunicorn picks the port, and logs it
         ]
-        for p in ports
+        for _ in range(INSTANCES)
     ]
     root = base / "bare-root"
     root.mkdir()
@@ -187,8 +184,10 @@ def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
         running(commands[0], env, base / "bare-0.log", cwd=ROOT) as first,
         running(commands[1], env, base / "bare-1.log", cwd=ROOT) as second,
     ):
-        wait_for_port(ports[0], first)
-        wait_for_port(ports[1], second)
+        ports = [
+            services.listening_port(base / "bare-0.log", first),
+            services.listening_port(base / "bare-1.log", second),
+        ]
         nginx = trusting_nginx(services)(root, ports).start()
         try:
             load = run_wrk(nginx.url, tokens, nginx.url, duration, connections)
@@ -207,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     services = loopback_services()
     if services is None:
-        note = "pending: tests/services.py (the deploy work's loopback servers) is not merged"
+        note = (
+            "pending: tests/support/services.py (the deploy work's loopback servers) is not merged"
+        )
         save("scaled", {"pending": note, "met": {}})
         print(f"\nScaled-out vote benchmark: {note}")
         return 0

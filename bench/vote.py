@@ -36,13 +36,14 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 
 from poll_service.store.tables import ballots
+from tests.support.processes import log_size
+from tests.support.services import listening_port
 
 from .common import (
     BENCH,
     ROOT,
     VENV_BIN,
     BenchmarkFailure,
-    free_port,
     machine,
     quick_or,
     require_program,
@@ -50,7 +51,6 @@ from .common import (
     running,
     save,
     verdict,
-    wait_for_port,
 )
 
 POLL = "inquiry"
@@ -131,24 +131,26 @@ def flask_command(*args: str) -> list[str]:
 
 
 @contextmanager
-def embedded_service(workdir: Path, port: int, gunicorn_args: list[str]):
-    """gunicorn serving the poll service, and the publisher in its own process."""
+def embedded_service(workdir: Path, gunicorn_args: list[str]):
+    """gunicorn serving the poll service on a port it picks, and the publisher in
+    its own process; yields (gunicorn, its port, the service's environment)."""
     env = service_env(workdir)
     subprocess.run(flask_command("poll", "init-db"), env=env_with(env), check=True, cwd=ROOT)
     log = workdir / "service.log"
+    offset = log_size(log)
     with (
-        running(gunicorn_command(port, gunicorn_args), env, log) as g,
+        running(gunicorn_command(0, gunicorn_args), env, log) as g,
         running(flask_command("poll", "publish", "--watch"), env, log, cwd=ROOT),
     ):
-        wait_for_port(port, g)
-        yield g, env
+        yield g, listening_port(log, g, offset), env
 
 
 @contextmanager
-def bare_endpoint(port: int, gunicorn_args: list[str], log: Path):
-    with running(gunicorn_command(port, gunicorn_args), BARE_APP, log, cwd=ROOT) as g:
-        wait_for_port(port, g)
-        yield g
+def bare_endpoint(gunicorn_args: list[str], log: Path):
+    """The bare endpoint on a port gunicorn picks; yields (gunicorn, its port)."""
+    offset = log_size(log)
+    with running(gunicorn_command(0, gunicorn_args), BARE_APP, log, cwd=ROOT) as g:
+        yield g, listening_port(log, g, offset)
 
 
 def env_with(extra: dict) -> dict:
@@ -428,9 +430,8 @@ def measure_service(
     pool: int,
     profile: Path | None = None,
 ) -> dict:
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
-    with embedded_service(workdir, port, gunicorn_args) as (master, env):
+    with embedded_service(workdir, gunicorn_args) as (master, port, env):
+        origin = f"http://127.0.0.1:{port}"
         tokens = write_tokens("127.0.0.1", port, pool, workdir / "tokens.tsv")
         results_json = workdir / "output" / "polls" / PROBE_POLL / "results.json"
         sampler = PublishSampler(
@@ -451,11 +452,10 @@ def measure_service(
 
 
 def measure_bare(workdir: Path, duration: int, connections: int, gunicorn_args: list[str]) -> dict:
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
     tokens = workdir / "bare-tokens.tsv"
     tokens.write_text("unused=1\tunused\n")
-    with bare_endpoint(port, gunicorn_args, workdir / "bare.log") as master:
+    with bare_endpoint(gunicorn_args, workdir / "bare.log") as (master, port):
+        origin = f"http://127.0.0.1:{port}"
         load: dict = {}
         with cpu_per_request(worker_pids(master.pid), load):
             load.update(run_wrk(origin, tokens, origin, duration, connections))
@@ -523,7 +523,7 @@ def describe_layout(gunicorn_args: list[str], redis: bool) -> str:
 @contextmanager
 def private_redis():
     """A Redis server on loopback for the rate limits, from the deploy work's helpers."""
-    from tests.services import RedisServer
+    from tests.support.services import RedisServer
 
     redis = RedisServer().start()
     try:
@@ -543,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--redis",
         action="store_true",
-        help="keep rate limits in a private Redis (tests/services.py), so that several "
+        help="keep rate limits in a private Redis (tests/support/services.py), so that several "
         "worker processes may serve votes: WEB_CONCURRENCY=2 ... --redis",
     )
     parser.add_argument(

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.votes_through_nginx --voters 600 --concurrency 24
 
-Starts the same loopback deployment as the tests (tests/services.py), then
+Starts the same loopback deployment as the tests (tests/support/services.py), then
 each simulated voter, from its own 127.x.y.z address, fetches a CSRF token and
 votes through the JSON API. Prints the rate of acknowledged votes and the
 latency of the vote requests. The figure depends on the machine: quote it
@@ -19,9 +19,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.conftest import build_site
-from tests.services import Deployment, LoopbackClient, PostgresServer
-from tests.test_scale import OPTIONS, ballot_count, served_total, vote_with_the_api
+from tests.support.deployment_voting import (
+    OPTIONS,
+    ballot_count,
+    served_total,
+    vote_with_the_api,
+)
+from tests.support.services import Deployment, LoopbackClient, PostgresServer
+from tests.support.site import build_site
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM  # noqa: E402
-from tests.theme_site import (  # noqa: E402
+from tests.support.paths import CHROMIUM  # noqa: E402
+from tests.support.theme_site import (  # noqa: E402
     PAGE_TYPES,
     PageType,
     open_page_type,

@@ -1,55 +1,20 @@
-"""Fixtures: an app on a temporary database, the real site built into a temporary
-folder, and a live server that serves both on one origin, as `make run` does."""
+"""Fixtures and pytest hooks: an app on a temporary database, the real site built
+into a temporary folder, a live server that serves both on one origin, as `make
+run` does, and the private servers. Their helpers live in tests/support/."""
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import threading
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from poll_service import create_app
-from poll_service.devserver import PrivateRequestHandler, site_app
-from poll_service.publish.publisher import Publisher, publish
-from tests.databases import database_url_for, use_postgresql
-
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ORIGIN = "http://localhost"
-
-
-def build_site(output: Path, settings_file: str = "pelicanconf.py", **overrides) -> Path:
-    """Build the real content with pelicanconf.py (or publishconf.py) into ``output``.
-
-    Test builds use example addresses, so publishconf.py's refusal of them is off
-    unless a test passes REFUSE_PLACEHOLDER_ADDRESSES=True (test_publish_addresses.py).
-    """
-    from pelican import Pelican
-    from pelican.settings import read_settings
-
-    overrides = {"OUTPUT_PATH": str(output), "REFUSE_PLACEHOLDER_ADDRESSES": False, **overrides}
-    settings = read_settings(str(ROOT / settings_file), override=overrides)
-    Pelican(settings).run()
-    return output
-
-
-def build_tiny_site(
-    tmp_path: Path, files: dict[str, str], settings_file="pelicanconf.py", **overrides
-) -> Path:
-    """Build a site from ``files`` ({"posts/a.md": text, ...}) with our settings and plugins.
-
-    Returns the output folder. ``settings_file`` may be "publishconf.py" for a production build.
-    """
-    content = tmp_path / "content"
-    content.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (content / name).parent.mkdir(parents=True, exist_ok=True)
-        (content / name).write_text(text, encoding="utf-8")
-    return build_site(tmp_path / "output", settings_file, PATH=str(content), **overrides)
+from tests.support.databases import database_url_for, use_postgresql
+from tests.support.live_server import start_live_server
+from tests.support.paths import CHROMIUM
+from tests.support.processes import Unavailable, skip_or_fail
+from tests.support.services import Deployment, PostgresServer
+from tests.support.site import build_site
 
 
 def pytest_addoption(parser):
@@ -58,7 +23,7 @@ def pytest_addoption(parser):
         choices=("sqlite", "postgresql"),
         default=os.environ.get("POLL_TEST_DATABASE", "sqlite"),
         help="Database for the tests that use the `database_url` fixture. With "
-        "postgresql, only those tests run, against a private server (tests/services.py).",
+        "postgresql, only those tests run, against a private server (tests/support/services.py).",
     )
 
 
@@ -75,9 +40,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def postgresql():
-    """A private PostgreSQL server on loopback for the whole run (tests/services.py)."""
-    from tests.services import PostgresServer, Unavailable, skip_or_fail
-
+    """A private PostgreSQL server on loopback for the whole run (tests/support/services.py)."""
     server = PostgresServer()
     try:
         server.start()
@@ -91,9 +54,7 @@ def postgresql():
 @pytest.fixture(scope="session")
 def deployment(postgresql, tmp_path_factory):
     """nginx, two gunicorn instances, PostgreSQL, Redis and the publisher on
-    loopback, configured from deploy/ (tests/services.py)."""
-    from tests.services import Deployment, Unavailable, skip_or_fail
-
+    loopback, configured from deploy/ (tests/support/services.py)."""
     stack = Deployment(tmp_path_factory.mktemp("deployment"), postgresql, build_site)
     try:
         stack.start()
@@ -140,10 +101,6 @@ def client(app):
     return app.test_client()
 
 
-def csrf_token_from(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 @pytest.fixture
 def api_token(client):
     """A CSRF token for the JSON API, bound to ``client``'s session."""
@@ -153,47 +110,6 @@ def api_token(client):
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
     return build_site(tmp_path_factory.mktemp("site") / "output")
-
-
-class LiveServer:
-    def __init__(self, app, output: Path):
-        self.app = app
-        self.output = output
-        site = site_app(output, app)
-        self.server = make_server(
-            "127.0.0.1", 0, site, threaded=True, request_handler=PrivateRequestHandler
-        )
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.publisher = Publisher(app, interval=0.2)
-
-    def start(self):
-        # The publisher's first pass rewrites every file; do it before serving so
-        # no test sees files change under it just after start-up.
-        self.publisher.publish_if_changed()
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.publisher.start()
-
-    def stop(self):
-        self.publisher.stop()
-        self.server.shutdown()
-
-
-def start_live_server(folder: Path, **config) -> LiveServer:
-    """Build the site into ``folder``/output and serve it with the service; call .stop().
-
-    Results are published before the build, as `make run` does, so the pages
-    start with the real numbers.
-    """
-    output = folder / "output"
-    settings = {"SECRET_KEY": "test", "SITE_OUTPUT_DIR": str(output), **config}
-    app = create_app({"DATABASE_URL": database_url_for(folder), **settings})
-    publish(app)
-    server = LiveServer(app, output)
-    # Addresses meant to be pasted elsewhere (embed code, share links) name this
-    # server, as `make run`'s build names its own (LOCAL_ORIGIN).
-    build_site(output, LOCAL_ORIGIN=server.url)
-    server.start()
-    return server
 
 
 @pytest.fixture

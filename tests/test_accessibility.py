@@ -5,16 +5,14 @@ no request to any other site."""
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT
-from tests.theme_site import (
+from tests.support.browser import Reader, axe_violations
+from tests.support.theme_site import (
     ARTICLE,
     EXIT_URL,
     PAGE_TYPES,
@@ -26,21 +24,7 @@ from tests.theme_site import (
 
 pytestmark = pytest.mark.browser
 
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 STATIC_PAGE_TYPES = [t for t in PAGE_TYPES if not t.path.startswith("/poll/")]
-# What the test serves in place of the neutral site (no favicon request either).
-EXIT_PAGE = "<!DOCTYPE html><title>Weather</title><link rel=icon href='data:,'><h1>Weather</h1>"
-
-
-def require(path: Path, how: str) -> Path:
-    """A checker installed by `make test`; missing, it skips loudly (fails under CI)."""
-    if not path.exists():
-        message = f"{path.relative_to(ROOT)} is missing: {how}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -50,49 +34,11 @@ def site(tmp_path_factory):
     server.stop()
 
 
-class Reader:
-    """A browser context (one reader) whose requests may not leave 127.0.0.1.
-
-    A request for any other host is recorded in ``outside`` and aborted; the
-    exit page is answered locally so the quick exit can be followed.
-    """
-
-    def __init__(self, browser, **options):
-        self.context = browser.new_context(**options)
-        self.outside: list[str] = []
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-
-    def _route(self, route):
-        url = route.request.url
-        if url == EXIT_URL:
-            route.fulfill(status=200, content_type="text/html", body=EXIT_PAGE)
-        elif urlsplit(url).hostname == "127.0.0.1" or url.startswith("data:"):
-            route.continue_()
-        else:
-            self.outside.append(url)
-            route.abort()
-
-    def close(self):
-        self.context.close()
-
-
 @pytest.fixture
 def reader(browser):
     reader = Reader(browser)
     yield reader
     reader.close()
-
-
-def axe_violations(page) -> list[str]:
-    page.evaluate(require(AXE, "run `npm ci` (make test does)").read_text() + "\n;0")
-    violations = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
-        ".then(r => r.violations.map(v => ({id: v.id, help: v.help,"
-        " nodes: v.nodes.map(n => n.target.join(' '))})))",
-        WCAG_22_AA,
-    )
-    return [f"{v['id']} ({v['help']}): {v['nodes']}" for v in violations]
 
 
 def test_the_axe_check_finds_a_known_violation(site, reader):

@@ -8,8 +8,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from openapi_spec_validator import validate
 
-from tests.conftest import ORIGIN
-from tests.service_support import api_token, api_vote, client_from, make_app
+from tests.support.service import ORIGIN, api_token, api_vote, client_from, make_app
 
 DOCUMENT = Path(__file__).parent.parent / "poll_service" / "web" / "openapi.json"
 POLLS = {

@@ -15,8 +15,7 @@ import pytest
 
 from bench.common import BenchmarkFailure
 from bench.vote import check_no_vote_lost
-
-from .conftest import ROOT
+from tests.support.paths import ROOT
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database

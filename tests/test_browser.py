@@ -5,8 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.site_content import campaign_article
-from tests.test_end_to_end import wait_for_total
+from tests.support.publishing import wait_for_total
+from tests.support.site_content import campaign_article
 
 pytestmark = pytest.mark.browser
 

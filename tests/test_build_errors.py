@@ -6,7 +6,7 @@ Each case is a tiny broken site built by the real `make build` in a subprocess.
 
 import pytest
 
-from tests.test_content_workflow import make
+from tests.support.make import make
 
 pytestmark = pytest.mark.no_database
 

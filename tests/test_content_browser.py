@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from campaign_model.polls import load_polls
-from tests.conftest import ROOT
-from tests.site_content import is_reblog, read_articles
+from tests.support.paths import ROOT
+from tests.support.site_content import is_reblog, read_articles
 
 pytestmark = pytest.mark.browser
 

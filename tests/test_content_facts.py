@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from tests.conftest import build_tiny_site
-from tests.test_content_plugins import REBLOG_FIELDS, SITEURL, article, read, reblog
+from tests.support.content import REBLOG_FIELDS, SITEURL, article, read, reblog
+from tests.support.site import build_tiny_site
 
 pytestmark = pytest.mark.no_database
 

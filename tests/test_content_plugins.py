@@ -14,42 +14,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import ROOT, build_tiny_site
+from tests.support.content import REBLOG_FIELDS, SITEURL, article, read, reblog
+from tests.support.paths import ROOT
+from tests.support.site import build_tiny_site
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database
-
-SITEURL = "https://campaign.example.org"
-
-REBLOG_FIELDS = {
-    "Original_Author": "Dr Ada Example",
-    "Original_Title": "Counting what is never reported",
-    "Original_Publication": "An Example Journal",
-    "Original_Date": "2014-07-18",
-    "Original_Url": "https://journal.example.org/2014/07/18/counting/",
-}
-
-
-def article(title="A post", date="2014-07-19 09:00", slug=None, body="Some text.", **fields):
-    lines = [f"Title: {title}", f"Date: {date}"]
-    if slug:
-        lines.append(f"Slug: {slug}")
-    lines += [f"{name}: {value}" for name, value in fields.items()]
-    return "\n".join(lines) + "\n\n" + body + "\n"
-
-
-def reblog(**changes):
-    """A valid reblog, with fields replaced or (value None) removed."""
-    fields = {**REBLOG_FIELDS, **changes}
-    return article(
-        title="On counting",
-        slug="on-counting",
-        **{k: v for k, v in fields.items() if v is not None},
-    )
-
-
-def read(output, path):
-    return (output / path).read_text(encoding="utf-8")
 
 
 def json_ld(html):

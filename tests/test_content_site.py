@@ -25,7 +25,8 @@ from campaign_model.helplines import load_helplines
 from campaign_model.polls import load_polls
 from poll_service import config
 from poll_service.store.keys import KEY_LIFETIME
-from tests.conftest import ROOT, build_site, build_tiny_site
+from tests.support.paths import ROOT
+from tests.support.site import build_site, build_tiny_site
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database

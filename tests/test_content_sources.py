@@ -11,9 +11,9 @@ import re
 import pytest
 
 from campaign_model.polls import load_polls
-from tests.conftest import ROOT
-from tests.service_support import api_vote
-from tests.site_content import campaign_article, is_reblog, read_articles
+from tests.support.paths import ROOT
+from tests.support.service import api_vote
+from tests.support.site_content import campaign_article, is_reblog, read_articles
 
 CONTENT = ROOT / "content"
 

@@ -1,11 +1,11 @@
 """The maintainers' workflow, through the real make targets: newpost, newreblog,
 preview and publish."""
 
+import contextlib
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -15,23 +15,20 @@ from pathlib import Path
 import pytest
 
 from scripts import new_content
-from tests.conftest import ROOT, build_tiny_site
-from tests.site_content import read_articles
+from tests.support.make import make
+from tests.support.paths import ROOT
+from tests.support.processes import (
+    Unavailable,
+    candidate_port,
+    log_size,
+    start_retrying,
+    wait_for_line,
+)
+from tests.support.site import build_tiny_site
+from tests.support.site_content import read_articles
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database
-
-
-def make(*args, **env):
-    """Run a make target in the project, as a maintainer would (without reinstalling)."""
-    return subprocess.run(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-    )
 
 
 def only_file(folder: Path) -> Path:
@@ -150,12 +147,6 @@ def test_make_publish_rebuilds_everything_but_keeps_the_published_results(tmp_pa
 # --- preview ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def fetch(url: str) -> str:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
@@ -176,19 +167,34 @@ def wait_for(url: str, text: str, *, keep_doing=lambda: None, timeout: float = 6
     raise AssertionError(f"{url} did not show {text!r} within {timeout}s")
 
 
-def start_preview(content: Path, output: Path, port: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        ["make", "--no-print-directory", "-o", ".venv/.installed", "preview"]
-        + [f"CONTENT={content}", f"OUTPUT={output}", f"PORT={port}"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def start_preview(content: Path, output: Path, log: Path) -> tuple[subprocess.Popen, int]:
+    """`make preview` on a candidate port; again on another if that one is taken."""
+
+    def attempt() -> tuple[subprocess.Popen, int]:
+        port, offset = candidate_port(), log_size(log)
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                ["make", "--no-print-directory", "-o", ".venv/.installed", "preview"]
+                + [f"CONTENT={content}", f"OUTPUT={output}", f"PORT={port}"],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_for_line(log, r"Serving (site|the preview) at", process, timeout=60, offset=offset)
+        except Unavailable:
+            stop(process)
+            raise
+        return process, port
+
+    return start_retrying(attempt)
 
 
 def stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
+    """Stop make, pelican and pelican's server and watcher processes."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=10)
 
 
@@ -200,8 +206,7 @@ def test_make_preview_serves_the_site_and_rebuilds_on_save(tmp_path):
     edited = source.read_text().replace(
         f"Title: {article.title}", f"Title: Edited while previewing: {article.title}"
     )
-    port = free_port()
-    process = start_preview(content, tmp_path / "output", port)
+    process, port = start_preview(content, tmp_path / "output", tmp_path / "preview.log")
     url = f"http://127.0.0.1:{port}/{article.url}"
     try:
         wait_for(url, article.title)
@@ -240,8 +245,7 @@ def test_make_preview_with_a_build_error_idles_and_says_why_until_it_is_fixed(tm
     shutil.copytree(ROOT / "content", content)
     post = content / "posts" / "broken.md"
     post.write_text("Title: Broken\nDate: 2026-11-30 09:00\nPoll: no-such-poll\n\nText.\n")
-    port = free_port()
-    process = start_preview(content, tmp_path / "output", port)
+    process, port = start_preview(content, tmp_path / "output", tmp_path / "preview.log")
     try:
         # Every page answers, with the error, instead of an empty reply.
         deadline = time.monotonic() + 60

@@ -19,18 +19,15 @@ import pytest
 from poll_service import create_app
 from poll_service.config import DEFAULTS
 from poll_service.web.headers import SECURITY_HEADERS
-from tests.conftest import csrf_token_from
-from tests.services import (
-    DEPLOY,
+from tests.support.paths import DEPLOY, ROOT
+from tests.support.processes import ClosedPort, Unavailable, candidate_port, skip_or_fail
+from tests.support.service import csrf_token_from
+from tests.support.services import (
     IS_ROOT,
-    ROOT,
     LoopbackClient,
     NginxServer,
-    Unavailable,
-    free_port,
     read_env_file,
     require_program,
-    skip_or_fail,
 )
 
 SIX_MONTHS = 183 * 24 * 3600
@@ -180,10 +177,10 @@ def test_the_production_server_blocks_pass_nginx_t(tmp_path):
         "/etc/letsencrypt/live/inquiry-now.example/privkey.pem", str(tmp_path / "key.pem")
     )
     # Free ports instead of 80 and 443 (root or not, something may hold them);
-    # IPv4 only, as the test machine may have no IPv6.
+    # `nginx -t` only checks them. IPv4 only, as the test machine may have no IPv6.
     site = re.sub(r"(?m)^\s*listen \[::\]:.*$", "", site)
-    site = site.replace("listen 80 ", f"listen 127.0.0.1:{free_port()} ")
-    site = site.replace("listen 443 ", f"listen 127.0.0.1:{free_port()} ")
+    site = site.replace("listen 80 ", f"listen 127.0.0.1:{candidate_port()} ")
+    site = site.replace("listen 443 ", f"listen 127.0.0.1:{candidate_port()} ")
     (conf / "inquiry" / "site.conf").write_text(site)
     main = (conf / "nginx.conf").read_text()
     main = main.replace("/run/nginx.pid", str(tmp_path / "nginx.pid"))
@@ -276,24 +273,25 @@ def test_the_example_environment_gives_the_service_the_intended_values(monkeypat
 def test_when_no_instance_answers_voters_are_asked_to_try_again(deployment):
     """nginx's own answer when every instance is down: a page, or problem+json
     for the API, with every header, and nothing cached."""
-    down = NginxServer(deployment.output, [free_port()]).start()
-    voter = LoopbackClient("127.0.0.22")
-    try:
-        page = voter.request(down.url + "/poll/inquiry/vote", "POST", body=b"option=no")
-        problem = voter.request(down.url + "/poll/api/polls/inquiry/votes", "POST", body=b"{}")
-    finally:
-        down.stop()
-        down.remove()
-    for status, headers, _ in (page, problem):
-        assert status == 503
-        assert headers["Retry-After"] == "30"
-        assert headers.get_all("Cache-Control") == ["no-store"]
-        assert_observatory_a_plus(headers)
-    assert page[1]["Content-Type"] == "text/html; charset=utf-8"
-    assert "could not confirm your vote" in page[2].decode()
-    assert problem[1]["Content-Type"] == "application/problem+json"
-    body = json.loads(problem[2])
-    assert (body["status"], body["type"]) == (503, "/poll/api/problems/unavailable")
+    with ClosedPort() as nowhere:
+        down = NginxServer(deployment.output, [nowhere]).start()
+        voter = LoopbackClient("127.0.0.22")
+        try:
+            page = voter.request(down.url + "/poll/inquiry/vote", "POST", body=b"option=no")
+            problem = voter.request(down.url + "/poll/api/polls/inquiry/votes", "POST", body=b"{}")
+        finally:
+            down.stop()
+            down.remove()
+        for status, headers, _ in (page, problem):
+            assert status == 503
+            assert headers["Retry-After"] == "30"
+            assert headers.get_all("Cache-Control") == ["no-store"]
+            assert_observatory_a_plus(headers)
+        assert page[1]["Content-Type"] == "text/html; charset=utf-8"
+        assert "could not confirm your vote" in page[2].decode()
+        assert problem[1]["Content-Type"] == "application/problem+json"
+        body = json.loads(problem[2])
+        assert (body["status"], body["type"]) == (503, "/poll/api/problems/unavailable")
 
 
 def test_the_shell_reads_the_environment_file_as_systemd_does():

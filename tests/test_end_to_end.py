@@ -1,32 +1,14 @@
 """A reader votes over real HTTP against the one-origin server, as with `make run`,
 and the published results show the vote within a few seconds."""
 
-import http.cookiejar
 import json
 import re
 import time
 import urllib.parse
 import urllib.request
 
-from tests.site_content import campaign_article
-
-RESULTS = "/polls/inquiry/results.json"
-
-
-def opener():
-    return urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-    )
-
-
-def wait_for_total(server, expected, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        path = server.output / RESULTS.lstrip("/")
-        if path.exists() and json.loads(path.read_text())["total"] == expected:
-            return time.monotonic()
-        time.sleep(0.05)
-    raise AssertionError(f"results.json did not reach {expected} in {timeout}s")
+from tests.support.publishing import RESULTS, opener, wait_for_total
+from tests.support.site_content import campaign_article
 
 
 def test_a_form_vote_over_http_is_published(live_server):

@@ -18,7 +18,9 @@ import pytest
 
 from poll_service import create_app
 from poll_service.publish.publisher import publish
-from tests.conftest import ORIGIN, LiveServer, build_site, csrf_token_from
+from tests.support.live_server import LiveServer
+from tests.support.service import ORIGIN, csrf_token_from
+from tests.support.site import build_site
 
 # Each payload would open a dialog if it reached the page as markup.
 QUESTION = 'Is this safe?<script>alert("question")</script>'

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import ROOT, build_site, build_tiny_site
-from tests.test_content_plugins import REBLOG_FIELDS, article, reblog
+from tests.support.content import REBLOG_FIELDS, article, reblog
+from tests.support.paths import ROOT
+from tests.support.site import build_site, build_tiny_site
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database

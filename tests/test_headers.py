@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -18,8 +17,10 @@ from campaign_model.assets import AssetManifest
 from poll_service import create_app
 from poll_service.devserver import PrivateRequestHandler, site_app
 from poll_service.web.headers import PATH_CLASSES, header_names, headers_for, path_class
-from tests.databases import database_url_for
-from tests.services import ROOT, LoopbackClient
+from tests.support.databases import database_url_for
+from tests.support.paths import ROOT
+from tests.support.services import LoopbackClient
+from tests.support.waiting import wait_until
 
 
 def test_the_nginx_snippets_are_the_ones_the_table_makes():
@@ -105,10 +106,7 @@ def devserver(deployment, tmp_path):
 def published(deployment, relative: str) -> str:
     """Wait for the deployment's publisher to write ``relative`` into the site."""
     path = deployment.output / relative
-    deadline = time.monotonic() + 20
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert path.exists(), f"the publisher never wrote {relative}"
+    wait_until(path.exists, 20, f"the publisher to write {relative}")
     return "/" + relative
 
 

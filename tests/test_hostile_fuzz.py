@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from poll_service import create_app
 from poll_service.store.tables import ballots, vote_marks
-from tests.conftest import ORIGIN, csrf_token_from
+from tests.support.service import ORIGIN, csrf_token_from
 
 EXAMPLES = settings(
     max_examples=150,

@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
-import types
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-import itsdangerous.timed
 import pytest
+import time_machine
 
 from poll_service import create_app
 from poll_service.config import DEFAULTS
-from tests.conftest import ORIGIN, csrf_token_from
-from tests.databases import database_url_for
-from tests.service_support import stored, write_poll
+from tests.support.databases import database_url_for
+from tests.support.service import ORIGIN, csrf_token_from, stored, write_poll
 
 READER = "203.0.113.10"
 
@@ -86,12 +84,8 @@ def session_and_token(client, route: str) -> str:
 
 def expired(attempt: Attempt, app, client):
     """This session's own token, but signed two hours ago (the limit is one hour)."""
-    real_time = time.time
-    itsdangerous.timed.time = types.SimpleNamespace(time=lambda: real_time() - 7200)
-    try:
+    with time_machine.travel(datetime.now(UTC) - timedelta(hours=2)):
         attempt.token = session_and_token(client, attempt.route)
-    finally:
-        itsdangerous.timed.time = time
 
 
 def foreign(attempt: Attempt, app, client):

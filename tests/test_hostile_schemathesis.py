@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from poll_service import create_app
 from poll_service.store.tables import ballots, vote_marks
-from tests.conftest import ORIGIN
+from tests.support.service import ORIGIN
 
 OPTION_IDS = ["yes-judge", "yes-expert", "no", "not-sure"]
 outcomes: Counter = Counter()  # (path, status) -> calls

@@ -1,7 +1,7 @@
 """Ballot stuffing: one client looping votes with fresh cookies, under each
 duplicate policy, with the real rate limits and a simulated clock.
 
-The limiter's clock is advanced by hand, so two simulated hours take a few
+The clock is moved by hand (time-machine), so two simulated hours take a few
 seconds. The figures printed here are the ones in docs/reports/reliability.md:
 
     .venv/bin/pytest -q -s tests/test_hostile_stuffing.py
@@ -9,17 +9,15 @@ seconds. The figures printed here are the ones in docs/reports/reliability.md:
 
 from __future__ import annotations
 
-import types
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import limits.storage.memory
-import limits.strategies
 import pytest
 
 from poll_service import create_app
 from poll_service.config import DEFAULTS
-from tests.conftest import ORIGIN
+from tests.support.service import ORIGIN
 
 ATTACKER = "203.0.113.66"
 SIMULATED_HOURS = 2
@@ -27,22 +25,23 @@ ATTEMPT_EVERY_SECONDS = 30  # 120 attempts an hour: far more than any limit allo
 
 
 class SimulatedClock:
-    """Stands in for the ``time`` module inside the ``limits`` package."""
+    """The whole process's clock (the limiter's, the tokens', the vote marks'),
+    stopped at ``start`` and moved only by ``advance``."""
 
-    def __init__(self, now: float = 1_900_000_000.0):
-        self.now = now
+    def __init__(self, time_machine, start: datetime):
+        self.time_machine = time_machine
+        self.start = start
+        self.now = start
+        time_machine.move_to(start, tick=False)
 
-    def time(self) -> float:
-        return self.now
+    def advance_to(self, seconds_after_start: float) -> None:
+        self.now = self.start + timedelta(seconds=seconds_after_start)
+        self.time_machine.move_to(self.now, tick=False)
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    clock = SimulatedClock()
-    fake_time = types.SimpleNamespace(time=clock.time, monotonic=clock.time)
-    monkeypatch.setattr(limits.storage.memory, "time", fake_time)
-    monkeypatch.setattr(limits.strategies, "time", fake_time)
-    return clock
+def clock(time_machine):
+    return SimulatedClock(time_machine, datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
 
 
 def app_with_policy(tmp_path: Path, policy: str, **config):
@@ -82,9 +81,8 @@ def vote_with_fresh_cookie(app, address: str = ATTACKER) -> int:
 def stuff_for_hours(app, clock: SimulatedClock, address: str = ATTACKER) -> Counter:
     """Accepted votes per simulated hour from one address looping with fresh cookies."""
     accepted: Counter = Counter()
-    start = clock.now
     for second in range(0, SIMULATED_HOURS * 3600, ATTEMPT_EVERY_SECONDS):
-        clock.now = start + second
+        clock.advance_to(second)
         if vote_with_fresh_cookie(app, address) == 201:
             accepted[second // 3600] += 1
     return accepted
@@ -118,10 +116,9 @@ def test_one_address_with_fresh_cookies_is_held_to_the_limits(
 
 def test_the_burst_limit_holds_within_a_minute(tmp_path, clock):
     app = app_with_policy(tmp_path, "none")
-    start = clock.now
     results = []
     for second in range(0, 60, 3):  # 20 attempts inside one minute
-        clock.now = start + second
+        clock.advance_to(second)
         results.append(vote_with_fresh_cookie(app))
     burst = int(DEFAULTS["RATELIMIT_VOTE_BURST"].split()[0])
     assert results.count(201) == burst
@@ -143,5 +140,5 @@ def test_the_global_limit_caps_many_networks(tmp_path, clock):
     statuses = [vote_with_fresh_cookie(app, f"2001:db8:{n:x}::1") for n in range(60)]
     assert statuses.count(201) == 20
     assert set(statuses[20:]) == {429}
-    clock.now += 61
+    clock.advance_to(61)
     assert vote_with_fresh_cookie(app, "2001:db8:ffff::1") == 201

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,8 +13,9 @@ from sqlalchemy import insert, select
 
 from poll_service.jobs import BackgroundJobs
 from poll_service.store.tables import hash_keys, vote_marks
-from tests.databases import database_url_for
-from tests.service_support import api_vote, make_app
+from tests.support.databases import database_url_for
+from tests.support.service import api_vote, make_app
+from tests.support.waiting import wait_until
 
 FLASK = Path(sys.executable).with_name("flask")
 OLD_KEY = b"o" * 32
@@ -33,15 +33,6 @@ def plant_expired_key_and_mark(engine) -> None:
     with engine.begin() as conn:
         conn.execute(insert(hash_keys).values(secret=OLD_KEY, created_at=old))
         conn.execute(insert(vote_marks).values(digest=b"d" * 32, expires_at=old))
-
-
-def wait_until(condition, seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def test_publish_watch_destroys_old_keys_with_nobody_voting_and_stops_on_sigterm(tmp_path):
@@ -67,8 +58,8 @@ def test_publish_watch_destroys_old_keys_with_nobody_voting_and_stops_on_sigterm
     )
     try:
         results = tmp_path / "output" / "polls" / "test" / "results.json"
-        assert wait_until(results.exists), "results.json was never published"
-        assert wait_until(lambda: OLD_KEY not in stored(engine)[0])
+        assert wait_until(results.exists, 15, "results.json to be published")
+        assert wait_until(lambda: OLD_KEY not in stored(engine)[0], 15, "the old key's removal")
         secrets, marks = stored(engine)
         assert marks == []
         assert len(secrets) == 1  # today's key took the old one's place
@@ -78,7 +69,7 @@ def test_publish_watch_destroys_old_keys_with_nobody_voting_and_stops_on_sigterm
         def published_total():
             return json.loads(results.read_text()).get("total")
 
-        assert wait_until(lambda: published_total() == 1), results.read_text()
+        assert wait_until(lambda: published_total() == 1, 15, "results.json to count the vote")
     finally:
         watcher.send_signal(signal.SIGTERM)
         output, _ = watcher.communicate(timeout=60)
@@ -91,7 +82,9 @@ def test_stopping_the_jobs_waits_for_both_to_finish(tmp_path):
     jobs = BackgroundJobs(app).start()
     try:
         assert jobs.running()
-        assert wait_until(lambda: OLD_KEY not in stored(app.extensions["poll_db"])[0])
+        assert wait_until(
+            lambda: OLD_KEY not in stored(app.extensions["poll_db"])[0], 15, "the old key's removal"
+        )
     finally:
         jobs.stop()
     assert not jobs.publisher.is_alive()

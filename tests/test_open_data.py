@@ -15,8 +15,8 @@ from campaign_model.paths import PROJECT_ROOT as ROOT
 from campaign_model.site import DATA_LICENCE, POLL_CAVEAT, SITENAME
 from poll_service.publish.exports import SiteContext, sheet_html
 from poll_service.publish.publisher import poll_output_dir, publish
-from tests.conftest import build_site
-from tests.test_publish import HIDDEN_POLL, SCHEMA, make_app, vote
+from tests.support.publishing import HIDDEN_POLL, SCHEMA, make_app, vote
+from tests.support.site import build_site
 
 SITEURL = "https://inquiry.example.org"
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"

@@ -2,7 +2,6 @@
 
 import ipaddress
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,8 +9,8 @@ from sqlalchemy import insert, inspect, select
 
 from poll_service.store.keys import KeyRotator, rotate_keys
 from poll_service.store.tables import ballots, hash_keys, vote_marks
-from tests.conftest import ORIGIN
-from tests.service_support import api_token, client_from, count, form_token, make_app
+from tests.support.service import ORIGIN, api_token, client_from, count, form_token, make_app
+from tests.support.waiting import wait_until
 
 IPV4 = "203.0.113.77"
 IPV6 = "2001:db8:77:5::abcd"
@@ -125,18 +124,19 @@ def test_old_keys_are_destroyed_even_when_nobody_votes(tmp_path):
         conn.execute(insert(hash_keys).values(secret=b"k" * 32, created_at=old))
         conn.execute(insert(vote_marks).values(digest=b"d" * 32, expires_at=old))
     rotator = KeyRotator(engine, interval=0.05)
+
+    def secrets_and_marks():
+        with engine.connect() as conn:
+            secrets = [r.secret for r in conn.execute(select(hash_keys.c.secret))]
+            marks = conn.execute(select(vote_marks)).all()
+        return secrets, marks
+
     rotator.start()
     try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                secrets = [r.secret for r in conn.execute(select(hash_keys.c.secret))]
-                marks = conn.execute(select(vote_marks)).all()
-            if b"k" * 32 not in secrets and not marks:
-                break
-            time.sleep(0.05)
+        wait_until(lambda: b"k" * 32 not in secrets_and_marks()[0], 5, "the old key's removal")
     finally:
         rotator.stop()
+    secrets, marks = secrets_and_marks()
     assert b"k" * 32 not in secrets
     assert marks == []
     assert len(secrets) == 1  # a fresh key took its place

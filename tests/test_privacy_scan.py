@@ -28,8 +28,8 @@ from sqlalchemy import inspect, select
 from poll_service import create_app
 from poll_service.store.keys import KEY_LIFETIME, rotate_keys
 from poll_service.store.tables import ballots, vote_marks
-from tests.conftest import build_site
-from tests.load import GunicornServer, flask_command, service_env
+from tests.support.load import GunicornServer, flask_command, service_env
+from tests.support.site import build_site
 
 IPV4 = "198.51.100.23"
 IPV6 = "2001:db8::77"
@@ -235,7 +235,7 @@ def stack_needles() -> dict[str, bytes]:
 
 
 def test_the_deployed_stack_writes_no_address_or_user_agent(deployment, postgresql):
-    from tests.services import LoopbackClient
+    from tests.support.services import LoopbackClient
 
     reader = LoopbackClient(STACK_ADDRESS)
     site = deployment.nginx.url

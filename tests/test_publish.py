@@ -7,7 +7,6 @@ import io
 import json
 import re
 import threading
-import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,37 +16,16 @@ import pytest
 from PIL import Image
 
 from campaign_model.methodology import methodology
-from poll_service import create_app
 from poll_service.publish import publisher as publisher_module
 from poll_service.publish.exports import SiteContext
 from poll_service.publish.lock import DEFAULT_LEASE, PublishLock
 from poll_service.publish.publisher import PUBLISHED_FILES, poll_output_dir, publish, publish_poll
-from poll_service.store.ballots import record_vote
 from poll_service.store.engine import get_engine_for
-from tests.databases import database_url_for
+from tests.support.publishing import HIDDEN_POLL, SCHEMA, every_poll, make_app, vote
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "docs" / "results.schema.json").read_text())
 SVG = "{http://www.w3.org/2000/svg}"
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
-
-# A poll that hides its answers until it closes on 1 December 2026.
-HIDDEN_POLL = """
-id = "hidden"
-question = "Should the results stay secret?"
-opens = 2026-01-01T00:00:00Z
-closes = 2026-12-01T00:00:00Z
-[duplicates]
-policy = "none"
-[results]
-visibility = "after_close"
-[[options]]
-id = "yes"
-label = "Yes, keep them secret"
-[[options]]
-id = "no"
-label = "No, show them now"
-"""
 
 OPEN_POLL = """
 id = "open"
@@ -63,46 +41,6 @@ label = "Yes"
 id = "no"
 label = "No"
 """
-
-
-def every_poll(outcome: str) -> dict[str, str]:
-    """The same publishing outcome for each poll in content/polls/, whatever polls exist."""
-    return {path.stem: outcome for path in (ROOT / "content" / "polls").glob("*.toml")}
-
-
-def make_app(tmp_path: Path, name: str = "app", polls: dict[str, str] | None = None, **config):
-    """An app on its own database; ``polls`` replaces content/polls/ when given."""
-    folder = tmp_path / name
-    folder.mkdir(parents=True, exist_ok=True)
-    settings = {
-        "TESTING": True,
-        "SECRET_KEY": "test",
-        "DATABASE_URL": database_url_for(folder),
-        "SITE_OUTPUT_DIR": str(tmp_path / "output"),
-        **config,
-    }
-    if polls is not None:
-        (folder / "polls").mkdir(exist_ok=True)
-        for poll_id, text in polls.items():
-            (folder / "polls" / f"{poll_id}.toml").write_text(text)
-        settings["POLLS_DIR"] = str(folder / "polls")
-    app = create_app(settings)
-    app.extensions["keyring"].keys()  # make today's key before any vote transaction
-    return app
-
-
-def vote(app, poll_id: str, *options: str, when: datetime | None = None, offset: int = 0) -> None:
-    """Record votes, each from its own network (numbered from ``offset``)."""
-    poll = app.extensions["polls"][poll_id]
-    for index, option in enumerate(options, start=offset):
-        record_vote(
-            get_engine_for(app),
-            poll,
-            option,
-            keyring=app.extensions["keyring"],
-            network=f"10.{index // 250}.{index % 250}.1",
-            now=when,
-        )
 
 
 def published(app, poll_id: str) -> dict[str, bytes]:
@@ -311,7 +249,7 @@ def test_an_older_snapshot_never_replaces_a_newer_file(tmp_path):
 
 
 def test_a_publisher_that_stalls_past_its_lease_cannot_overwrite_newer_results(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, time_machine
 ):
     """The lock's lease runs out while a slow publisher holds an old count; a
     second publisher writes a newer one; the slow one must then write nothing."""
@@ -328,7 +266,7 @@ def test_a_publisher_that_stalls_past_its_lease_cannot_overwrite_newer_results(
         return result
 
     monkeypatch.setattr(publisher_module, "tally", slow_tally)
-    slow_lock = PublishLock(get_engine_for(app), lease=timedelta(milliseconds=50))
+    slow_lock = PublishLock(get_engine_for(app))  # the default lease
     reports = []
     slow = threading.Thread(
         target=lambda: reports.append(publish(app, lock=slow_lock)), name="slow"
@@ -336,7 +274,9 @@ def test_a_publisher_that_stalls_past_its_lease_cannot_overwrite_newer_results(
     slow.start()
     assert counted.wait(5)
     vote(app, "inquiry", "yes-judge", offset=1)
-    time.sleep(0.1)  # the slow publisher's lease has run out
+    # The slow publisher's lease runs out (time-machine moves the wall clock the
+    # lease is measured in; the slow thread stays blocked meanwhile).
+    time_machine.move_to(datetime.now(UTC) + DEFAULT_LEASE + timedelta(seconds=1))
     assert publish(app).outcomes["inquiry"] == "written"
     resume.set()
     slow.join()

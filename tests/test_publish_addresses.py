@@ -6,8 +6,8 @@ import re
 import pytest
 
 from campaign_model.site import placeholder_addresses
-from tests.site_content import is_reblog, read_articles
-from tests.test_content_workflow import make
+from tests.support.make import make
+from tests.support.site_content import is_reblog, read_articles
 
 pytestmark = pytest.mark.no_database
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from poll_service.publish import publisher as publisher_module
 from poll_service.publish.publisher import PUBLISHED_FILES, Publisher, poll_output_dir
-from tests.test_publish import make_app, vote
+from tests.support.publishing import make_app, vote
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,9 +114,7 @@ def test_concurrent_publishers_never_show_a_partial_or_older_file(tmp_path):
         for batch in range(30):
             vote(app, "inquiry", *(options[(batch + i) % 4] for i in range(5)), offset=batch * 5)
             time.sleep(0.02)
-        deadline = time.monotonic() + 5
-        while 150 not in reader.totals_seen and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: 150 in reader.totals_seen, 5, "the reader to see every vote")
     finally:
         for publisher in publishers:
             publisher.stop()
@@ -151,13 +150,15 @@ def test_a_surge_of_votes_causes_a_bounded_number_of_writes(tmp_path, monkeypatc
     for batch in range(20):  # 20 votes every 50 ms: a surge spread over about a second
         vote(app, "inquiry", *(["yes-judge", "no"] * 10), offset=batch * 20)
         time.sleep(0.05)
-    deadline = time.monotonic() + 5
     results = poll_output_dir(app, "inquiry") / "results.json"
-    while time.monotonic() < deadline:
-        if results.exists() and json.loads(results.read_text())["total"] == surge:
-            break
-        time.sleep(0.02)
-    publisher.stop()
+    try:
+        wait_until(
+            lambda: results.exists() and json.loads(results.read_text())["total"] == surge,
+            5,
+            "the surge to be published",
+        )
+    finally:
+        publisher.stop()
     publisher.join()
     elapsed = time.monotonic() - started
 

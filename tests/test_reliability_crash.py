@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, func, select
 from poll_service.store.keys import digest
 from poll_service.store.tables import ballots, hash_keys, vote_marks
 from poll_service.web.identity import network_of
-from tests.load import (
+from tests.support.load import (
     OPTIONS,
     POLL,
     Client,
@@ -40,12 +40,17 @@ from tests.load import (
     service_env,
     voter_address,
 )
+from tests.support.waiting import wait_until
 
 MAX_VOTERS = 20000  # voters keep coming until the last restart, up to this many
 CONCURRENT_VOTERS = 32
 WORKER_KILLS = 4
 MASTER_KILLS = 2
 DEADLINE_SECONDS = 120  # the whole run stops by then, whatever happens
+# Votes stored between kills, so each kill lands in a steady load (waiting for
+# votes rather than seconds keeps that true on a slow or busy machine).
+VOTES_BEFORE_FIRST_KILL = 150
+VOTES_BETWEEN_KILLS = 100
 
 
 class Outcomes:
@@ -100,31 +105,31 @@ def vote_until_answered(server_port, voter: Voter, option: str, deadline: float)
 
 def a_worker(server: GunicornServer, timeout: float = 20.0) -> int:
     """A live worker's pid, waiting while gunicorn forks a replacement."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if workers := server.worker_pids():
-            return workers[0]
-        time.sleep(0.05)
-    raise AssertionError("gunicorn did not replace its worker")
+    return wait_until(server.worker_pids, timeout, "gunicorn to replace its worker")[0]
 
 
-def kill_repeatedly(server: GunicornServer, done: threading.Event, log: list):
-    """SIGKILL workers one at a time, then the whole server, restarting it."""
+def kill_repeatedly(server: GunicornServer, done: threading.Event, log: list, stored):
+    """SIGKILL workers one at a time, then the whole server, restarting it; each
+    kill waits for ``stored()`` (votes stored so far) to grow first."""
+
+    def after_more_votes(votes: int) -> None:
+        target = stored() + votes
+        wait_until(lambda: stored() >= target, DEADLINE_SECONDS, f"{votes} more votes")
+
     try:
-        time.sleep(1.5)  # a steady load first
+        after_more_votes(VOTES_BEFORE_FIRST_KILL)
         for _ in range(WORKER_KILLS):
-            time.sleep(1.0)
+            after_more_votes(VOTES_BETWEEN_KILLS)
             worker = a_worker(server)
             os.kill(worker, signal.SIGKILL)
             log.append(("worker", worker))
         for _ in range(MASTER_KILLS):
-            time.sleep(1.5)
+            after_more_votes(VOTES_BETWEEN_KILLS)
             for pid in server.worker_pids():
                 os.kill(pid, signal.SIGKILL)
             server.kill()  # then the master, and anything left in its group
             log.append(("master", server.process.pid))
-            time.sleep(0.2)
-            server.start()
+            server.start()  # on the same port, as systemd would restart it
     finally:
         done.set()  # the voters stop after their current vote, even if this failed
 
@@ -149,7 +154,10 @@ def test_kill_9_loses_no_acknowledged_vote_and_counts_none_twice(tmp_path):
                 outcomes.lost_answers += lost
             outcomes.record(voter, option, status, after_loss=lost > 0)
 
-    killer = threading.Thread(target=kill_repeatedly, args=(server, kills_done, killed))
+    killer = threading.Thread(
+        target=kill_repeatedly,
+        args=(server, kills_done, killed, lambda: len(outcomes.stored_voters)),
+    )
     threads = [threading.Thread(target=voter_loop) for _ in range(CONCURRENT_VOTERS)]
     try:
         for thread in threads:

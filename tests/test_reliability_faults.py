@@ -19,8 +19,9 @@ from poll_service import create_app
 from poll_service.publish.lock import PublishLock
 from poll_service.publish.publisher import Publisher
 from poll_service.store.tables import ballots, vote_marks
-from tests.conftest import ORIGIN, csrf_token_from
-from tests.load import ROOT, service_env
+from tests.support.load import ROOT, service_env
+from tests.support.service import ORIGIN, csrf_token_from
+from tests.support.waiting import wait_until
 
 BUSY_TIMEOUT = 0.2  # seconds; the real default is 5
 
@@ -139,21 +140,16 @@ def published_total(app) -> int | None:
         return None
 
 
-def wait_for(condition, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+def failed_passes(caplog) -> int:
+    return sum(r.getMessage().startswith("publishing failed") for r in caplog.records)
 
 
-def test_votes_are_accepted_while_the_output_folder_is_unwritable(app, tmp_path):
+def test_votes_are_accepted_while_the_output_folder_is_unwritable(app, tmp_path, caplog):
     publisher = Publisher(app, interval=0.05)
     publisher.start()
     try:
         assert api_vote(app, "192.0.2.1").status_code == 201
-        wait_for(lambda: published_total(app) == 1)
+        wait_until(lambda: published_total(app) == 1)
         # The polls folder is replaced by a file: every write under it fails
         # (chmod would not stop root, who runs the tests in CI).
         polls = tmp_path / "output" / "polls"
@@ -161,18 +157,19 @@ def test_votes_are_accepted_while_the_output_folder_is_unwritable(app, tmp_path)
         polls.write_text("not a folder")
         for number in range(2, 6):
             assert api_vote(app, f"192.0.2.{number}").status_code == 201
-        time.sleep(0.3)  # several failed publishing passes
+        failures_before = failed_passes(caplog)
+        wait_until(lambda: failed_passes(caplog) >= failures_before + 3, 10, "failed passes")
         assert publisher.is_alive()
         # Put the folder back while holding the publish lock, as an operator
         # would, so the publisher cannot recreate it half-way through the swap.
         operator = PublishLock(app.extensions["poll_db"])
-        wait_for(operator.acquire)
+        wait_until(operator.acquire)
         try:
             polls.unlink()
             (tmp_path / "polls-away").rename(polls)
         finally:
             operator.release()
-        wait_for(lambda: published_total(app) == 5)
+        wait_until(lambda: published_total(app) == 5)
     finally:
         publisher.stop()
     assert stored(app) == (5, 5)
@@ -198,14 +195,14 @@ def test_publishing_catches_up_after_the_publisher_process_is_killed(app, tmp_pa
     publisher = start_publisher()
     try:
         assert api_vote(app, "192.0.2.1").status_code == 201
-        wait_for(lambda: published_total(app) == 1, timeout=20)
+        wait_until(lambda: published_total(app) == 1, timeout=20)
         publisher.kill()  # SIGKILL: no chance to finish anything
         publisher.wait()
         for number in range(2, 8):
             assert api_vote(app, f"192.0.2.{number}").status_code == 201
         assert published_total(app) == 1
         publisher = start_publisher()
-        wait_for(lambda: published_total(app) == 7, timeout=20)
+        wait_until(lambda: published_total(app) == 7, timeout=20)
     finally:
         publisher.kill()
         publisher.wait()

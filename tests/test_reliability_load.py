@@ -24,7 +24,7 @@ from itertools import count
 from sqlalchemy import create_engine, func, select
 
 from poll_service.store.tables import ballots, vote_marks
-from tests.load import (
+from tests.support.load import (
     OPTIONS,
     POLL,
     ROOT,
@@ -35,6 +35,7 @@ from tests.load import (
     service_env,
     voter_address,
 )
+from tests.support.waiting import wait_until
 
 VOTES = int(os.environ.get("RELIABILITY_LOAD_VOTES", "10000"))
 CONCURRENT_VOTERS = 64
@@ -79,15 +80,19 @@ def cast_votes(port: int, total: int, concurrency: int) -> tuple[Counter, Counte
 
 
 def wait_for_published_total(results_path, expected: int, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    document = None
-    while time.monotonic() < deadline:
+    def document_with_total() -> dict | None:
         if results_path.exists():
             document = json.loads(results_path.read_text())
             if document["total"] == expected:
                 return document
-        time.sleep(0.1)
-    raise AssertionError(f"results.json stuck at {document and document['total']}, not {expected}")
+        return None
+
+    return wait_until(document_with_total, timeout, f"results.json to count {expected} votes")
+
+
+def api_results_with_total(port: int, expected: int) -> dict | None:
+    document = Client(port).request("GET", f"/poll/api/polls/{POLL}/results").json()
+    return document if document["total"] == expected else None
 
 
 def test_every_acknowledged_vote_is_counted_exactly_once(tmp_path, database_url):
@@ -106,9 +111,12 @@ def test_every_acknowledged_vote_is_counted_exactly_once(tmp_path, database_url)
         published = wait_for_published_total(
             tmp_path / "output/polls/inquiry/results.json", sum(acknowledged.values())
         )
-        # The API's numbers may be up to RESULTS_MAX_AGE (1 s) old.
-        time.sleep(1.1)
-        api = Client(server.port).request("GET", f"/poll/api/polls/{POLL}/results").json()
+        # The API's numbers may be up to RESULTS_MAX_AGE (1 s) old: wait for the last count.
+        api = wait_until(
+            lambda: api_results_with_total(server.port, sum(acknowledged.values())),
+            10,
+            "the API's results to count every vote",
+        )
     finally:
         publisher.terminate()
         publisher.wait(timeout=10)

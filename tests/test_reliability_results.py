@@ -7,11 +7,13 @@ now come from a recount at most RESULTS_MAX_AGE seconds old, per process.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from poll_service import create_app
 from poll_service.publish import live as live_results
-from tests.conftest import ORIGIN
+from tests.support.service import ORIGIN
 
 
 @pytest.fixture
@@ -30,8 +32,15 @@ def recounts(monkeypatch):
 
 @pytest.fixture
 def clock(monkeypatch):
+    """The monotonic clock the tally cache reads, moved by hand (``clock[0] += s``).
+
+    time-machine moves wall-clock time only, not time.monotonic, which the cache
+    rightly uses. So the cache module alone is given a clock of ours; the
+    process's time.monotonic (which patching it in place would have replaced for
+    every thread and library) stays real.
+    """
     now = [1000.0]
-    monkeypatch.setattr(live_results.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(live_results, "time", SimpleNamespace(monotonic=lambda: now[0]))
     return now
 
 

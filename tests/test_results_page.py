@@ -18,10 +18,11 @@ import pytest
 from playwright.sync_api import expect
 
 from poll_service.publish.publisher import publish
-from tests.conftest import ROOT, build_site, start_live_server
-from tests.site_content import campaign_article
-from tests.test_end_to_end import opener, wait_for_total
-from tests.test_publish import HIDDEN_POLL, SCHEMA, make_app, vote
+from tests.support.live_server import start_live_server
+from tests.support.paths import ROOT
+from tests.support.publishing import HIDDEN_POLL, SCHEMA, make_app, opener, vote, wait_for_total
+from tests.support.site import build_site
+from tests.support.site_content import campaign_article
 
 RESULTS_PAGE = "results/index.html"
 ARTICLE = campaign_article().save_as
@@ -268,7 +269,10 @@ def test_the_results_page_refreshes_its_numbers_without_a_reload(live_server, pa
 @pytest.mark.browser
 def test_the_results_page_checks_for_new_numbers_every_5_seconds(proxied_server, page):
     page.clock.install()
-    page.goto(proxied_server.url + "/results/")
+    # The page fetches results.json once on load: wait for that answer (no votes
+    # yet), or a slow one could bring the vote below and pass for a timed check.
+    with page.expect_response(lambda response: "/polls/inquiry/results.json" in response.url):
+        page.goto(proxied_server.url + "/results/")
     expect(page.locator("#poll-inquiry img[data-chart]").first).to_have_attribute(
         "data-version", "0"
     )

@@ -15,66 +15,26 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import event, func, select
 
 from poll_service import create_app
 from poll_service.store.ballots import record_vote, tally
 from poll_service.store.engine import get_engine_for
 from poll_service.store.keys import rotate_keys
 from poll_service.store.tables import ballots, hash_keys
-from tests.conftest import csrf_token_from
-from tests.services import ROOT, LoopbackClient, NginxServer, free_port
+from tests.support.deployment_voting import (
+    OPTIONS,
+    ballot_count,
+    served_total,
+    vote_with_the_api,
+    vote_with_the_form,
+)
+from tests.support.paths import ROOT
+from tests.support.processes import ClosedPort
+from tests.support.services import LoopbackClient, NginxServer
+from tests.support.waiting import wait_until
 
 VOTERS = 120
-OPTIONS = ["yes-judge", "yes-expert", "no", "not-sure"]
-
-
-def ballot_count(deployment) -> int:
-    engine = create_engine(deployment.database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(ballots)).scalar_one()
-    finally:
-        engine.dispose()
-
-
-def vote_with_the_form(url: str, voter: LoopbackClient, option: str) -> int:
-    _, _, page = voter.request(f"{url}/poll/inquiry/?option={option}")
-    body = f"option={option}&csrf_token={csrf_token_from(page.decode())}"
-    status, _, _ = voter.request(
-        f"{url}/poll/inquiry/vote",
-        "POST",
-        body=body.encode(),
-        headers={"Origin": url, "Content-Type": "application/x-www-form-urlencoded"},
-    )
-    return status
-
-
-def vote_with_the_api(url: str, voter: LoopbackClient, option: str) -> int:
-    _, _, data = voter.request(f"{url}/poll/api/csrf-token")
-    status, _, _ = voter.request(
-        f"{url}/poll/api/polls/inquiry/votes",
-        "POST",
-        body=json.dumps({"option": option}).encode(),
-        headers={
-            "Origin": url,
-            "Content-Type": "application/json",
-            "X-CSRFToken": json.loads(data)["csrf_token"],
-        },
-    )
-    return status
-
-
-def served_total(deployment, timeout: float = 10.0, expected: int | None = None) -> int:
-    """results.json as nginx serves it, once it shows ``expected`` (or times out)."""
-    deadline = time.monotonic() + timeout
-    client = LoopbackClient("127.0.0.30")
-    while True:
-        _, _, data = client.request(deployment.nginx.url + "/polls/inquiry/results.json")
-        total = json.loads(data)["total"]
-        if total == expected or time.monotonic() > deadline:
-            return total
-        time.sleep(0.1)
 
 
 def instance_log_lines(deployment, pattern: str) -> list[int]:
@@ -104,7 +64,7 @@ def test_every_acknowledged_vote_from_many_voters_is_counted_once(deployment):
         after = instance_log_lines(deployment, r'"POST /poll/')
         return [a - b for a, b in zip(after, posts_before, strict=True)]
 
-    wait_for(lambda: sum(posts_since_start()) == VOTERS, 10)
+    wait_until(lambda: sum(posts_since_start()) == VOTERS, 10, "gunicorn to log every vote")
     assert min(posts_since_start()) >= VOTERS // 4
 
 
@@ -160,7 +120,9 @@ def test_votes_during_a_rolling_restart_are_each_counted_once(deployment):
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(cast_until_answered, number) for number in range(voters)]
-        wait_for(lambda: sum(f.done() for f in futures) >= voters // 5, 30)
+        wait_until(
+            lambda: sum(f.done() for f in futures) >= voters // 5, 30, "a fifth of the voters"
+        )
         still_voting = voters - sum(f.done() for f in futures)
         deployment.instances[1].stop()  # graceful: requests in flight are finished
         deployment.instances[1].start()
@@ -175,7 +137,8 @@ def test_votes_during_a_rolling_restart_are_each_counted_once(deployment):
 def test_votes_continue_with_per_process_limits_when_redis_stops(tmp_path):
     """With the example environment's fallback, a Redis outage loosens the
     limits to per process instead of refusing every vote."""
-    from tests.services import RedisServer, Unavailable, read_env_file, skip_or_fail
+    from tests.support.processes import Unavailable, skip_or_fail
+    from tests.support.services import RedisServer, read_env_file
 
     example = read_env_file(ROOT / "deploy" / "poll.env.example")
     redis = RedisServer()
@@ -261,14 +224,6 @@ def test_the_publish_lock_admits_one_publisher_at_a_time_across_machines(postgre
         assert process.returncode == 0, errors
 
 
-def wait_for(condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s")
-        time.sleep(0.05)
-
-
 def test_votes_are_counted_by_utc_day_whatever_the_database_time_zone(app):
     """On PostgreSQL the test server's TimeZone is New York, where 02:00 UTC on
     1 March is still 28 February."""
@@ -336,33 +291,35 @@ def test_the_logs_hold_no_ip_address(deployment):
     and refusal above, plus errors made here, contain no address at all."""
     client = LoopbackClient("127.0.4.1")
     assert make_errors(deployment.nginx.url, client)[:2] == [404, 413]
-    down = NginxServer(deployment.output, [free_port()]).start()  # its instance is down
-    try:
-        assert make_errors(down.url, client) == [404, 413, 503]
-        down.stop()
-        assert " 503 " in down.access_log.read_text()  # the failure is still on record
-        for log in [deployment.nginx.access_log, deployment.nginx.error_log]:
-            assert addresses_in(log.read_text()) == [], log
-        for log in [down.access_log, down.error_log]:
-            assert addresses_in(log.read_text()) == [], log
-        for instance in deployment.instances:
-            # gunicorn names the address it listens on (nginx's side), never a voter's.
-            assert set(addresses_in(instance.log.read_text())) == {"127.0.0.1"}, instance.log
-    finally:
-        down.stop()
-        down.remove()
+    with ClosedPort() as nowhere:  # its instance is down
+        down = NginxServer(deployment.output, [nowhere]).start()
+        try:
+            assert make_errors(down.url, client) == [404, 413, 503]
+            down.stop()
+            assert " 503 " in down.access_log.read_text()  # the failure is still on record
+            for log in [deployment.nginx.access_log, deployment.nginx.error_log]:
+                assert addresses_in(log.read_text()) == [], log
+            for log in [down.access_log, down.error_log]:
+                assert addresses_in(log.read_text()) == [], log
+            for instance in deployment.instances:
+                # gunicorn names the address it listens on (nginx's side), never a voter's.
+                assert set(addresses_in(instance.log.read_text())) == {"127.0.0.1"}, instance.log
+        finally:
+            down.stop()
+            down.remove()
 
 
 def test_nginx_would_log_addresses_at_a_more_verbose_level(deployment):
     """The check above can fail: at level `error`, nginx writes `client: <address>`."""
-    verbose = NginxServer(deployment.output, [free_port()], error_log_level="error").start()
-    try:
-        make_errors(verbose.url, LoopbackClient("127.0.4.2"))
-        verbose.stop()
-        assert "127.0.4.2" in addresses_in(verbose.error_log.read_text())
-    finally:
-        verbose.stop()
-        verbose.remove()
+    with ClosedPort() as nowhere:
+        verbose = NginxServer(deployment.output, [nowhere], error_log_level="error").start()
+        try:
+            make_errors(verbose.url, LoopbackClient("127.0.4.2"))
+            verbose.stop()
+            assert "127.0.4.2" in addresses_in(verbose.error_log.read_text())
+        finally:
+            verbose.stop()
+            verbose.remove()
 
 
 def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql, tmp_path):

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from poll_service.config import load_settings
-from tests.service_support import make_app
+from tests.support.service import make_app
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import insert, inspect, select
 from poll_service.store import engine as db
 from poll_service.store import schema as migrate
 from poll_service.store.tables import ballots, hash_keys, metadata, vote_marks
-from tests.service_support import count, make_app
+from tests.support.service import count, make_app
 
 
 def test_a_fresh_database_is_migrated_to_the_latest_revision(tmp_path):

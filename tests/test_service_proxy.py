@@ -1,8 +1,7 @@
 """The client address behind a proxy: X-Forwarded-For is believed only from
 the configured number of trusted hops, and ignored when none is configured."""
 
-from tests.conftest import ORIGIN
-from tests.service_support import api_token, client_from, count, make_app
+from tests.support.service import ORIGIN, api_token, client_from, count, make_app
 
 PROXY = "10.0.0.5"
 

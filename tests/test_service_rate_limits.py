@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.conftest import ORIGIN
-from tests.service_support import api_token, client_from, count, make_app
+from tests.support.service import ORIGIN, api_token, client_from, count, make_app
 
 # Duplicate checks off, so every refusal here is the rate limiter's.
 POLLS = {"open": {"policy": "none"}, "other": {"policy": "none"}}

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from poll_service.web.workers import UnsafeWorkerSetup, check_rate_limit_storage
-from tests.databases import database_url_for
-from tests.service_support import make_app
+from tests.support.databases import database_url_for
+from tests.support.service import make_app
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 

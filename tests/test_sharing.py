@@ -20,9 +20,11 @@ from campaign_model.site import EXIT_URL, POLL_CAVEAT, SITENAME, SITESUBTITLE
 from poll_service.config import load_settings
 from poll_service.publish import share_card
 from poll_service.publish.publisher import poll_output_dir, publish
-from tests.conftest import ROOT, build_site, start_live_server
-from tests.test_accessibility import Reader, axe_violations
-from tests.test_publish import make_app, vote
+from tests.support.browser import Reader, axe_violations
+from tests.support.live_server import start_live_server
+from tests.support.paths import ROOT
+from tests.support.publishing import make_app, vote
+from tests.support.site import build_site
 
 SITEURL = "https://inquiry.example.org"
 POST = "2014/why-we-need-an-inquiry/index.html"

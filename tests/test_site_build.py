@@ -5,8 +5,9 @@ import json
 import pytest
 
 from campaign_model.polls import load_polls
-from tests.conftest import ROOT, build_site
-from tests.site_content import campaign_article, read_articles
+from tests.support.paths import ROOT
+from tests.support.site import build_site
+from tests.support.site_content import campaign_article, read_articles
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database

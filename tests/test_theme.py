@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from campaign_model.assets import AssetManifest, fingerprinted_name
-from tests.conftest import ROOT, build_site, csrf_token_from
-from tests.site_content import campaign_article
+from tests.support.paths import ROOT
+from tests.support.service import csrf_token_from
+from tests.support.site import build_site
+from tests.support.site_content import campaign_article
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database

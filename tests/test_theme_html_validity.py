@@ -11,8 +11,10 @@ import subprocess
 import pytest
 
 from poll_service.publish.publisher import publish
-from tests.conftest import ROOT, build_site, csrf_token_from
-from tests.theme_site import copy_content_with_sample_reblog
+from tests.support.paths import ROOT
+from tests.support.service import csrf_token_from
+from tests.support.site import build_site
+from tests.support.theme_site import copy_content_with_sample_reblog
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database

@@ -4,8 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from poll_service.store.tables import ballots
-from tests.conftest import ORIGIN, csrf_token_from
-from tests.service_support import make_app
+from tests.support.service import ORIGIN, csrf_token_from, make_app
 
 
 def ballot_count(app) -> int:

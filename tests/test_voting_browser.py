@@ -5,7 +5,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.site_content import campaign_article
+from tests.support.site_content import campaign_article
 
 ARTICLE = "/" + campaign_article().url
 

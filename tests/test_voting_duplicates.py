@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.service_support import api_vote, client_from, count, form_vote, make_app
+from tests.support.service import api_vote, client_from, count, form_vote, make_app
 
 POLLS = {
     "open-to-all": {"policy": "none"},
@@ -66,37 +66,19 @@ def test_the_session_remembers_only_that_a_poll_was_voted_in(app):
     assert isinstance(remembered["voted"]["by-cookie"], int)
 
 
-class Later:
-    """Stand-ins for time.time and datetime.now, some hours ahead."""
-
-    def __init__(self, hours):
-        self.offset = timedelta(hours=hours)
-
-    def time(self):
-        return time.time() + self.offset.total_seconds()
-
-    def datetime(self):
-        offset = self.offset
-
-        class Moved(datetime):
-            @classmethod
-            def now(cls, tz=None):
-                return datetime.now(tz or UTC) + offset
-
-        return Moved
+# Midmorning UTC, so that the hours below stay within one day (one hashing key).
+MORNING = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("poll", ["by-cookie", "by-network"])
-def test_a_reader_may_vote_again_once_the_window_has_passed(app, monkeypatch, poll):
+def test_a_reader_may_vote_again_once_the_window_has_passed(app, time_machine, poll):
+    time_machine.move_to(MORNING)
     reader = client_from(app, "198.51.100.1")
     assert statuses(app, poll, [reader]) == [201]
-    within = Later(hours=1)
-    monkeypatch.setattr("poll_service.web.accept.time", within)
-    monkeypatch.setattr("poll_service.store.ballots.datetime", within.datetime())
+    time_machine.move_to(MORNING + timedelta(hours=1))
     assert statuses(app, poll, [reader]) == [409]
-    after = Later(hours=4)  # window 2 h, plus the hour the mark's expiry is rounded to
-    monkeypatch.setattr("poll_service.web.accept.time", after)
-    monkeypatch.setattr("poll_service.store.ballots.datetime", after.datetime())
+    # The window is 2 h, plus the hour the mark's expiry is rounded up to.
+    time_machine.move_to(MORNING + timedelta(hours=4))
     assert statuses(app, poll, [reader]) == [201]
     assert count(app) == 2
 

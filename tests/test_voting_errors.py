@@ -1,12 +1,11 @@
 """Every refused vote: the right status, HTML for a browser, problem+json for the
 API, and nothing stored. Each case runs against the form and against the API."""
 
-import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import ORIGIN
-from tests.service_support import api_token, api_vote, form_vote, make_app, stored
+from tests.support.service import ORIGIN, api_token, api_vote, form_vote, make_app, stored
 
 POLLS = {
     "test": {},
@@ -83,24 +82,25 @@ def test_a_form_client_that_asks_for_json_gets_problem_json(app, client):
 # --- the CSRF token -------------------------------------------------------------
 
 
-def _expired(monkeypatch):
+def _expired(time_machine):
     """Move the clock on by two hours, past WTF_CSRF_TIME_LIMIT."""
-    later = time.time() + 7200
-    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    time_machine.move_to(datetime.now(UTC) + timedelta(hours=2))
 
 
 @pytest.mark.parametrize("problem", ["missing", "stale", "other-session"])
-def test_a_bad_token_on_the_form_is_refused(app, client, monkeypatch, problem):
+def test_a_bad_token_on_the_form_is_refused(app, client, time_machine, problem):
     token = api_token(client)
     if problem == "other-session":
         token = api_token(app.test_client())
     if problem == "stale":
-        _expired(monkeypatch)
+        _expired(time_machine)
     data = {"option": "yes"} if problem == "missing" else {"option": "yes", "csrf_token": token}
     response = client.post("/poll/test/vote", data=data, headers={"Origin": ORIGIN})
     assert response.status_code == 400
     assert "<title>Error: " in response.text
     assert "Your vote has not been counted" in response.text
+    if problem == "stale":
+        assert "its security token has expired" in response.text
     # The form comes back with the reader's answer and a fresh token.
     assert 'value="yes" checked' in response.text
     assert 'name="csrf_token"' in response.text
@@ -108,13 +108,13 @@ def test_a_bad_token_on_the_form_is_refused(app, client, monkeypatch, problem):
 
 
 @pytest.mark.parametrize("problem", ["missing", "stale", "other-session"])
-def test_a_bad_token_on_the_api_is_refused(app, client, monkeypatch, problem):
+def test_a_bad_token_on_the_api_is_refused(app, client, time_machine, problem):
     token = api_token(client)
     headers = {"Origin": ORIGIN}
     if problem == "other-session":
         token = api_token(app.test_client())
     if problem == "stale":
-        _expired(monkeypatch)
+        _expired(time_machine)
     if problem != "missing":
         headers["X-CSRFToken"] = token
     response = client.post("/poll/api/polls/test/votes", json={"option": "yes"}, headers=headers)
@@ -123,9 +123,9 @@ def test_a_bad_token_on_the_api_is_refused(app, client, monkeypatch, problem):
     assert stored(app) == (0, 0)
 
 
-def test_a_stale_form_token_works_again_after_the_form_is_shown_again(app, client, monkeypatch):
+def test_a_stale_form_token_works_again_after_the_form_is_shown_again(app, client, time_machine):
     token = api_token(client)
-    _expired(monkeypatch)
+    _expired(time_machine)
     refused = client.post(
         "/poll/test/vote", data={"option": "yes", "csrf_token": token}, headers={"Origin": ORIGIN}
     )

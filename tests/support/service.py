@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from poll_service import create_app
 from poll_service.store.tables import ballots, vote_marks
-from tests.conftest import ORIGIN, csrf_token_from
-from tests.databases import database_url_for
+
+from .databases import database_url_for
+
+# The origin Flask's test client sends from; votes carry it as their Origin header.
+ORIGIN = "http://localhost"
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token in a page's poll form."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
 
 POLL_TEMPLATE = """# A poll for the tests.
 id = "{id}"

@@ -13,10 +13,13 @@ from pathlib import Path
 
 from poll_service import create_app
 from poll_service.publish.publisher import publish
-from tests.conftest import ROOT, LiveServer, build_site
-from tests.site_content import campaign_article
 
-SAMPLE_REBLOG = Path(__file__).parent / "data" / "theme-sample-reblog.md"
+from .live_server import LiveServer
+from .paths import ROOT
+from .site import build_site
+from .site_content import campaign_article
+
+SAMPLE_REBLOG = ROOT / "tests" / "data" / "theme-sample-reblog.md"
 ARTICLE = "/" + campaign_article().url
 REBLOG = "/2014/theme-sample-reblog/"
 POLL_FORM = "/poll/inquiry/"

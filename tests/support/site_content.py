@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from tests.conftest import ROOT
+from .paths import ROOT
 
 
 def read_articles(content: Path = ROOT / "content") -> list:

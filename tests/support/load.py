@@ -1,8 +1,8 @@
 """Helpers for the reliability tests: a real gunicorn server and a fast voting client.
 
 The server runs the service as production does (gunicorn with
-deploy/gunicorn.conf.py: gthread workers, the app preloaded in the master) on a
-free port on 127.0.0.1. The client
+deploy/gunicorn.conf.py: gthread workers, the app preloaded in the master) on
+127.0.0.1, on the port gunicorn picks and logs. The client
 speaks HTTP/1.1 with keep-alive through ``http.client``, one connection per
 thread, so 64 simulated voters fit on two cores next to the server.
 
@@ -19,16 +19,18 @@ import ipaddress
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+from .paths import DEPLOY, ROOT
+from .processes import Unavailable, log_size
+from .services import listening_port
+from .waiting import wait_until
+
+GUNICORN_CONFIG = DEPLOY / "gunicorn.conf.py"
 POLL = "inquiry"
 OPTIONS = ("yes-judge", "yes-expert", "no", "not-sure")
 
@@ -38,12 +40,6 @@ UNLIMITED = {
     "POLL_RATELIMIT_VOTE_SUSTAINED": "1000000 per hour",
     "POLL_RATELIMIT_VOTE_GLOBAL": "1000000 per minute",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def voter_address(number: int) -> str:
@@ -94,7 +90,7 @@ class GunicornServer:
         self.workdir = workdir
         self.workers = workers
         self.threads = threads
-        self.port = free_port()
+        self.port: int | None = None  # gunicorn's choice, kept across restarts
         self.process: subprocess.Popen | None = None
         self.log_path = workdir / "gunicorn.log"
 
@@ -112,7 +108,7 @@ class GunicornServer:
             "--config",
             str(GUNICORN_CONFIG),
             "--bind",
-            f"127.0.0.1:{self.port}",
+            f"127.0.0.1:{self.port or 0}",
             "--workers",
             str(self.workers),
             "--threads",
@@ -121,6 +117,7 @@ class GunicornServer:
             str(self.log_path),
             *(["--access-logfile", str(self.access_log)] if self.access_log else []),
         ]
+        offset = log_size(self.log_path)
         with open(self.workdir / "gunicorn.stdout", "ab") as output:
             self.process = subprocess.Popen(
                 command,
@@ -130,23 +127,22 @@ class GunicornServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.wait_until_healthy(timeout)
+        try:
+            self.port = listening_port(self.log_path, self.process, offset)
+            wait_until(self.healthy, timeout, "gunicorn's /poll/health")
+        except (Unavailable, AssertionError) as error:
+            raise RuntimeError(f"{error}\n{self.log_path.read_text()[-3000:]}") from None
         return self
 
-    def wait_until_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/poll/health")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"gunicorn not healthy in {timeout}s: {self.log_path.read_text()}")
+    def healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-3000:]}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            connection.request("GET", "/poll/health")
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
 
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")

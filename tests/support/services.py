@@ -21,30 +21,29 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import pytest
+from .paths import DEPLOY, ROOT
+from .processes import (
+    ADDRESS_IN_USE,
+    PortTaken,
+    Unavailable,
+    candidate_port,
+    exited,
+    log_size,
+    read_from,
+    start_retrying,
+    stop_process,
+    tail,
+    wait_for_line,
+)
+from .waiting import wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
-DEPLOY = ROOT / "deploy"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 IS_ROOT = os.geteuid() == 0
-
-
-class Unavailable(Exception):
-    """A server could not be provided on this machine."""
-
-
-def skip_or_fail(reason: str):
-    """Skip loudly on a developer's machine; fail under CI, where it must work."""
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def _which(program: str) -> str | None:
@@ -73,40 +72,6 @@ def require_program(program: str) -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 20.0):
-    """Wait until something accepts connections on 127.0.0.1:port."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise Unavailable(f"{process.args[0]} exited early:\n{_tail(log)}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise Unavailable(f"{process.args[0]} did not listen on {port} in {timeout}s:\n{_tail(log)}")
-
-
-def _tail(log: Path, lines: int = 20) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
-
-
-def stop_process(process: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 10.0) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 class PostgresServer:
     """A throwaway PostgreSQL cluster; each test gets a fresh database in it.
 
@@ -119,7 +84,7 @@ class PostgresServer:
 
     def __init__(self):
         self.bin = Path(require_program("postgres")).parent
-        self.port = free_port()
+        self.port: int | None = None  # chosen at start
         self.base = Path(tempfile.mkdtemp(prefix="inquiry-postgres-"))
         self.data = self.base / "data"
         self.log = self.base / "postgres.log"
@@ -141,6 +106,11 @@ class PostgresServer:
             *("-D", str(self.data), "-U", "postgres", "-A", "trust"),
             *("-E", "UTF8", "--locale=C", "--no-sync"),
         )
+        return start_retrying(self._start_on_a_free_port)
+
+    def _start_on_a_free_port(self) -> PostgresServer:
+        """pg_ctl on a candidate port; PortTaken if another process got there first."""
+        self.port = candidate_port()
         options = " ".join(
             [
                 f"-p {self.port}",
@@ -152,10 +122,16 @@ class PostgresServer:
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             ]
         )
-        self._run(
-            str(self.bin / "pg_ctl"),
-            *("-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"),
-        )
+        offset = log_size(self.log)
+        try:
+            self._run(
+                str(self.bin / "pg_ctl"),
+                *("-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"),
+            )
+        except Unavailable as error:
+            if ADDRESS_IN_USE.search(read_from(self.log, offset)):
+                raise PortTaken(str(error)) from None
+            raise
         return self
 
     def url(self, database: str = "postgres") -> str:
@@ -190,7 +166,7 @@ class RedisServer:
 
     def __init__(self):
         self.program = require_program("redis-server")
-        self.port = free_port()
+        self.port: int | None = None  # chosen at start
         self.base = Path(tempfile.mkdtemp(prefix="inquiry-redis-"))
         self.log = self.base / "redis.log"
         self.process: subprocess.Popen | None = None
@@ -200,11 +176,18 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
+        return start_retrying(self._start_on_a_free_port)
+
+    def _start_on_a_free_port(self) -> RedisServer:
+        """Redis cannot report a port it chose (its port 0 means no TCP at all), so it
+        starts on a candidate port, and again on another if that one is taken."""
+        self.port = candidate_port()
         command = [self.program, "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
         command += ["--dir", str(self.base), "--logfile", str(self.log)]
+        offset = log_size(self.log)
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        wait_for_port(self.port, self.process, self.log)
+        wait_for_line(self.log, "Ready to accept connections", self.process, 20, offset)
         return self
 
     def stop(self) -> None:
@@ -213,31 +196,35 @@ class RedisServer:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def listening_port(log: Path, process: subprocess.Popen, offset: int = 0) -> int:
+    """The port gunicorn (``process``) logged that it listens on, once it does."""
+    pattern = rf"Listening at: http://127\.0\.0\.1:(\d+) \({process.pid}\)"
+    return int(wait_for_line(log, pattern, process, timeout=60, offset=offset).group(1))
+
+
 class GunicornServer:
     """One instance of the poll service, run by gunicorn with deploy/gunicorn.conf.py."""
 
     def __init__(self, env: dict[str, str], base: Path, name: str):
-        self.port = free_port()
+        self.port: int | None = None  # gunicorn's choice, kept across restarts
         self.log = base / f"{name}.log"
-        self.env = {
-            **os.environ,
-            **env,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "PYTHONUNBUFFERED": "1",
-        }
+        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.process: subprocess.Popen | None = None
 
     def start(self) -> GunicornServer:
+        """Start on port 0 the first time, and learn the port from gunicorn's
+        "Listening at" line; a restart (as in a rolling update) keeps that port."""
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        offset = log_size(self.log)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [gunicorn, "--config", str(DEPLOY / "gunicorn.conf.py")],
                 cwd=ROOT,
-                env=self.env,
+                env={**self.env, "GUNICORN_BIND": f"127.0.0.1:{self.port or 0}"},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_for_port(self.port, self.process, self.log, timeout=60)
+        self.port = listening_port(self.log, self.process, offset)
         return self
 
     def stop(self, graceful: bool = True) -> None:
@@ -251,7 +238,7 @@ class NginxServer:
 
     def __init__(self, root: Path, upstream_ports: list[int], error_log_level: str | None = None):
         self.program = require_program("nginx")
-        self.port = free_port()
+        self.port: int | None = None  # chosen at start
         self.root = root
         self.upstream_ports = upstream_ports
         self.error_log_level = error_log_level
@@ -274,9 +261,9 @@ class NginxServer:
     def render(self) -> Path:
         """Copy deploy/nginx/ and point its machine-specific lines at the temp folder."""
         conf = self.base / "conf"
-        shutil.copytree(DEPLOY / "nginx", conf)
+        shutil.copytree(DEPLOY / "nginx", conf, dirs_exist_ok=True)
         shutil.copy("/etc/nginx/mime.types", conf / "mime.types")
-        self.logs.mkdir()
+        self.logs.mkdir(exist_ok=True)
         main = (conf / "nginx.conf").read_text()
         main = re.sub(r"(?m)^user .*;$", "user root;" if IS_ROOT else "", main)
         main = main.replace("/run/nginx.pid", str(self.base / "nginx.pid"))
@@ -285,7 +272,7 @@ class NginxServer:
             main = re.sub(r"(?m)^(error_log \S+) \w+;$", rf"\1 {self.error_log_level};", main)
         (conf / "nginx.conf").write_text(main)
         temp = self.base / "temp"
-        temp.mkdir()
+        temp.mkdir(exist_ok=True)
         servers = "".join(f"    server 127.0.0.1:{port};\n" for port in self.upstream_ports)
         (conf / "inquiry" / "upstream.conf").write_text(
             f"upstream poll_service {{\n{servers}    keepalive 8;\n}}\n"
@@ -304,18 +291,42 @@ class NginxServer:
         )
         return conf / "nginx.conf"
 
+    @property
+    def pid_file(self) -> Path:
+        return self.base / "nginx.pid"
+
     def start(self) -> NginxServer:
+        try:
+            return start_retrying(self._start_on_a_free_port)
+        except Unavailable:
+            self.remove()
+            raise
+
+    def _start_on_a_free_port(self) -> NginxServer:
+        """nginx cannot report a port it chose, so it starts on a candidate port,
+        and again on another if that one is taken."""
+        self.port = candidate_port()
         conf = self.render()
         command = [self.program, "-p", str(self.base), "-c", str(conf)]
         command += ["-e", str(self.error_log), "-g", "daemon off;"]
-        self.process = subprocess.Popen(command, stderr=subprocess.PIPE)
+        offset = self._log_offset = log_size(self.error_log)
+        with (self.base / "stderr.log").open("ab") as stderr:
+            self.process = subprocess.Popen(command, stderr=stderr)
         try:
-            wait_for_port(self.port, self.process, self.error_log)
-        except Unavailable as error:
+            # nginx writes its pid file only once its listening socket is open.
+            wait_until(self._listening, timeout=20, what=f"nginx on port {self.port}")
+        except AssertionError as error:
             stop_process(self.process)
-            self.remove()
-            raise Unavailable(f"{error}\n{self.process.stderr.read().decode()}") from None
+            raise Unavailable(f"{error}:\n{tail(read_from(self.error_log, offset))}") from None
+        except Unavailable:
+            stop_process(self.process)
+            raise
         return self
+
+    def _listening(self) -> bool:
+        if self.process.poll() is not None:
+            raise exited(self.process, self.error_log, self._log_offset)
+        return self.pid_file.exists() and self.pid_file.read_text().strip() == str(self.process.pid)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -1,0 +1,59 @@
+"""The built site and the service on one origin, as `make run` serves them."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from poll_service import create_app
+from poll_service.devserver import PrivateRequestHandler, site_app
+from poll_service.publish.publisher import Publisher, publish
+
+from .databases import database_url_for
+from .site import build_site
+
+
+class LiveServer:
+    """The development server's site and service on a port the OS picks, with a
+    publisher every 0.2 s; ``start()``, then ``stop()``."""
+
+    def __init__(self, app, output: Path):
+        self.app = app
+        self.output = output
+        site = site_app(output, app)
+        self.server = make_server(
+            "127.0.0.1", 0, site, threaded=True, request_handler=PrivateRequestHandler
+        )
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.publisher = Publisher(app, interval=0.2)
+
+    def start(self):
+        # The publisher's first pass rewrites every file; do it before serving so
+        # no test sees files change under it just after start-up.
+        self.publisher.publish_if_changed()
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.publisher.start()
+
+    def stop(self):
+        self.publisher.stop()
+        self.server.shutdown()
+
+
+def start_live_server(folder: Path, **config) -> LiveServer:
+    """Build the site into ``folder``/output and serve it with the service; call .stop().
+
+    Results are published before the build, as `make run` does, so the pages
+    start with the real numbers.
+    """
+    output = folder / "output"
+    settings = {"SECRET_KEY": "test", "SITE_OUTPUT_DIR": str(output), **config}
+    app = create_app({"DATABASE_URL": database_url_for(folder), **settings})
+    publish(app)
+    server = LiveServer(app, output)
+    # Addresses meant to be pasted elsewhere (embed code, share links) name this
+    # server, as `make run`'s build names its own (LOCAL_ORIGIN).
+    build_site(output, LOCAL_ORIGIN=server.url)
+    server.start()
+    return server

@@ -1,0 +1,99 @@
+"""Apps and votes for the publishing tests, and waiting for what the publisher writes."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+from poll_service import create_app
+from poll_service.store.ballots import record_vote
+from poll_service.store.engine import get_engine_for
+
+from .databases import database_url_for
+from .paths import ROOT
+from .waiting import wait_until
+
+SCHEMA = json.loads((ROOT / "docs" / "results.schema.json").read_text())
+RESULTS = "/polls/inquiry/results.json"
+
+# A poll that hides its answers until it closes on 1 December 2026.
+HIDDEN_POLL = """
+id = "hidden"
+question = "Should the results stay secret?"
+opens = 2026-01-01T00:00:00Z
+closes = 2026-12-01T00:00:00Z
+[duplicates]
+policy = "none"
+[results]
+visibility = "after_close"
+[[options]]
+id = "yes"
+label = "Yes, keep them secret"
+[[options]]
+id = "no"
+label = "No, show them now"
+"""
+
+
+def every_poll(outcome: str) -> dict[str, str]:
+    """The same publishing outcome for each poll in content/polls/, whatever polls exist."""
+    return {path.stem: outcome for path in (ROOT / "content" / "polls").glob("*.toml")}
+
+
+def make_app(tmp_path: Path, name: str = "app", polls: dict[str, str] | None = None, **config):
+    """An app on its own database; ``polls`` replaces content/polls/ when given."""
+    folder = tmp_path / name
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "DATABASE_URL": database_url_for(folder),
+        "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        **config,
+    }
+    if polls is not None:
+        (folder / "polls").mkdir(exist_ok=True)
+        for poll_id, text in polls.items():
+            (folder / "polls" / f"{poll_id}.toml").write_text(text)
+        settings["POLLS_DIR"] = str(folder / "polls")
+    app = create_app(settings)
+    app.extensions["keyring"].keys()  # make today's key before any vote transaction
+    return app
+
+
+def vote(app, poll_id: str, *options: str, when: datetime | None = None, offset: int = 0) -> None:
+    """Record votes, each from its own network (numbered from ``offset``)."""
+    poll = app.extensions["polls"][poll_id]
+    for index, option in enumerate(options, start=offset):
+        record_vote(
+            get_engine_for(app),
+            poll,
+            option,
+            keyring=app.extensions["keyring"],
+            network=f"10.{index // 250}.{index % 250}.1",
+            now=when,
+        )
+
+
+def opener():
+    """A urllib opener that keeps cookies, as a browser would."""
+    return urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+
+
+def wait_for_total(server, expected: int, timeout: float = 5.0) -> float:
+    """Wait until the results.json ``server`` publishes counts ``expected`` votes;
+    returns when it did (time.monotonic())."""
+    path = server.output / RESULTS.lstrip("/")
+
+    def reached() -> float | None:
+        if path.exists() and json.loads(path.read_text())["total"] == expected:
+            return time.monotonic()
+        return None
+
+    return wait_until(reached, timeout, f"results.json to reach {expected}")
