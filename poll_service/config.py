@@ -165,10 +165,26 @@ SETTINGS = (
         "limits",
     ),
     Setting(
+        "IPV6_NETWORK_PREFIX",
+        48,
+        "How many leading bits of an IPv6 address make one voter network for limits "
+        "and duplicate checks (32 to 64). 48, the block one customer normally holds, "
+        "so nobody gains votes by hopping addresses inside it; 56 separates customers "
+        "of ISPs that share a /48, and then RATELIMIT_VOTE_IPV6_SITE caps the whole /48.",
+        "limits",
+    ),
+    Setting(
+        "RATELIMIT_VOTE_IPV6_SITE",
+        "60 per hour",
+        "Only when IPV6_NETWORK_PREFIX is longer than 48: votes from all the networks "
+        "of one IPv6 /48 together, in one poll.",
+        "limits",
+    ),
+    Setting(
         "RATELIMIT_VOTE_BURST",
         "5 per minute",
-        "Votes in a short time from one network (an IPv4 address or an IPv6 /64) "
-        "in one poll. Published in `results.json`.",
+        "Votes in a short time from one network (an IPv4 address, or an IPv6 prefix "
+        "of IPV6_NETWORK_PREFIX bits) in one poll. Published in `results.json`.",
         "limits",
     ),
     Setting(

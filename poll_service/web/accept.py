@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, request, session
+from flask import current_app, session
 
 from campaign_model.polls import Poll
 
 from ..store.ballots import AlreadyVoted, record_vote
 from ..store.engine import get_engine
 from .errors import PollError
-from .identity import network_of
+from .identity import current_network
 from .lookup import get_poll
 
 HONEYPOT_FIELD = "website"
@@ -62,7 +62,9 @@ def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Po
         raise PollError(422, "missing-option", "Select an answer", "Select an answer to vote.")
     if poll.option(option_id) is None:
         raise PollError(422, "unknown-option", "Select an answer", "Select one of the answers.")
-    if poll.duplicate_policy != "none" and voted_in_session(poll):
+    # With "cookie+network" the network's mark in the database decides: a session
+    # note copied from another browser (planted) must not silence this reader.
+    if poll.duplicate_policy == "cookie" and voted_in_session(poll):
         raise already_voted(poll)
     try:
         record_vote(
@@ -70,7 +72,7 @@ def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Po
             poll,
             option_id,
             keyring=current_app.extensions["keyring"],
-            network=network_of(request.remote_addr or ""),
+            network=current_network(),
         )
     except AlreadyVoted:
         raise already_voted(poll) from None

@@ -69,6 +69,8 @@ def _json_body() -> dict:
         body = json.loads(request.get_data(cache=True), object_pairs_hook=_reject_duplicate_keys)
     except ValueError:
         raise PollError(400, "bad-json", "Bad request", "The body is not valid JSON.") from None
+    except RecursionError:  # e.g. 2,000 nested "[": no vote is nested at all
+        raise PollError(400, "bad-json", "Bad request", "The body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise PollError(400, "bad-json", "Bad request", "The body must be a JSON object.")
     for field in ("option", HONEYPOT_FIELD):

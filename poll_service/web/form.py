@@ -17,11 +17,23 @@ FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 FORM_FIELD_ERRORS = {"missing-option", "unknown-option"}
 
 
+def choice_from_our_page() -> str | None:
+    """``?option=``, the choice made on an article's form, when that form sent it.
+
+    Only a navigation from this site counts (Fetch Metadata says same-origin):
+    a crafted link from elsewhere must not open the form with an answer ticked.
+    Without the header (old browsers) the reader simply chooses again.
+    """
+    if request.headers.get("Sec-Fetch-Site") != "same-origin":
+        return None
+    return request.args.get("option")
+
+
 @bp.get("/<poll_id>/")
 def form(poll_id: str):
-    """The poll as a page; ``?option=`` carries a choice made on a static page."""
+    """The poll as a page, keeping a choice made on one of our static pages."""
     poll = get_poll(poll_id)
-    chosen = request.args.get("option")
+    chosen = choice_from_our_page()
     results = None
     if poll.status() != "open":  # nothing to vote on: show where the poll stands
         results = current_results(poll)
