@@ -19,6 +19,11 @@ from poll_service.web.workers import UnsafeWorkerSetup, check_rate_limit_storage
 
 bind = os.environ.get("POLL_BIND", "127.0.0.1:8001")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+# Threads, not the default sync worker: a sync worker serves one connection at
+# a time, so one client sending its request slowly stalled every reader for
+# the 30 s timeout. A thread per connection leaves the others free.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 accesslog = "-"
 # No %(h)s (address) and no %(a)s (user agent): neither may reach a log.
 access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms'
