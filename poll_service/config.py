@@ -200,6 +200,13 @@ SETTINGS = (
         "limits",
     ),
     Setting(
+        "OUTCOME_FLUSH_SECONDS",
+        5.0,
+        "Seconds between writes of the accepted/refused counters (refusals.json and "
+        "`flask poll report`); counted in memory meanwhile, so a vote costs no extra write.",
+        "publishing",
+    ),
+    Setting(
         "RESULTS_MAX_AGE",
         1.0,
         "Seconds the results shown after a vote (and by the results API) may be old: "

@@ -9,6 +9,7 @@ from ..publish.live import current_results
 from .accept import HONEYPOT_FIELD, accept_vote, voted_in_session
 from .errors import PollError, csrf_problem, render_problem, wants_json
 from .lookup import get_poll
+from .outcomes import note_refusal
 
 bp = Blueprint("voting", __name__, url_prefix="/poll")
 
@@ -51,6 +52,7 @@ def form_with_error(poll_id: str, error: PollError):
         poll = get_poll(poll_id)
     except PollError:
         return render_problem(error)
+    note_refusal(error.slug)
     chosen = request.form.get("option") if error.slug not in FORM_FIELD_ERRORS else None
     html = render_template(
         "poll/form.html",
@@ -81,6 +83,7 @@ def vote(poll_id: str):
         if error.slug in FORM_FIELD_ERRORS:
             return form_with_error(poll_id, error)
         if error.slug == "already-voted":
+            note_refusal(error.slug)
             return _results_page(poll, already=True), 409
         raise
     return redirect(url_for("voting.thanks", poll_id=poll.id), 303)
