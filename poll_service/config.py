@@ -194,6 +194,47 @@ SETTINGS = (
         "limits",
     ),
     Setting(
+        "RATELIMIT_VOTE_FORM",
+        "10 per hour",
+        "Votes through the no-JavaScript form from one network in one poll: stricter, "
+        "because the form asks for no proof of work.",
+        "limits",
+    ),
+    Setting(
+        "CHALLENGE_REQUIRED",
+        True,
+        "Votes through the JSON API must carry a solved proof-of-work challenge "
+        "(`poll_service/web/challenge.py`); the site's script solves it in the background.",
+        "limits",
+    ),
+    Setting(
+        "CHALLENGE_MAX_NUMBER",
+        50000,
+        "The proof of work's base size: the solver tries up to this many SHA-256 hashes, "
+        "half on average (about a second on a mid-range phone).",
+        "limits",
+    ),
+    Setting(
+        "CHALLENGE_STEP",
+        3,
+        "The work doubles for every this many vote requests a network made in one poll "
+        "in the last hour.",
+        "limits",
+    ),
+    Setting(
+        "CHALLENGE_MAX_DOUBLINGS",
+        4,
+        "At most this many doublings (4: 16 times the base, a few seconds in a "
+        "browser), so a busy shared address is slowed, never shut out.",
+        "limits",
+    ),
+    Setting(
+        "CHALLENGE_SECONDS",
+        600,
+        "How long a challenge may be solved and used; spent ones are remembered this long.",
+        "limits",
+    ),
+    Setting(
         "RATELIMIT_VOTE_GLOBAL",
         "5000 per minute",
         "Votes from everyone together: a ceiling against floods from many networks.",

@@ -12,12 +12,23 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from poll_service import create_app
+from poll_service import config, create_app
 from poll_service.devserver import PrivateRequestHandler, StaticSite, with_security_headers
 from poll_service.publish.publisher import Publisher, publish
 from tests.databases import database_url_for, use_postgresql
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Scripts in these tests vote through the API without solving a proof of work;
+# tests of the proof of work (tests/test_abuse_challenge.py, the browser test)
+# turn it on in their own app's settings. Set before any app or server starts,
+# for apps made here (DEFAULTS) and for servers run as subprocesses (POLL_*).
+# The site's script still solves one, kept small so that busy test machines
+# do not slow every browser test.
+config.DEFAULTS["CHALLENGE_REQUIRED"] = False
+config.DEFAULTS["CHALLENGE_MAX_NUMBER"] = 1000
+os.environ["POLL_CHALLENGE_REQUIRED"] = "false"
+os.environ["POLL_CHALLENGE_MAX_NUMBER"] = "1000"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ORIGIN = "http://localhost"
 

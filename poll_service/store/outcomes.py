@@ -80,6 +80,16 @@ def total_outcomes(engine: Engine) -> int:
         return conn.execute(query).scalar_one()
 
 
+def recent_requests(engine: Engine, digest: bytes, now: datetime | None = None) -> int:
+    """Vote requests stored for one network digest in the last whole hour and this one."""
+    since = hour_of(now or datetime.now(UTC)) - timedelta(hours=1)
+    query = select(func.coalesce(func.sum(network_activity.c["count"]), 0)).where(
+        network_activity.c.digest == digest, network_activity.c.hour >= since
+    )
+    with read_connection(engine) as conn:
+        return conn.execute(query).scalar_one()
+
+
 @dataclass(frozen=True)
 class BusyNetwork:
     poll_id: str

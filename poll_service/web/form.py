@@ -43,6 +43,8 @@ def form(poll_id: str):
         poll=poll,
         chosen=chosen if poll.option(chosen or "") else None,
         results=results,
+        # A filled honeypot on the article's static form travels on, so the vote is refused.
+        honeypot=request.args.get(HONEYPOT_FIELD, "")[:200],
     )
 
 
@@ -59,6 +61,7 @@ def form_with_error(poll_id: str, error: PollError):
         poll=poll,
         chosen=chosen if poll.option(chosen or "") else None,
         error=error,
+        honeypot="",
     )
     return html, error.status
 

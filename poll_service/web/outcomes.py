@@ -69,6 +69,11 @@ class OutcomeCounter:
             self.activity[(digest, hour, poll_id)] += 1
         self._ensure_flusher()
 
+    def pending_requests(self, digest: bytes) -> int:
+        """Requests counted for ``digest`` in this process and not yet written."""
+        with self.lock:
+            return sum(n for (d, _, _), n in self.activity.items() if d == digest)
+
     def flush(self) -> None:
         with self.lock:
             outcomes, activity = self.outcomes, self.activity

@@ -58,10 +58,14 @@ def init_app(app: Flask) -> None:
             _setting("RATELIMIT_VOTE_GLOBAL"), scope="vote-global", key_func=lambda: "all"
         ),
     ]
+    # The form asks for no proof of work, so it has a stricter quota of its own.
+    form_limit = limiter.limit(_setting("RATELIMIT_VOTE_FORM"), scope="vote-form")
     for endpoint in VOTE_ENDPOINTS:
         view = app.view_functions[endpoint]
         for limit in vote_limits:
             view = limit(view)
+        if endpoint == "voting.vote":
+            view = form_limit(view)
         app.view_functions[endpoint] = view
 
 
