@@ -91,3 +91,9 @@ def test_ipv4_is_one_network_however_it_is_written(tmp_path, address):
     app = make_app(tmp_path, OPEN_POLL)
     assert _vote_as(app, "203.0.113.5") == 201
     assert _vote_as(app, address) == 409
+
+
+@pytest.mark.parametrize("prefix", [16, 65, 128, "48", 48.0])
+def test_a_senseless_ipv6_prefix_stops_the_service_at_start(tmp_path, prefix):
+    with pytest.raises(ValueError, match="IPV6_NETWORK_PREFIX"):
+        make_app(tmp_path, OPEN_POLL, IPV6_NETWORK_PREFIX=prefix)

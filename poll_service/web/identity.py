@@ -21,10 +21,18 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 
 UNKNOWN = "unknown"
 SITE_PREFIX = 48  # the block one IPv6 customer site normally holds (RFC 6177)
+PREFIXES = range(32, 65)  # shorter lumps ISPs together; longer is inside one customer's /64
+
+
+def init_app(app: Flask) -> None:
+    """Refuse to start with a prefix that would make no sense as a voter's network."""
+    prefix = app.config["IPV6_NETWORK_PREFIX"]
+    if not isinstance(prefix, int) or prefix not in PREFIXES:
+        raise ValueError(f"IPV6_NETWORK_PREFIX must be a whole number, 32 to 64, not {prefix!r}")
 
 
 def network_of(address: str, ipv6_prefix: int = SITE_PREFIX) -> str:
