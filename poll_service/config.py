@@ -116,6 +116,17 @@ SETTINGS = (
         example="/srv/inquiry/app/output",
     ),
     Setting(
+        "SITE_URL",
+        "",
+        "The site's public address, e.g. `https://inquiry-now.org`, printed on the share "
+        "card and the printable results sheet so that either names where it came from. "
+        "Empty: the `SITEURL` variable (as `make publish` reads it); `make run` sets its "
+        "own local address.",
+        "files",
+        shown_default="`SITEURL`, else empty",
+        example="https://inquiry-now.example.org",
+    ),
+    Setting(
         "TRUSTED_PROXY_HOPS",
         0,
         "How many reverse proxies' X-Forwarded-For and X-Forwarded-Proto to believe: "
@@ -366,6 +377,14 @@ GUNICORN_ENVIRONMENT = (
         shown_default="off",
         in_app=False,
     ),
+    Setting(
+        "GUNICORN_APP",
+        "poll_service:create_app()",
+        "The WSGI application gunicorn serves; leave as it is (the benchmarks set "
+        "`bench.bare_app:app` for their bare peer).",
+        "gunicorn",
+        in_app=False,
+    ),
 )
 
 DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
@@ -381,4 +400,7 @@ def load_settings(instance_path: str | Path) -> Config:
     settings.from_prefixed_env(ENV_PREFIX)
     if not settings["DATABASE_URL"] and os.environ.get("DATABASE_URL"):
         settings["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if not settings["SITE_URL"] and os.environ.get("SITEURL"):
+        settings["SITE_URL"] = os.environ["SITEURL"]
+    settings["SITE_URL"] = settings["SITE_URL"].rstrip("/")
     return settings

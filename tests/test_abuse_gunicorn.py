@@ -1,4 +1,4 @@
-"""poll_service/gunicorn_conf.py against a slow client: one reader's stalled
+"""The gunicorn configuration (deploy/gunicorn.conf.py) against a slow client: one reader's stalled
 connection must not hold up everyone else's request."""
 
 from __future__ import annotations

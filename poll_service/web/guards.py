@@ -12,7 +12,8 @@ from urllib.parse import unquote_to_bytes
 from flask import Flask, current_app, request
 
 from .errors import PollError
-from .headers import apply_security_headers, no_store_when_token, relative_location
+from .headers import apply_security_headers
+from .hygiene import no_store_when_token, relative_location
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -17,11 +17,29 @@
       " at " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + " UTC";
   }
 
+  // "1 December 2026", the date as the build writes it (in UTC).
+  function longDate(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return iso;
+    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear();
+  }
+
+  // The poll's state in the build's words, so a poll that closes (or opens)
+  // after the page was built says so without waiting for a rebuild.
+  function statusText(data) {
+    if (data.status === "open") {
+      return "This poll is open" + (data.closes ? " until " + longDate(data.closes) : "") + ".";
+    }
+    if (data.status === "closed") return "This poll closed on " + longDate(data.closes) + ".";
+    return "This poll opens on " + longDate(data.opens) + ".";
+  }
+
   function setText(element, text) {
     if (element && element.textContent !== text) element.textContent = text;
   }
 
   function renderResults(section, data) {
+    setText(section.querySelector("[data-status]"), statusText(data));
     section.querySelectorAll("[data-total]").forEach(function (total) {
       setText(total, data.total.toLocaleString("en-GB"));
     });
