@@ -20,7 +20,7 @@ from .cli import poll_cli
 from .config import DEFAULTS, load_settings
 from .store import engine, schema
 from .store.keys import KeyRing
-from .web import api, errors, form, guards, health, rate_limits, theme
+from .web import api, errors, form, guards, health, identity, outcomes, rate_limits, theme
 from .web.extensions import csrf
 
 
@@ -49,6 +49,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["polls"] = PollCatalogue(app.config["POLLS_DIR"])
     app.extensions["keyring"] = KeyRing(engine.get_engine_for(app))
     theme.init_app(app)
+    identity.init_app(app)
+    outcomes.init_app(app)
     # before_request order: same origin and a sane body, then the CSRF token,
     # then the rate limits, so refused requests never spend a reader's allowance.
     guards.init_app(app)

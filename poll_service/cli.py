@@ -25,6 +25,7 @@ from .store import schema
 from .store.ballots import hourly_counts, tally, votes_from_hour_of
 from .store.engine import get_engine
 from .store.keys import rotate_keys
+from .store.outcomes import busy_networks
 
 poll_cli = AppGroup("poll", help="Run the campaign's polls.")
 
@@ -233,6 +234,32 @@ def rotate():
     made = rotate_keys(get_engine())
     current_app.extensions["keyring"].invalidate()
     click.echo("New key made." if made else "Current key is less than a day old.")
+
+
+@poll_cli.command("report")
+@click.option(
+    "--threshold",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Flag a network with at least this many vote requests in one poll.",
+)
+def report(threshold):
+    """Networks busy voting in the last whole hour and this one (as the petitions site does).
+
+    Each network is shown only as a keyed digest: it cannot be turned back into
+    an address, and it means nothing once its key is destroyed (48 h). It is
+    for spotting a flood and reading refusals.json, not for finding anyone.
+    """
+    counter = current_app.extensions["vote_outcomes"]
+    counter.flush()  # this process's own counts, if it served any
+    busy = busy_networks(get_engine(), threshold)
+    if not busy:
+        click.echo(f"No network made {threshold} or more vote requests in the last hour.")
+        return
+    click.echo(f"Networks with {threshold} or more vote requests in the last hour:")
+    for network in busy:
+        click.echo(f"  {network.poll_id}  {network.digest[:16]}  {network.requests}")
 
 
 @poll_cli.command("publish")

@@ -176,10 +176,26 @@ SETTINGS = (
         "limits",
     ),
     Setting(
+        "IPV6_NETWORK_PREFIX",
+        48,
+        "How many leading bits of an IPv6 address make one voter network for limits "
+        "and duplicate checks (32 to 64). 48, the block one customer normally holds, "
+        "so nobody gains votes by hopping addresses inside it; 56 separates customers "
+        "of ISPs that share a /48, and then RATELIMIT_VOTE_IPV6_SITE caps the whole /48.",
+        "limits",
+    ),
+    Setting(
+        "RATELIMIT_VOTE_IPV6_SITE",
+        "60 per hour",
+        "Only when IPV6_NETWORK_PREFIX is longer than 48: votes from all the networks "
+        "of one IPv6 /48 together, in one poll.",
+        "limits",
+    ),
+    Setting(
         "RATELIMIT_VOTE_BURST",
         "5 per minute",
-        "Votes in a short time from one network (an IPv4 address or an IPv6 /64) "
-        "in one poll. Published in `results.json`.",
+        "Votes in a short time from one network (an IPv4 address, or an IPv6 prefix "
+        "of IPV6_NETWORK_PREFIX bits) in one poll. Published in `results.json`.",
         "limits",
     ),
     Setting(
@@ -189,10 +205,58 @@ SETTINGS = (
         "limits",
     ),
     Setting(
+        "RATELIMIT_VOTE_FORM",
+        "10 per hour",
+        "Votes through the no-JavaScript form from one network in one poll: stricter, "
+        "because the form asks for no proof of work.",
+        "limits",
+    ),
+    Setting(
+        "CHALLENGE_REQUIRED",
+        True,
+        "Votes through the JSON API must carry a solved proof-of-work challenge "
+        "(`poll_service/web/challenge.py`); the site's script solves it in the background.",
+        "limits",
+    ),
+    Setting(
+        "CHALLENGE_MAX_NUMBER",
+        50000,
+        "The proof of work's base size: the solver tries up to this many SHA-256 hashes, "
+        "half on average (about a second on a mid-range phone).",
+        "limits",
+    ),
+    Setting(
+        "CHALLENGE_STEP",
+        3,
+        "The work doubles for every this many vote requests a network made in one poll "
+        "in the last hour.",
+        "limits",
+    ),
+    Setting(
+        "CHALLENGE_MAX_DOUBLINGS",
+        4,
+        "At most this many doublings (4: 16 times the base, a few seconds in a "
+        "browser), so a busy shared address is slowed, never shut out.",
+        "limits",
+    ),
+    Setting(
+        "CHALLENGE_SECONDS",
+        600,
+        "How long a challenge may be solved and used; spent ones are remembered this long.",
+        "limits",
+    ),
+    Setting(
         "RATELIMIT_VOTE_GLOBAL",
         "5000 per minute",
         "Votes from everyone together: a ceiling against floods from many networks.",
         "limits",
+    ),
+    Setting(
+        "OUTCOME_FLUSH_SECONDS",
+        5.0,
+        "Seconds between writes of the accepted/refused counters (refusals.json and "
+        "`flask poll report`); counted in memory meanwhile, so a vote costs no extra write.",
+        "publishing",
     ),
     Setting(
         "RESULTS_MAX_AGE",

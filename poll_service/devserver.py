@@ -11,11 +11,14 @@ gunicorn the second and `flask poll publish --watch` the third (see deploy/).
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
+from urllib.parse import quote
 
 from werkzeug.middleware.shared_data import SharedDataMiddleware
+from werkzeug.security import safe_join
 from werkzeug.serving import WSGIRequestHandler, run_simple
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from . import create_app
 from .jobs import BackgroundJobs
@@ -56,6 +59,16 @@ class StaticSite:
         body = page.read_bytes() if page.exists() else b"Not found"
         return Response(body, 404, mimetype="text/html")(environ, start_response)
 
+    def is_folder(self, path: str) -> bool:
+        """Whether ``path`` names a folder of the built site (never one outside it)."""
+        inside = safe_join(str(self.output_dir), path.lstrip("/"))
+        if inside is None:  # "..", an absolute path or a drive: not ours, whatever exists
+            return False
+        try:
+            return Path(inside).is_dir()
+        except OSError:  # e.g. a segment longer than the file system allows
+            return False
+
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "/")
         if path.startswith("/poll/"):
@@ -64,10 +77,18 @@ class StaticSite:
             return self.not_found(environ, start_response)
         if path.endswith("/"):
             environ["PATH_INFO"] = path + "index.html"
-        elif (self.output_dir / path.lstrip("/")).is_dir():
-            location = Request(environ).url + "/"
+        elif self.is_folder(path):
+            # A relative location: the Host header is the client's to forge, so
+            # it is never echoed. One leading slash, or "//x" would leave the site.
+            # PATH_INFO holds the raw bytes as Latin-1 (PEP 3333); quote them back.
+            location = quote(("/" + path.lstrip("/") + "/").encode("latin-1"))
+            query = environ.get("QUERY_STRING")
+            location += f"?{quote(query, safe='=&;%+')}" if query else ""
             return Response("", 301, {"Location": location})(environ, start_response)
-        return self.files(environ, start_response)
+        try:
+            return self.files(environ, start_response)
+        except OSError:  # a name the file system refuses is a file we do not have
+            return self.not_found(environ, start_response)
 
 
 def site_app(output_dir: Path, service):
@@ -76,13 +97,26 @@ def site_app(output_dir: Path, service):
 
 
 class PrivateRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler logs the client address; this one logs only the request."""
+    """Werkzeug's handler, minus the client address in the log and the version banner.
+
+    The application still sees the real peer address (Werkzeug builds
+    REMOTE_ADDR from ``address_string()``, which is left alone): the service
+    reduces it to a keyed network digest for limits and duplicate checks.
+    """
 
     def log_request(self, code="-", size="-"):
         self.log("info", '"%s" %s %s', self.requestline, code, size)
 
-    def address_string(self):
-        return "-"
+    def log(self, type, message, *args):
+        # Werkzeug prefixes every line with the address; nothing here may log one.
+        log = getattr(logging.getLogger("werkzeug"), type)
+        log(f"[{self.log_date_time_string()}] {message}", *args)
+
+    def send_response(self, code, message=None):
+        """As http.server's, without the ``Server: Werkzeug/… Python/…`` banner."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
 
 
 def main(argv: list[str] | None = None) -> None:

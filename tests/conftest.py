@@ -8,13 +8,24 @@ import os
 
 import pytest
 
-from poll_service import create_app
+from poll_service import config, create_app
 from tests.support.databases import database_url_for, use_postgresql
 from tests.support.live_server import start_live_server
 from tests.support.paths import CHROMIUM
 from tests.support.processes import Unavailable, skip_or_fail
 from tests.support.services import Deployment, PostgresServer
 from tests.support.site import build_site
+
+# Scripts in these tests vote through the API without solving a proof of work;
+# tests of the proof of work (tests/test_abuse_challenge.py, the browser test)
+# turn it on in their own app's settings. Set before any app or server starts,
+# for apps made here (DEFAULTS) and for servers run as subprocesses (POLL_*).
+# The site's script still solves one, kept small so that busy test machines
+# do not slow every browser test.
+config.DEFAULTS["CHALLENGE_REQUIRED"] = False
+config.DEFAULTS["CHALLENGE_MAX_NUMBER"] = 1000
+os.environ["POLL_CHALLENGE_REQUIRED"] = "false"
+os.environ["POLL_CHALLENGE_MAX_NUMBER"] = "1000"
 
 
 def pytest_addoption(parser):

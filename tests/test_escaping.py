@@ -143,6 +143,7 @@ def test_no_script_runs_in_a_browser_even_without_csp(browser, app, hostile_site
         for path in ("/", "/2026/hostile/", "/poll/hostile/?option=a"):
             page.goto(server.url + path)
             page.wait_for_load_state("load")
+        page.locator("input[name=option]").first.check()
         page.get_by_role("button", name="Vote").click()
         page.wait_for_url("**/poll/hostile/thanks")
         assert "your vote has been counted" in page.content()

@@ -88,11 +88,12 @@ def test_limits_are_per_network_and_poll(tmp_path):
     assert api_votes(client, 1, "other")[0].status_code == 201
 
 
-def test_ipv6_addresses_in_one_64_share_an_allowance(tmp_path):
+def test_ipv6_addresses_in_one_48_share_an_allowance(tmp_path):
     app = limited_app(tmp_path, RATELIMIT_VOTE_BURST="1 per minute")
     assert api_votes(client_from(app, "2001:db8:1:2::1"), 1)[0].status_code == 201
     assert api_votes(client_from(app, "2001:db8:1:2::ffff"), 1)[0].status_code == 429
-    assert api_votes(client_from(app, "2001:db8:1:3::1"), 1)[0].status_code == 201
+    assert api_votes(client_from(app, "2001:db8:1:3::1"), 1)[0].status_code == 429
+    assert api_votes(client_from(app, "2001:db8:2:3::1"), 1)[0].status_code == 201
 
 
 def test_refused_requests_do_not_spend_the_allowance(tmp_path):

@@ -1,20 +1,14 @@
 """deploy/gunicorn.conf.py: several workers must share rate-limit counts (memory:// with
 N > 1 refuses to start), and its access log, when on, names no one."""
 
-import os
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from poll_service.web.workers import UnsafeWorkerSetup, check_rate_limit_storage
-from tests.support.databases import database_url_for
+from tests.support.gunicorn import gunicorn
 from tests.support.service import make_app
-
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
 @pytest.mark.parametrize(
@@ -40,31 +34,7 @@ def test_create_app_refuses_several_workers_on_memory(tmp_path):
         make_app(tmp_path, WORKERS=2)
 
 
-CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"
 USER_AGENT = "Zqxv-Distinctive-Agent/7.3"
-
-
-def gunicorn(tmp_path, workers: int, **env):
-    """deploy/gunicorn.conf.py on a port the system chooses, with its access log on."""
-    environment = {
-        **os.environ,
-        "POLL_DATABASE_URL": database_url_for(tmp_path),
-        "POLL_SECRET_KEY": "test",
-        "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
-        "GUNICORN_BIND": "127.0.0.1:0",
-        "WEB_CONCURRENCY": str(workers),
-        "GUNICORN_ACCESSLOG": "-",
-        **env,
-    }
-    environment.pop("POLL_WORKERS", None)
-    return subprocess.Popen(
-        [str(GUNICORN), "--config", str(CONFIG)],
-        cwd=tmp_path,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def test_gunicorn_with_two_workers_on_memory_refuses_to_start(tmp_path):

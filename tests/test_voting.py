@@ -32,9 +32,18 @@ def test_form_vote_redirects_to_a_confirmation_with_results(app, client):
 
 
 def test_the_choice_from_a_static_page_is_carried_to_the_form(client):
-    page = client.get("/poll/inquiry/?option=no").text
+    from_our_page = {"Sec-Fetch-Site": "same-origin"}
+    page = client.get("/poll/inquiry/?option=no", headers=from_our_page).text
     assert 'value="no" checked' in page
     assert "checked" not in client.get("/poll/inquiry/").text
+
+
+@pytest.mark.parametrize("fetch_site", ["cross-site", "same-site", "none", None])
+def test_a_link_from_elsewhere_never_ticks_an_answer(client, fetch_site):
+    headers = {"Sec-Fetch-Site": fetch_site} if fetch_site else {}
+    page = client.get("/poll/inquiry/?option=no", headers=headers).text
+    assert "checked" not in page
+    assert "You chose an answer" not in page
 
 
 def test_api_vote_returns_201_with_results(app, client, api_token):

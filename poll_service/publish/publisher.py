@@ -42,11 +42,14 @@ from campaign_model.files import write_atomically
 
 from ..store.ballots import tally
 from ..store.engine import get_engine_for, read_connection
+from ..store.outcomes import total_outcomes
 from ..store.tables import ballots
 from .charts import results_svg, trend_svg
 from .document import rate_limits_in_force, results_document, same_results
 from .exports import SiteContext, embed_html, published_assets, results_csv, sheet_html
 from .lock import PublishLock
+from .refusals import FILE_NAME as REFUSALS_FILE
+from .refusals import publish_refusals, refusals_document
 from .share_card import share_png
 
 log = logging.getLogger(__name__)
@@ -183,6 +186,8 @@ def publish(
             report.outcomes[poll.id] = outcome
             if outcome == "written":
                 report.written += [folder / name for name in PUBLISHED_FILES]
+            if publish_refusals(folder, refusals_document(engine, poll.id)):
+                report.written.append(folder / REFUSALS_FILE)
         return report
     finally:
         lock.release()
@@ -214,7 +219,9 @@ class Publisher(threading.Thread):
     def current_state(self) -> tuple:
         """What, when it changes, calls for a publish."""
         polls = self.app.extensions["polls"].values()
-        return latest_ballot_id(self.app), tuple((p.status(), p.results_visible()) for p in polls)
+        statuses = tuple((p.status(), p.results_visible()) for p in polls)
+        # Refusals change refusals.json without a new ballot.
+        return latest_ballot_id(self.app), total_outcomes(get_engine_for(self.app)), statuses
 
     def publish_if_changed(self) -> bool:
         state = self.current_state()

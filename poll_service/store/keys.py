@@ -27,7 +27,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Engine
 
 from .engine import read_connection, write_transaction
-from .tables import hash_keys, vote_marks
+from .tables import hash_keys, network_activity, spent_challenges, vote_marks
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ def rotate_keys(engine: Engine, now: datetime | None = None) -> bool:
             delete(hash_keys).where(hash_keys.c.created_at <= now - KEY_LIFETIME)
         ).rowcount
         conn.execute(delete(vote_marks).where(vote_marks.c.expires_at <= now))
+        # The report's per-network counts go with the keys that made their digests.
+        conn.execute(delete(network_activity).where(network_activity.c.hour <= now - KEY_LIFETIME))
+        conn.execute(delete(spent_challenges).where(spent_challenges.c.expires_at <= now))
         newest = conn.execute(
             select(hash_keys.c.created_at).order_by(hash_keys.c.id.desc())
         ).first()

@@ -47,3 +47,37 @@ publish_lock = Table(
     Column("holder", String(128), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# Transparency: how many vote requests were accepted and refused, by reason,
+# per poll per hour. Counters only: nothing here says who asked.
+vote_outcomes = Table(
+    "vote_outcomes",
+    metadata,
+    Column("poll_id", String(64), primary_key=True),
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("outcome", String(32), primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+# The trending-network report: vote requests per network digest per poll per
+# hour, under the rotating keys (keys.py). Rows go with the keys, after 48 h.
+network_activity = Table(
+    "network_activity",
+    metadata,
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("poll_id", String(64), nullable=False),
+    Column("count", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Proof-of-work challenges already used for a vote: each may carry one vote
+# only, so its digest is kept until the challenge would have expired anyway.
+spent_challenges = Table(
+    "spent_challenges",
+    metadata,
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    sqlite_with_rowid=False,
+)

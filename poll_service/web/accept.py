@@ -9,15 +9,16 @@ then are the ballot and its duplicate mark stored, in one transaction.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from flask import current_app, request, session
+from flask import current_app, session
 
 from campaign_model.polls import Poll
 
 from ..store.ballots import AlreadyVoted, record_vote
 from ..store.engine import get_engine
 from .errors import PollError
-from .identity import network_of
+from .identity import current_network
 from .lookup import get_poll
 
 HONEYPOT_FIELD = "website"
@@ -52,8 +53,17 @@ def check_poll_is_open(poll: Poll) -> None:
         raise PollError(409, f"poll-{status}", "This poll is not open", f"This poll {when}.")
 
 
-def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Poll:
-    """Check the vote against every rule, store it, and remember it in the session."""
+def accept_vote(
+    poll_id: str,
+    option_id: str | None,
+    honeypot: str | None,
+    check_effort: Callable[[str, str], None] | None = None,
+) -> Poll:
+    """Check the vote against every rule, store it, and remember it in the session.
+
+    ``check_effort(poll_id, option_id)``, when given, runs once the vote is
+    otherwise valid and before the duplicate check (the API's proof of work).
+    """
     poll = get_poll(poll_id)
     check_poll_is_open(poll)
     if honeypot:
@@ -62,7 +72,11 @@ def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Po
         raise PollError(422, "missing-option", "Select an answer", "Select an answer to vote.")
     if poll.option(option_id) is None:
         raise PollError(422, "unknown-option", "Select an answer", "Select one of the answers.")
-    if poll.duplicate_policy != "none" and voted_in_session(poll):
+    if check_effort is not None:
+        check_effort(poll.id, option_id)
+    # With "cookie+network" the network's mark in the database decides: a session
+    # note copied from another browser (planted) must not silence this reader.
+    if poll.duplicate_policy == "cookie" and voted_in_session(poll):
         raise already_voted(poll)
     try:
         record_vote(
@@ -70,7 +84,7 @@ def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Po
             poll,
             option_id,
             keyring=current_app.extensions["keyring"],
-            network=network_of(request.remote_addr or ""),
+            network=current_network(),
         )
     except AlreadyVoted:
         raise already_voted(poll) from None

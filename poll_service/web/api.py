@@ -13,7 +13,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_wtf.csrf import generate_csrf
 
 from ..publish.live import current_results
-from .accept import HONEYPOT_FIELD, accept_vote
+from .accept import HONEYPOT_FIELD, accept_vote, check_poll_is_open
+from .challenge import check_proof, new_challenge
 from .errors import PollError
 from .lookup import get_poll
 
@@ -53,6 +54,19 @@ def results(poll_id: str):
     return response
 
 
+@bp.get("/polls/<poll_id>/challenge")
+def challenge(poll_id: str):
+    """A proof-of-work challenge for one answer; the vote for that answer carries its solution."""
+    poll = get_poll(poll_id)
+    check_poll_is_open(poll)
+    option_id = request.args.get("option", "")
+    if poll.option(option_id) is None:
+        raise PollError(422, "unknown-option", "Select an answer", "Select one of the answers.")
+    response = jsonify(new_challenge(poll.id, option_id))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _reject_duplicate_keys(pairs):
     keys = [key for key, _ in pairs]
     if len(keys) != len(set(keys)):
@@ -69,9 +83,11 @@ def _json_body() -> dict:
         body = json.loads(request.get_data(cache=True), object_pairs_hook=_reject_duplicate_keys)
     except ValueError:
         raise PollError(400, "bad-json", "Bad request", "The body is not valid JSON.") from None
+    except RecursionError:  # e.g. 2,000 nested "[": no vote is nested at all
+        raise PollError(400, "bad-json", "Bad request", "The body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise PollError(400, "bad-json", "Bad request", "The body must be a JSON object.")
-    for field in ("option", HONEYPOT_FIELD):
+    for field in ("option", HONEYPOT_FIELD, "challenge"):
         if body.get(field) is not None and not isinstance(body[field], str):
             raise PollError(422, "bad-field", "Bad field", f"'{field}' must be a string.")
     return body
@@ -80,8 +96,12 @@ def _json_body() -> dict:
 @bp.post("/polls/<poll_id>/votes")
 def vote(poll_id: str):
     body = _json_body()
+
+    def proof_of_work(poll_id: str, option_id: str) -> None:
+        check_proof(poll_id, option_id, body.get("challenge"))
+
     try:
-        poll = accept_vote(poll_id, body.get("option"), body.get(HONEYPOT_FIELD))
+        poll = accept_vote(poll_id, body.get("option"), body.get(HONEYPOT_FIELD), proof_of_work)
     except PollError as error:
         if error.slug == "already-voted":
             # A friendly refusal that still shows the reader where the poll stands.

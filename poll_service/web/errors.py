@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .outcomes import note_refusal
 from .rate_limits import retry_after_seconds
 
 PROBLEM_BASE = "/poll/api/problems/"
@@ -46,6 +47,7 @@ def problem_document(error: PollError) -> dict:
 
 
 def render_problem(error: PollError, headers: dict | None = None):
+    note_refusal(error.slug)
     if wants_json():
         response = jsonify(problem_document(error))
         response.mimetype = PROBLEM_JSON

@@ -9,6 +9,7 @@ from ..publish.live import current_results
 from .accept import HONEYPOT_FIELD, accept_vote, voted_in_session
 from .errors import PollError, csrf_problem, render_problem, wants_json
 from .lookup import get_poll
+from .outcomes import note_refusal
 
 bp = Blueprint("voting", __name__, url_prefix="/poll")
 
@@ -17,11 +18,23 @@ FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 FORM_FIELD_ERRORS = {"missing-option", "unknown-option"}
 
 
+def choice_from_our_page() -> str | None:
+    """``?option=``, the choice made on an article's form, when that form sent it.
+
+    Only a navigation from this site counts (Fetch Metadata says same-origin):
+    a crafted link from elsewhere must not open the form with an answer ticked.
+    Without the header (old browsers) the reader simply chooses again.
+    """
+    if request.headers.get("Sec-Fetch-Site") != "same-origin":
+        return None
+    return request.args.get("option")
+
+
 @bp.get("/<poll_id>/")
 def form(poll_id: str):
-    """The poll as a page; ``?option=`` carries a choice made on a static page."""
+    """The poll as a page, keeping a choice made on one of our static pages."""
     poll = get_poll(poll_id)
-    chosen = request.args.get("option")
+    chosen = choice_from_our_page()
     results = None
     if poll.status() != "open":  # nothing to vote on: show where the poll stands
         results = current_results(poll)
@@ -30,6 +43,8 @@ def form(poll_id: str):
         poll=poll,
         chosen=chosen if poll.option(chosen or "") else None,
         results=results,
+        # A filled honeypot on the article's static form travels on, so the vote is refused.
+        honeypot=request.args.get(HONEYPOT_FIELD, "")[:200],
     )
 
 
@@ -39,12 +54,14 @@ def form_with_error(poll_id: str, error: PollError):
         poll = get_poll(poll_id)
     except PollError:
         return render_problem(error)
+    note_refusal(error.slug)
     chosen = request.form.get("option") if error.slug not in FORM_FIELD_ERRORS else None
     html = render_template(
         "poll/form.html",
         poll=poll,
         chosen=chosen if poll.option(chosen or "") else None,
         error=error,
+        honeypot="",
     )
     return html, error.status
 
@@ -69,6 +86,7 @@ def vote(poll_id: str):
         if error.slug in FORM_FIELD_ERRORS:
             return form_with_error(poll_id, error)
         if error.slug == "already-voted":
+            note_refusal(error.slug)
             return _results_page(poll, already=True), 409
         raise
     return redirect(url_for("voting.thanks", poll_id=poll.id), 303)

@@ -13,6 +13,7 @@ from flask import Flask, current_app, request
 
 from .errors import PollError
 from .headers import apply_security_headers
+from .hygiene import no_store_when_token, relative_location
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -70,4 +71,5 @@ def init_app(app: Flask) -> None:
     def add_headers(response):
         response.vary.add("Origin")
         response.vary.add("Sec-Fetch-Site")
+        no_store_when_token(relative_location(response))
         return apply_security_headers(response)

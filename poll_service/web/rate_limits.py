@@ -13,18 +13,26 @@ import time
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 
-from .identity import network_of
+from .identity import current_network, current_site
 from .workers import check_rate_limit_storage
 
 VOTE_ENDPOINTS = ("voting.vote", "api.vote")
 
 
-def network_key() -> str:
-    """HMAC-SHA256(today's key, network + poll): the per-reader rate-limit key."""
+def _digest(network: str, purpose: str) -> str:
     keyring = current_app.extensions["keyring"]
     poll_id = (request.view_args or {}).get("poll_id", "")
-    network = network_of(request.remote_addr or "")
-    return keyring.current_digest(network, f"ratelimit:{poll_id}").hex()
+    return keyring.current_digest(network, f"{purpose}:{poll_id}").hex()
+
+
+def network_key() -> str:
+    """HMAC-SHA256(today's key, network + poll): the per-reader rate-limit key."""
+    return _digest(current_network(), "ratelimit")
+
+
+def ipv6_site_key() -> str:
+    """The same for the reader's whole IPv6 /48 (only used when networks are finer)."""
+    return _digest(current_site() or "", "ratelimit-site")
 
 
 def _setting(name: str):
@@ -41,13 +49,23 @@ def init_app(app: Flask) -> None:
         limiter.shared_limit(_setting("RATELIMIT_VOTE_BURST"), scope="vote-burst"),
         limiter.shared_limit(_setting("RATELIMIT_VOTE_SUSTAINED"), scope="vote-sustained"),
         limiter.shared_limit(
+            _setting("RATELIMIT_VOTE_IPV6_SITE"),
+            scope="vote-ipv6-site",
+            key_func=ipv6_site_key,
+            exempt_when=lambda: current_site() is None,
+        ),
+        limiter.shared_limit(
             _setting("RATELIMIT_VOTE_GLOBAL"), scope="vote-global", key_func=lambda: "all"
         ),
     ]
+    # The form asks for no proof of work, so it has a stricter quota of its own.
+    form_limit = limiter.limit(_setting("RATELIMIT_VOTE_FORM"), scope="vote-form")
     for endpoint in VOTE_ENDPOINTS:
         view = app.view_functions[endpoint]
         for limit in vote_limits:
             view = limit(view)
+        if endpoint == "voting.vote":
+            view = form_limit(view)
         app.view_functions[endpoint] = view
 
 

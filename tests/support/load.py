@@ -57,6 +57,8 @@ def service_env(workdir: Path, database_url: str | None = None, **settings: str)
             "POLL_DATABASE_URL": database_url or f"sqlite:///{workdir / 'votes.sqlite3'}",
             "POLL_SITE_OUTPUT_DIR": str(workdir / "output"),
             "POLL_TRUSTED_PROXY_HOPS": "1",
+            # Scripted voters, not browsers: no proof of work (tests/conftest.py).
+            "POLL_CHALLENGE_REQUIRED": "false",
             **UNLIMITED,
             **settings,
         }

@@ -1,16 +1,22 @@
 // Voting in place on article pages. Progressive enhancement: without this file
 // the form still works, through the poll service's own pages (/poll/<id>/).
 //
-// For every form.poll[data-poll]: on submit, fetch a CSRF token, POST the vote
-// as JSON, then replace the form with a confirmation (focused, and announced by
-// a live region) and update the counts in the page's results table. Errors are
-// shown in the GOV.UK pattern: an error summary that takes focus, and the
-// message beside the question.
+// For every form.poll[data-poll]: on submit, fetch a proof-of-work challenge for
+// the chosen answer and solve it in a Web Worker (pow-worker.js; a second or so,
+// announced in a live region), fetch a CSRF token, POST the vote as JSON, then
+// replace the form with a confirmation (focused, and announced by a live
+// region) and update the counts in the page's results table. Errors are shown
+// in the GOV.UK pattern: an error summary that takes focus, and the message
+// beside the question. A browser that cannot solve the challenge sends the
+// form the plain way, to the service's own page.
 (function () {
   "use strict";
 
   var API = "/poll/api/";
+  var script = document.currentScript;
+  var WORKER = script && script.getAttribute("data-worker");
   var MESSAGES = {
+    working: "Sending your vote. This can take a few seconds.",
     noChoice: "Select an answer to vote.",
     offline: "Your vote could not be sent. Check your connection and try again.",
     unexpected: "Something went wrong and your vote has not been counted. Please try again."
@@ -122,9 +128,73 @@
     }).then(function (data) { return data.csrf_token; });
   }
 
+  // The live region that says what is happening while the vote is on its way.
+  function progress(form, text) {
+    var region = form.querySelector(".poll-progress");
+    if (!region) {
+      // A polite live region, not role=status: the confirmation is the status.
+      region = element("p", "poll-progress");
+      region.setAttribute("aria-live", "polite");
+      var button = form.querySelector("button");
+      form.insertBefore(region, button ? button.nextSibling : null);
+    }
+    region.textContent = text || "";
+  }
+
+  function problem(response) {
+    return readJson(response).then(function (data) {
+      var error = new Error("problem");
+      error.detail = data.detail || MESSAGES.unexpected;
+      throw error;
+    });
+  }
+
+  function solve(challenge) {
+    return new Promise(function (resolve, reject) {
+      var worker = new Worker(WORKER);
+      worker.onmessage = function (event) {
+        worker.terminate();
+        if (event.data.number === null) reject(new Error("unsolved"));
+        else resolve(event.data.number);
+      };
+      worker.onerror = function () {
+        worker.terminate();
+        reject(new Error("worker"));
+      };
+      worker.postMessage(challenge);
+    });
+  }
+
+  // The solved challenge, as the vote's "challenge" field (ALTCHA's v1 payload).
+  function proofOfWork(pollId, option) {
+    var url = API + "polls/" + encodeURIComponent(pollId) + "/challenge?option=" +
+      encodeURIComponent(option);
+    return fetch(url, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      cache: "no-store"
+    }).then(function (response) {
+      if (!response.ok) return problem(response);
+      return response.json();
+    }).then(function (challenge) {
+      return solve(challenge).then(function (number) {
+        return btoa(JSON.stringify({
+          algorithm: challenge.algorithm,
+          challenge: challenge.challenge,
+          number: number,
+          salt: challenge.salt,
+          signature: challenge.signature
+        }));
+      });
+    });
+  }
+
   function sendVote(form, body) {
     var pollId = form.getAttribute("data-poll");
-    return fetchToken().then(function (token) {
+    return proofOfWork(pollId, body.option).then(function (proof) {
+      body.challenge = proof;
+      return fetchToken();
+    }).then(function (token) {
       return fetch(API + "polls/" + encodeURIComponent(pollId) + "/votes", {
         method: "POST",
         credentials: "same-origin",
@@ -173,11 +243,13 @@
       sending = true;
       form.setAttribute("aria-busy", "true");
       if (button) button.disabled = true;
+      progress(form, MESSAGES.working);
       sendVote(form, body)
         .then(function (response) { return handleResponse(form, response); })
-        .catch(function () { showError(form, MESSAGES.offline); })
+        .catch(function (error) { showError(form, error.detail || MESSAGES.offline); })
         .then(function () {
           sending = false;
+          if (form.isConnected) progress(form, "");
           form.removeAttribute("aria-busy");
           if (button) button.disabled = false;
         });
@@ -186,5 +258,8 @@
 
   // Older browsers keep the plain form, which works through the service's pages.
   if (!window.fetch || !Element.prototype.closest || !Element.prototype.replaceWith) return;
+  // Without a worker or Web Crypto (e.g. plain HTTP on another host) the
+  // challenge cannot be solved here: the plain form still works.
+  if (!WORKER || !window.Worker || !window.crypto || !window.crypto.subtle) return;
   document.querySelectorAll("form.poll[data-poll]").forEach(enhance);
 })();

@@ -1,0 +1,121 @@
+"""Counters of what happened to vote requests, and the trending-network report.
+
+``vote_outcomes`` holds, per poll and hour, how many vote requests were
+accepted and how many were refused for each reason: public, and nothing in it
+says who asked. ``network_activity`` holds how many vote requests each network
+digest made per poll and hour, for ``flask poll report``; the digests are keyed
+with the rotating keys (keys.py), so once a key is destroyed its rows point at
+nobody, and rows older than the keys' 48 hours are deleted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+
+from .engine import read_connection, write_transaction
+from .tables import network_activity, vote_outcomes
+
+# Outcomes, in the order they are published.
+OUTCOMES = ("accepted", "rate-limit", "duplicate", "challenge", "honeypot", "cross-site", "invalid")
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _add_counts(conn, table, key_columns: tuple[str, ...], rows: list[dict]) -> None:
+    """Add each row's count to the stored one (insert, or add on conflict)."""
+    builder = {"sqlite": sqlite_insert, "postgresql": pg_insert}[conn.dialect.name]
+    for row in rows:
+        statement = builder(table).values(row)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key_columns),
+            set_={"count": table.c["count"] + statement.excluded["count"]},
+        )
+        conn.execute(statement)
+
+
+def add_counts(engine: Engine, outcomes: Counter, activity: Counter) -> None:
+    """Store counts gathered in memory: ``outcomes`` by (poll, hour, outcome),
+    ``activity`` by (digest, hour, poll). One transaction for both."""
+    outcome_rows = [
+        {"poll_id": poll, "hour": hour, "outcome": outcome, "count": n}
+        for (poll, hour, outcome), n in sorted(outcomes.items())
+    ]
+    activity_rows = [
+        {"digest": digest, "hour": hour, "poll_id": poll, "count": n}
+        for (digest, hour, poll), n in sorted(activity.items())
+    ]
+    with write_transaction(engine) as conn:
+        _add_counts(conn, vote_outcomes, ("poll_id", "hour", "outcome"), outcome_rows)
+        _add_counts(conn, network_activity, ("digest", "hour"), activity_rows)
+
+
+def outcomes_by_hour(engine: Engine, poll_id: str) -> list[dict]:
+    """[{"hour": ..., "accepted": n, "rate-limit": n, ...}] oldest first, every reason shown."""
+    query = (
+        select(vote_outcomes.c.hour, vote_outcomes.c.outcome, vote_outcomes.c["count"])
+        .where(vote_outcomes.c.poll_id == poll_id)
+        .order_by(vote_outcomes.c.hour)
+    )
+    hours: dict[datetime, dict] = {}
+    with read_connection(engine) as conn:
+        for hour, outcome, n in conn.execute(query):
+            row = hours.setdefault(hour, {name: 0 for name in OUTCOMES})
+            row[outcome] = row.get(outcome, 0) + n
+    return [{"hour": _iso(hour), **counts} for hour, counts in hours.items()]
+
+
+def total_outcomes(engine: Engine) -> int:
+    """How many vote requests have been counted at all: it changes when anything does."""
+    with read_connection(engine) as conn:
+        query = select(func.coalesce(func.sum(vote_outcomes.c["count"]), 0))
+        return conn.execute(query).scalar_one()
+
+
+def recent_requests(engine: Engine, digest: bytes, now: datetime | None = None) -> int:
+    """Vote requests stored for one network digest in the last whole hour and this one."""
+    since = hour_of(now or datetime.now(UTC)) - timedelta(hours=1)
+    query = select(func.coalesce(func.sum(network_activity.c["count"]), 0)).where(
+        network_activity.c.digest == digest, network_activity.c.hour >= since
+    )
+    with read_connection(engine) as conn:
+        return conn.execute(query).scalar_one()
+
+
+@dataclass(frozen=True)
+class BusyNetwork:
+    poll_id: str
+    digest: str  # hex, under a key that is destroyed within 48 h
+    requests: int
+
+
+def busy_networks(engine: Engine, threshold: int, now: datetime | None = None) -> list[BusyNetwork]:
+    """Networks that made at least ``threshold`` vote requests in the last whole hour
+    or the current one, busiest first."""
+    now = now or datetime.now(UTC)
+    since = hour_of(now) - timedelta(hours=1)
+    query = (
+        select(network_activity.c.poll_id, network_activity.c.digest, network_activity.c["count"])
+        .where(network_activity.c.hour >= since)
+        .order_by(network_activity.c.poll_id)
+    )
+    totals: Counter = Counter()
+    with read_connection(engine) as conn:
+        for poll_id, digest, n in conn.execute(query):
+            totals[(poll_id, digest)] += n
+    busy = [BusyNetwork(p, d.hex(), n) for (p, d), n in totals.items() if n >= threshold]
+    return sorted(busy, key=lambda b: (-b.requests, b.poll_id, b.digest))
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

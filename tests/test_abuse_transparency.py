@@ -1,0 +1,108 @@
+"""Refusals in the open: per hour, accepted and refused vote requests by reason,
+published beside the results, and a report of busy networks that names no one."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from poll_service.publish.publisher import poll_output_dir, publish
+from poll_service.store.keys import rotate_keys
+from poll_service.store.tables import network_activity, vote_outcomes
+from tests.support.service import api_token, api_vote, client_from, form_vote, make_app
+
+POLLS = {"test": {}}
+
+
+def _app(tmp_path, **config):
+    return make_app(tmp_path, POLLS, **{"RATELIMIT_VOTE_BURST": "3 per minute", **config})
+
+
+def _refusals(app) -> dict:
+    app.extensions["vote_outcomes"].flush()
+    publish(app)
+    return json.loads((poll_output_dir(app, "test") / "refusals.json").read_text())
+
+
+def test_every_outcome_is_counted_and_published_per_hour(tmp_path):
+    app = _app(tmp_path)
+    first = client_from(app, "198.51.100.1")
+    assert api_vote(first, "test", {"option": "yes"}).status_code == 201
+    assert api_vote(first, "test", {"option": "no"}).status_code == 409  # duplicate
+    assert form_vote(client_from(app, "198.51.100.2"), "test", "yes").status_code == 303
+    bot = client_from(app, "198.51.100.3")
+    assert api_vote(bot, "test", {"option": "yes", "website": "x"}).status_code == 422
+    assert api_vote(bot, "test", {"option": "maybe"}).status_code == 422  # invalid
+    assert api_vote(bot, "test", {"option": "yes"}).status_code == 201
+    assert api_vote(bot, "test", {"option": "yes"}).status_code == 429  # 4th in a minute
+    hostile = client_from(app, "198.51.100.4")
+    token = api_token(hostile)
+    response = hostile.post(
+        "/poll/api/polls/test/votes",
+        json={"option": "yes"},
+        headers={"Origin": "https://evil.example", "X-CSRFToken": token},
+    )
+    assert response.status_code == 403
+
+    document = _refusals(app)
+    assert document["poll"] == "test"
+    [hour] = document["hours"]
+    assert hour["hour"] == datetime.now(UTC).strftime("%Y-%m-%dT%H:00:00Z")
+    expected = {"accepted": 3, "duplicate": 1, "honeypot": 1, "invalid": 1}
+    expected |= {"rate-limit": 1, "cross-site": 1, "challenge": 0}
+    assert {k: v for k, v in hour.items() if k != "hour"} == expected
+
+
+def test_counts_hold_nothing_that_identifies_a_voter(tmp_path):
+    app = _app(tmp_path)
+    api_vote(client_from(app, "198.51.100.9"), "test", {"option": "yes"})
+    text = json.dumps(_refusals(app))
+    assert "198.51.100" not in text
+    with app.extensions["poll_db"].connect() as conn:
+        rows = conn.execute(select(vote_outcomes)).all()
+        rows += conn.execute(select(network_activity)).all()
+    assert rows and not any("198.51.100" in repr(row) for row in rows)
+
+
+def test_votes_for_made_up_polls_make_no_rows(tmp_path):
+    app = _app(tmp_path)
+    client = client_from(app, "198.51.100.5")
+    for n in range(5):
+        assert api_vote(client, f"nope-{n}", {"option": "yes"}).status_code == 404
+    app.extensions["vote_outcomes"].flush()
+    with app.extensions["poll_db"].connect() as conn:
+        assert conn.execute(select(vote_outcomes)).all() == []
+
+
+def test_the_report_flags_busy_networks_by_digest_only(tmp_path):
+    app = _app(tmp_path, RATELIMIT_VOTE_BURST="100 per minute")
+    busy = client_from(app, "198.51.100.6")
+    for _ in range(5):
+        api_vote(busy, "test", {"option": "yes"})
+    api_vote(client_from(app, "198.51.100.7"), "test", {"option": "no"})
+    result = app.test_cli_runner().invoke(args=["poll", "report", "--threshold", "5"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("  ")]
+    assert len(lines) == 1
+    poll_id, digest, requests = lines[0].split()
+    assert (poll_id, requests) == ("test", "5")
+    assert len(digest) == 16 and int(digest, 16) >= 0
+    assert "198.51.100" not in result.output
+    quiet = app.test_cli_runner().invoke(args=["poll", "report", "--threshold", "6"])
+    assert "No network made 6 or more" in quiet.output
+
+
+def test_network_counts_go_with_the_keys_after_48_hours(tmp_path):
+    app = _app(tmp_path)
+    api_vote(client_from(app, "198.51.100.8"), "test", {"option": "yes"})
+    app.extensions["vote_outcomes"].flush()
+    engine = app.extensions["poll_db"]
+    rotate_keys(engine, datetime.now(UTC) + timedelta(hours=47))
+    with engine.connect() as conn:
+        assert len(conn.execute(select(network_activity)).all()) == 1
+    rotate_keys(engine, datetime.now(UTC) + timedelta(hours=49))
+    with engine.connect() as conn:
+        assert conn.execute(select(network_activity)).all() == []
+        assert len(conn.execute(select(vote_outcomes)).all()) == 1  # the public counts stay
