@@ -158,13 +158,6 @@ SETTINGS = (
         example="true",
     ),
     Setting(
-        "RATELIMIT_STRATEGY",
-        "moving-window",
-        "How Flask-Limiter counts: `moving-window` is an exact sliding log, so a burst "
-        "cannot straddle two fixed windows.",
-        "limits",
-    ),
-    Setting(
         "RATELIMIT_VOTE_BURST",
         "5 per minute",
         "Votes in a short time from one network (an IPv4 address or an IPv6 /64) "
@@ -179,8 +172,18 @@ SETTINGS = (
     ),
     Setting(
         "RATELIMIT_VOTE_GLOBAL",
-        "5000 per minute",
-        "Votes from everyone together: a ceiling against floods from many networks.",
+        "2000 per second",
+        "Votes from everyone together, sized from the measured capacity of one machine "
+        "(docs/reports/benchmarks.md): past it a vote gets 503 with Retry-After at once "
+        "instead of waiting in a queue. Raise it with the hardware.",
+        "limits",
+    ),
+    Setting(
+        "RATELIMIT_SHED_AT",
+        0.8,
+        "Share of the global limit from which networks that voted within the burst "
+        "window are asked to wait (503, Retry-After), so that the heaviest voters are "
+        "turned away first and first votes still get through.",
         "limits",
     ),
     Setting(

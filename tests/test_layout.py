@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-HEAVY = ["flask", "werkzeug", "sqlalchemy", "alembic", "PIL", "pelican", "flask_limiter"]
+HEAVY = ["flask", "werkzeug", "sqlalchemy", "alembic", "PIL", "pelican", "limits"]
 
 MODEL_MODULES = [
     "campaign_model.paths",

@@ -13,9 +13,10 @@ from sqlalchemy.engine import Engine
 
 from campaign_model.polls import Poll
 
-from .engine import read_connection, write_transaction
+from .engine import read_connection
 from .keys import KeyRing
 from .tables import ballots, vote_marks
+from .writer import run_write
 
 
 class AlreadyVoted(Exception):
@@ -52,7 +53,7 @@ def record_vote(
     network: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Store one ballot in one transaction, or raise AlreadyVoted.
+    """Store one ballot, or raise AlreadyVoted; return once it is committed.
 
     With the ``cookie+network`` policy, ``keyring`` and ``network`` are needed:
     the mark and the ballot are written together, so either both are stored or
@@ -65,7 +66,9 @@ def record_vote(
     # Hash before the transaction: loading the keys may rotate them, which is a
     # write of its own and would wait forever for this transaction's lock.
     digests = keyring.all_digests(network, poll.id) if check_network else []
-    with write_transaction(engine) as conn:
+    expires_at = _hour(now) + timedelta(hours=poll.duplicate_window_hours + 1)
+
+    def store(conn) -> None:
         if check_network:
             # A mark past its window no longer counts, even before the purge removes it.
             conn.execute(
@@ -78,12 +81,15 @@ def record_vote(
                     vote_marks.c.digest.in_(digests), vote_marks.c.expires_at > now
                 )
             ).first()
-            expires_at = _hour(now) + timedelta(hours=poll.duplicate_window_hours + 1)
             if live is not None or not _insert_mark_once(conn, digests[0], expires_at):
                 raise AlreadyVoted(poll.id)
         conn.execute(
             insert(ballots).values(poll_id=poll.id, option_id=option_id, cast_hour=_hour(now))
         )
+
+    # Committed with the other votes that arrive meanwhile (store/writer.py);
+    # returns once this one is durable.
+    run_write(engine, store)
 
 
 @dataclass(frozen=True)
