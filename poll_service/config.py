@@ -173,9 +173,11 @@ SETTINGS = (
     Setting(
         "RATELIMIT_VOTE_GLOBAL",
         "2000 per second",
-        "Votes from everyone together, sized from the measured capacity of one machine "
-        "(docs/reports/benchmarks.md): past it a vote gets 503 with Retry-After at once "
-        "instead of waiting in a queue. Raise it with the hardware.",
+        "Votes from everyone together: a ceiling set above what one 2-core machine can "
+        "serve (the 1,500 votes/s target of docs/reports/benchmarks.md, plus room for "
+        "the counting's slices), so it never refuses what the server could take. Past "
+        "it a vote gets 503 with Retry-After at once instead of waiting in a queue. "
+        "Raise it with the hardware (with Redis it counts for every machine together).",
         "limits",
     ),
     Setting(
