@@ -8,7 +8,8 @@ tells every one of its voters; a write stuck behind the lock gives up cleanly.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
 import pytest
@@ -153,3 +154,37 @@ def test_a_vote_waiting_past_the_timeout_gets_an_error_and_is_never_stored(tmp_p
         options = conn.execute(select(ballots.c.option_id)).scalars().all()
     # The vote that was told "not counted" was not stored later either.
     assert options == ["b"]
+
+
+def test_an_expired_count_is_recounted_by_one_thread_while_the_others_answer(
+    tmp_path, engine, monkeypatch
+):
+    """When the cached results expire under load, the threads must not all recount
+    at once (each recount reads every ballot): one recounts, the rest answer with
+    the previous count, and every request is answered."""
+    from poll_service.publish import live
+
+    poll = load_poll(write_poll(tmp_path / "polls", "p", policy="none"))
+    recounts, release = [], threading.Event()
+    real_tally = live.tally
+
+    def slow_tally(engine_, poll_):
+        recounts.append(threading.get_ident())
+        if len(recounts) > 1:
+            release.wait(10)  # the second recount (the first after expiry) is slow
+        return real_tally(engine_, poll_)
+
+    monkeypatch.setattr(live, "tally", slow_tally)
+    cache = live.TallyCache(engine, max_age=0)  # always expired
+    first = cache.get(poll)
+    with ThreadPoolExecutor(8) as pool:
+        answers = [pool.submit(cache.get, poll) for _ in range(8)]
+        done, deadline = set(), time.monotonic() + 5
+        while len(done) < 7 and time.monotonic() < deadline:
+            done, waiting = wait(answers, timeout=0.1)
+        # Seven answered at once with the previous count, while one recounts.
+        assert len(done) == 7 and len(waiting) == 1
+        assert all(a.result() is first for a in done)
+        release.set()
+    assert all(a.result(10) is not None for a in answers)
+    assert len(recounts) == 2  # the first count, then one recount

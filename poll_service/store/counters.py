@@ -88,7 +88,7 @@ class Check:
     amount while the site is busy."""
 
     window: Window
-    keys: list[str]
+    keys: list[bytes | str]
     amount: int
     busy_amount: int | None = None
 
@@ -101,8 +101,10 @@ class MemoryCounters:
 
     def __init__(self):
         self._lock = threading.Lock()
-        # (limit name, window length) -> slice number -> key -> count
-        self._slices: dict[tuple[str, int], dict[int, dict[str, int]]] = {}
+        # (limit name, window length) -> slice number -> key -> count. Held
+        # for a window (an hour for the sustained limit), one entry per network
+        # that voted: the keys are kept short (see web/rate_limits.py).
+        self._slices: dict[tuple[str, int], dict[int, dict[bytes | str, int]]] = {}
 
     def check_and_spend(
         self, checks: list[Check], busy_at: float = math.inf, now: float | None = None
@@ -123,7 +125,7 @@ class MemoryCounters:
                 current[key] = current.get(key, 0) + 1
         return None
 
-    def _live_slices(self, window: Window, now: float) -> list[dict[str, int]]:
+    def _live_slices(self, window: Window, now: float) -> list[dict]:
         numbers = window.slices(now)
         by_number = self._slices.setdefault((window.name, window.seconds), {})
         if numbers[-1] not in by_number:
@@ -134,10 +136,10 @@ class MemoryCounters:
         return [by_number.get(n, {}) for n in numbers[:-1]] + [by_number[numbers[-1]]]
 
     def keys(self) -> list[str]:
-        """Every key held (for tests: none may contain an address)."""
+        """Every key held, as text (for tests: none may contain an address)."""
         with self._lock:
             slices = [held for by_number in self._slices.values() for held in by_number.values()]
-            return [key for held in slices for key in held]
+            return [_text(key) for held in slices for key in held]
 
 
 # KEYS: per check, its keys for every slice, the current slice's first.
@@ -195,7 +197,7 @@ class RedisCounters:
             window = check.window
             name = f"{self.prefix}:{window.name}:{window.seconds}"
             numbers = list(reversed(window.slices(now)))  # the current slice first
-            keys += [f"{name}:{number}:{key}" for key in check.keys for number in numbers]
+            keys += [f"{name}:{number}:{_text(k)}" for k in check.keys for number in numbers]
             # A slice is read until it is older than the window: keep it that long.
             ttl = math.ceil(window.seconds + 2 * window.slice_seconds)
             args += [len(check.keys) * len(numbers), check.amount, check.limit(busy=True), ttl]
@@ -203,6 +205,10 @@ class RedisCounters:
         if not refused:
             return None
         return Refusal(int(refused[0]) - 1, float(refused[1]), bool(int(refused[2])))
+
+
+def _text(key: bytes | str) -> str:
+    return key.hex() if isinstance(key, bytes) else key
 
 
 def counters_for(storage_uri: str) -> MemoryCounters | RedisCounters:
