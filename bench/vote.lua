@@ -1,11 +1,12 @@
 -- wrk script: POST a valid JSON vote as a new simulated voter on every request.
 --
---   wrk -s bench/vote.lua URL -- TOKENS_FILE PATH ORIGIN OPTIONS
+--   wrk -s bench/vote.lua URL -- TOKENS_FILE PATH ORIGIN OPTIONS [FIRST_VOTER]
 --
 -- TOKENS_FILE holds "cookie<TAB>csrf token" lines fetched beforehand (wrk keeps
 -- no cookies, so a pre-fetched session that has not voted is sent every time
 -- and the server's updated cookie is ignored). Each request carries a fresh
--- X-Forwarded-For, so each is a new network to the service's duplicate check.
+-- X-Forwarded-For, so each is a new network to the service's duplicate check;
+-- FIRST_VOTER (default 0) lets consecutive runs (the soak) use new networks.
 -- Counts answers by status and prints them as one JSON line at the end.
 
 local threads = {}
@@ -27,7 +28,7 @@ function init(args)
    origin = args[3]
    options = {}
    for option in args[4]:gmatch("[^,]+") do table.insert(options, option) end
-   counter = 0
+   counter = tonumber(args[5] or "0")
    statuses = {}
 end
 

@@ -44,6 +44,7 @@ from .common import (
     ROOT,
     VENV_BIN,
     BenchmarkFailure,
+    free_port,
     machine,
     quick_or,
     require_program,
@@ -51,6 +52,7 @@ from .common import (
     running,
     save,
     verdict,
+    wait_for_port,
 )
 
 POLL = "inquiry"
@@ -62,23 +64,27 @@ LUA_SCRIPT = BENCH / "vote.lua"
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 BARE_APP = {"GUNICORN_APP": "bench.bare_app:app"}
 
-# The rate limits raised for the benchmark, so that they are not what is
-# measured: one machine posing as many voters would otherwise hit the global cap.
+# The shipped settings, but for the per-network limits: the benchmark's voters
+# are synthetic, one machine posing as many networks. The global limit (sized
+# from the measured capacity) and its shedding stay as shipped.
 BENCH_LIMITS = {
-    "POLL_RATELIMIT_VOTE_GLOBAL": "10000000 per minute",
+    "POLL_RATELIMIT_VOTE_BURST": "1000000 per minute",
+    "POLL_RATELIMIT_VOTE_SUSTAINED": "1000000 per hour",
     # The load generator cannot solve a browser's proof of work per vote; the
     # server's side of it (a check and one spent-challenge write) is what a
     # vote would add, and bench/pow.py measures what solving costs.
     "POLL_CHALLENGE_REQUIRED": "false",
 }
 
+# Issue 14's targets for the embedded default.
 TARGETS = {
-    "votes_per_second": 1000,
-    "p99_ms": 50,
+    "votes_per_second": 1500,
+    "p99_ms": 100,
     "share_of_bare": 0.5,
     "published_median_s": 2.0,
     "published_max_s": 5.0,
     "rss_mb": 100,
+    "make_run_votes_per_second": 1000,
 }
 
 PROBE_TOML = """\
@@ -182,7 +188,13 @@ def write_tokens(host: str, port: int, count: int, path: Path) -> Path:
 
 
 def run_wrk(
-    url: str, tokens: Path, origin: str, duration: int, connections: int, threads: int = 2
+    url: str,
+    tokens: Path,
+    origin: str,
+    duration: int,
+    connections: int,
+    threads: int = 2,
+    first_voter: int = 0,
 ) -> dict:
     """Run wrk with vote.lua; return its JSON line (counts by status, latency in µs)."""
     wrk = require_program("wrk", "Debian package wrk")
@@ -199,6 +211,7 @@ def run_wrk(
         VOTE_PATH,
         origin,
         "yes-judge,yes-expert,no,not-sure",
+        str(first_voter),
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next((x for x in output.splitlines() if x.startswith("BENCH_JSON ")), None)
@@ -467,6 +480,24 @@ def measure_bare(workdir: Path, duration: int, connections: int, gunicorn_args: 
     return {**load, "worker_peak_rss_mb": rss}
 
 
+def measure_devserver(workdir: Path, duration: int, connections: int) -> dict:
+    """`make run`'s server (python -m poll_service.devserver) under the same load."""
+    folder = workdir / "devserver"
+    folder.mkdir()
+    env = service_env(folder)
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    command = [str(VENV_BIN / "python"), "-m", "poll_service.devserver", "--port", str(port)]
+    with running(command, env, folder / "devserver.log", cwd=ROOT) as server:
+        wait_for_port(port, server, timeout=60)
+        tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), folder / "tokens.tsv")
+        load = run_wrk(origin, tokens, origin, duration, connections)
+    integrity = check_no_vote_lost(
+        stored_votes(env["POLL_DATABASE_URL"]), {POLL: load["acknowledged"]}
+    )
+    return {**load, "votes": integrity}
+
+
 def assess(service: dict, bare: dict) -> dict:
     share = service["per_second"] / bare["per_second"] if bare["per_second"] else 0.0
     published = service["published"]
@@ -483,6 +514,8 @@ def assess(service: dict, bare: dict) -> dict:
             and published["max_s"] <= TARGETS["published_max_s"]
             and published["unpublished_after_30s"] == 0,
             "rss_mb": max(service["worker_peak_rss_mb"]) <= TARGETS["rss_mb"],
+            "make_run_votes_per_second": service.get("make_run", {}).get("per_second", 0)
+            >= TARGETS["make_run_votes_per_second"],
         },
     }
 
@@ -499,6 +532,12 @@ def report(figures: dict) -> None:
     print(
         f"  bare:    {bare['per_second']:>8.1f} req/s    p50 {bare['latency_ms']['p50']} ms"
         f"  p99 {bare['latency_ms']['p99']} ms"
+    )
+    make_run = service["make_run"]
+    print(
+        f"  make run: {make_run['per_second']:>7.1f} votes/s"
+        f"  p50 {make_run['latency_ms']['p50']} ms  p99 {make_run['latency_ms']['p99']} ms"
+        f"  statuses {make_run['statuses']}"
     )
     print(f"  service / bare: {figures['share_of_bare']:.0%}")
     print(
@@ -566,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(service, indent=2))
             return 0
         bare = measure_bare(workdir, args.duration, args.connections, args.gunicorn_args)
+        service["make_run"] = measure_devserver(workdir, args.duration, args.connections)
     figures = {
         "layout": layout,
         "connections": args.connections,

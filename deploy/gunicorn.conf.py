@@ -19,7 +19,7 @@ wsgi_app = os.environ.get("GUNICORN_APP", "poll_service:create_app()")
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")]
 
 # Threads, because a request mostly waits for the database. One process by
-# default: with Flask-Limiter's memory:// storage each process would count
+# default: with memory:// rate-limit storage each process would count
 # votes separately, so several workers need POLL_RATELIMIT_STORAGE_URI=redis://
 # (on_starting below refuses to start otherwise). With Redis, use about two
 # workers per core.

@@ -169,13 +169,6 @@ SETTINGS = (
         example="true",
     ),
     Setting(
-        "RATELIMIT_STRATEGY",
-        "moving-window",
-        "How Flask-Limiter counts: `moving-window` is an exact sliding log, so a burst "
-        "cannot straddle two fixed windows.",
-        "limits",
-    ),
-    Setting(
         "IPV6_NETWORK_PREFIX",
         48,
         "How many leading bits of an IPv6 address make one voter network for limits "
@@ -247,8 +240,20 @@ SETTINGS = (
     ),
     Setting(
         "RATELIMIT_VOTE_GLOBAL",
-        "5000 per minute",
-        "Votes from everyone together: a ceiling against floods from many networks.",
+        "2000 per second",
+        "Votes from everyone together: a ceiling set above what one 2-core machine can "
+        "serve (the 1,500 votes/s target of docs/reports/benchmarks.md, plus room for "
+        "the counting's slices), so it never refuses what the server could take. Past "
+        "it a vote gets 503 with Retry-After at once instead of waiting in a queue. "
+        "Raise it with the hardware (with Redis it counts for every machine together).",
+        "limits",
+    ),
+    Setting(
+        "RATELIMIT_SHED_AT",
+        0.8,
+        "Share of the global limit from which networks that voted within the burst "
+        "window are asked to wait (503, Retry-After), so that the heaviest voters are "
+        "turned away first and first votes still get through.",
         "limits",
     ),
     Setting(

@@ -1,4 +1,4 @@
-"""One local server for development: the built site and the poll service on one origin.
+"""One local server: the built site and the poll service on one origin.
 
     python -m poll_service.devserver --port 8000
 
@@ -6,18 +6,25 @@ Static files come from the site's output folder; everything under /poll/ goes
 to the Flask app; the background jobs (jobs.py) publish results as votes
 arrive and rotate the hashing keys. In production nginx does the first part,
 gunicorn the second and `flask poll publish --watch` the third (see deploy/).
+
+It is served by gunicorn with the production settings (deploy/gunicorn.conf.py:
+gthread, one worker, so the in-process rate limits hold), not by Werkzeug's
+development server, which served about a tenth of the votes a second
+(docs/reports/benchmarks.md). The one worker loads the app and runs the jobs.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 from pathlib import Path
 from urllib.parse import quote
 
+from gunicorn.app.base import Application
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.security import safe_join
-from werkzeug.serving import WSGIRequestHandler, run_simple
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Response
 
 from . import create_app
@@ -119,27 +126,54 @@ class PrivateRequestHandler(WSGIRequestHandler):
         self.send_header("Date", self.date_time_string())
 
 
+GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
+
+
+class LocalServer(Application):
+    """gunicorn with deploy/gunicorn.conf.py, one worker, serving site_app."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        super().__init__()
+
+    def init(self, parser, opts, args):
+        return None
+
+    def load_config(self):
+        self.load_config_from_file(str(GUNICORN_CONFIG))
+        self.cfg.set("bind", [f"{self.host}:{self.port}"])
+        self.cfg.set("workers", 1)  # the in-process rate limits count for one process
+        # Load in the worker, which then owns the database connections and the jobs.
+        self.cfg.set("preload_app", False)
+        # A request log like nginx's: method, path and status, never the address.
+        self.cfg.set("accesslog", "-")
+        # The file's on_starting hook loads the app to check its storage; here
+        # that would load it (and start the jobs) in the master too.
+        self.cfg.set("on_starting", _one_worker_needs_no_check)
+
+    def load(self):
+        app = create_app()
+        if not app.config["SITE_URL"]:
+            # The share card and the results sheet name where they came from: here.
+            app.config["SITE_URL"] = f"http://{self.host}:{self.port}"
+        output_dir = Path(app.config["SITE_OUTPUT_DIR"])
+        publish(app, force=True, wait=None)
+        jobs = BackgroundJobs(app).start()  # publishes as votes arrive; destroys old keys
+        atexit.register(jobs.stop)
+        return site_app(output_dir, app)
+
+
+def _one_worker_needs_no_check(server):
+    """One worker: in-process rate-limit counts are whole."""
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the site and the poll service.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
-
-    app = create_app()
-    if not app.config["SITE_URL"]:
-        # The share card and the results sheet name where they came from: here.
-        app.config["SITE_URL"] = f"http://{args.host}:{args.port}"
-    output_dir = Path(app.config["SITE_OUTPUT_DIR"])
-    publish(app, force=True, wait=None)
     print(f"\n  Open http://{args.host}:{args.port}/ for the site and its poll. Ctrl-C stops.\n")
-    with BackgroundJobs(app):  # publishes results as votes arrive; destroys old keys
-        run_simple(
-            args.host,
-            args.port,
-            site_app(output_dir, app),
-            threaded=True,
-            request_handler=PrivateRequestHandler,
-        )
+    LocalServer(args.host, args.port).run()
 
 
 if __name__ == "__main__":

@@ -50,9 +50,10 @@ def quick_run(tmp_path_factory):
 def test_every_benchmark_runs_and_the_summary_names_each(quick_run):
     done, figures = quick_run
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert set(figures) == {"vote", "scaled", "site_build", "pages"}
+    assert set(figures) == {"vote", "soak", "scaled", "site_build", "pages"}
     summary = done.stdout.split("Summary", 1)[1]
-    for row in ("votes/s, embedded", "vote to published", "site build", "heaviest page"):
+    rows = ("votes/s, embedded", "votes/s, make run", "vote to published", "soak", "site build")
+    for row in (*rows, "heaviest page"):
         assert row in summary
     assert "FAILED" not in summary
 
@@ -68,6 +69,21 @@ def test_the_vote_benchmark_counts_acknowledged_votes_and_finds_them_stored(quic
     assert service["published"]["samples"] >= 1
     assert service["worker_peak_rss_mb"] and vote["bare"]["worker_peak_rss_mb"]
     assert vote["machine"]["cpus"] >= 1
+    make_run = service["make_run"]
+    assert make_run["acknowledged"] > 0
+    assert make_run["votes"]["inquiry"]["stored"] >= make_run["acknowledged"]
+
+
+def test_the_soak_reports_every_minute_with_new_networks(quick_run):
+    soak = quick_run[1]["soak"]
+    assert len(soak["minutes"]) >= 2
+    for minute in soak["minutes"]:
+        # Every minute's voters are new networks: none is told "already voted".
+        assert minute["statuses"].get("201", 0) > 0
+        assert "409" not in minute["statuses"]
+        assert minute["rss_mb"] > 0
+    acknowledged = sum(m["statuses"].get("201", 0) for m in soak["minutes"])
+    assert soak["votes"]["inquiry"]["stored"] >= acknowledged
 
 
 def test_a_lost_vote_is_reported_as_a_failure():

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.paths import ROOT
 
-HEAVY = ["flask", "werkzeug", "sqlalchemy", "alembic", "PIL", "pelican", "flask_limiter"]
+HEAVY = ["flask", "werkzeug", "sqlalchemy", "alembic", "PIL", "pelican", "limits"]
 
 MODEL_MODULES = [
     "campaign_model.paths",

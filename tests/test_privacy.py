@@ -95,9 +95,8 @@ def test_rate_limit_keys_are_hashes_not_addresses(tmp_path):
     headers = {"Origin": ORIGIN, "X-CSRFToken": api_token(client)}
     for _ in range(2):
         client.post("/poll/api/polls/inquiry/votes", json={"option": "no"}, headers=headers)
-    storage = app.extensions["poll_limiter"].storage
-    keys = " ".join(storage.storage.keys()) + " ".join(storage.events.keys())
-    assert "vote-burst" in keys
+    keys = " ".join(app.extensions["vote_limits"].storage.keys())
+    assert keys  # the votes were counted
     assert IPV4 not in keys
 
 

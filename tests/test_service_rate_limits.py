@@ -1,7 +1,17 @@
-"""Rate limits: a burst and a sustained limit per network, and a global one."""
+"""Rate limits: a burst and a sustained limit per network, and a global one.
+
+The promises readers rely on (issue 16): a flood refused by its own limit
+spends nothing of anyone else's allowance; near the global limit the heaviest
+networks wait first and every request still gets a clear answer; a network's
+counts survive the daily rotation of the hashing key.
+"""
+
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
+from poll_service.store.keys import rotate_keys
 from tests.support.service import ORIGIN, api_token, client_from, count, make_app
 
 # Duplicate checks off, so every refusal here is the rate limiter's.
@@ -71,13 +81,82 @@ def test_the_form_and_the_api_share_one_allowance(tmp_path):
     assert api_votes(client, 1)[0].status_code == 429
 
 
-def test_the_global_limit_holds_across_networks(tmp_path):
-    app = limited_app(tmp_path, RATELIMIT_VOTE_GLOBAL="3 per minute")
-    statuses = [
-        api_votes(client_from(app, f"198.51.100.{n}"), 1)[0].status_code for n in range(1, 5)
-    ]
-    assert statuses == [201, 201, 201, 429]
+def test_the_global_limit_holds_across_networks_with_a_clear_503(tmp_path):
+    app = limited_app(tmp_path, RATELIMIT_VOTE_GLOBAL="3 per minute", RATELIMIT_SHED_AT=1.0)
+    responses = [api_votes(client_from(app, f"198.51.100.{n}"), 1)[0] for n in range(1, 5)]
+    assert [r.status_code for r in responses] == [201, 201, 201, 503]
+    busy = responses[-1]
+    assert busy.mimetype == "application/problem+json"
+    assert busy.json["type"].endswith("/busy")
+    assert "not been counted" in busy.json["detail"]
+    assert 1 <= int(busy.headers["Retry-After"]) <= 60
     assert count(app) == 3
+
+
+def test_refused_requests_do_not_spend_the_global_allowance(tmp_path):
+    """One network hammering past its own limit must not use up everyone's allowance."""
+    app = limited_app(
+        tmp_path,
+        RATELIMIT_VOTE_BURST="1 per minute",
+        RATELIMIT_VOTE_GLOBAL="3 per minute",
+        RATELIMIT_SHED_AT=1.0,
+    )
+    flood = api_votes(client_from(app, "198.51.100.1"), 20)
+    assert [r.status_code for r in flood] == [201] + [429] * 19
+    others = [api_votes(client_from(app, f"198.51.100.{n}"), 1)[0] for n in (2, 3)]
+    assert [r.status_code for r in others] == [201, 201]
+    assert count(app) == 3
+
+
+def test_near_the_global_limit_the_heaviest_networks_wait_first(tmp_path):
+    app = limited_app(
+        tmp_path,
+        RATELIMIT_VOTE_BURST="5 per minute",
+        RATELIMIT_VOTE_GLOBAL="10 per minute",
+        RATELIMIT_SHED_AT=0.5,
+    )
+    heavy = client_from(app, "198.51.100.1")
+    assert [r.status_code for r in api_votes(heavy, 2)] == [201, 201]
+    for n in (2, 3, 4):  # the site reaches half its allowance: busy
+        assert api_votes(client_from(app, f"198.51.100.{n}"), 1)[0].status_code == 201
+    # The network that already voted waits, though its own limit (5) has room...
+    waits = api_votes(heavy, 1)[0]
+    assert waits.status_code == 503
+    assert waits.json["type"].endswith("/busy")
+    assert 1 <= int(waits.headers["Retry-After"]) <= 10
+    # ...while first votes from other networks still get through, up to the limit.
+    firsts = [api_votes(client_from(app, f"198.51.100.{n}"), 1)[0] for n in range(5, 11)]
+    assert [r.status_code for r in firsts] == [201] * 5 + [503]
+    assert count(app) == 10
+
+
+def test_the_form_says_when_the_site_is_busy(tmp_path):
+    app = limited_app(tmp_path, RATELIMIT_VOTE_GLOBAL="1 per minute", RATELIMIT_SHED_AT=1.0)
+    assert form_votes(client_from(app, "198.51.100.1"), 1)[0].status_code == 303
+    page = form_votes(client_from(app, "198.51.100.2"), 1)[0]
+    assert page.status_code == 503
+    assert page.mimetype == "text/html"
+    assert "Your vote has not been counted" in page.text
+    assert int(page.headers["Retry-After"]) >= 1
+
+
+def test_counts_survive_the_daily_key_rotation(tmp_path):
+    """Rotating the hashing key must not hand every network a fresh allowance."""
+    with time_machine.travel(datetime(2026, 3, 1, 0, 30, tzinfo=UTC), tick=False) as clock:
+        app = limited_app(tmp_path, RATELIMIT_VOTE_SUSTAINED="3 per hour")
+        engine = app.extensions["poll_db"]
+        keyring = app.extensions["keyring"]
+        keyring.keys()  # the first key, made now
+        clock.move_to(datetime(2026, 3, 2, 0, 20, tzinfo=UTC))
+        client = client_from(app, "198.51.100.1")
+        assert [r.status_code for r in api_votes(client, 3)] == [201, 201, 201]
+        clock.move_to(datetime(2026, 3, 2, 0, 40, tzinfo=UTC))
+        assert rotate_keys(engine) is True  # a day after the first key: a new one
+        keyring.invalidate()
+        assert len(keyring.keys()) == 2
+        assert api_votes(client, 1)[0].status_code == 429
+        # Another network is not affected.
+        assert api_votes(client_from(app, "198.51.100.2"), 1)[0].status_code == 201
 
 
 def test_limits_are_per_network_and_poll(tmp_path):
@@ -111,7 +190,7 @@ def test_refused_requests_do_not_spend_the_allowance(tmp_path):
 
 
 def test_health_is_never_rate_limited(tmp_path):
-    app = limited_app(tmp_path, RATELIMIT_VOTE_GLOBAL="1 per minute")
+    app = limited_app(tmp_path, RATELIMIT_VOTE_GLOBAL="1 per minute", RATELIMIT_SHED_AT=1.0)
     client = client_from(app, "198.51.100.1")
     api_votes(client, 2)
     assert all(client.get("/poll/health").status_code == 200 for _ in range(20))

@@ -6,16 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from campaign_model.polls import Poll
 
-from .engine import read_connection, write_transaction
+from .engine import read_connection
 from .keys import KeyRing
 from .tables import ballots, vote_marks
+from .writer import run_write
 
 
 class AlreadyVoted(Exception):
@@ -26,21 +27,36 @@ def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
+# The vote's statements, built once: building a Core statement for every vote
+# cost about four times as much CPU as executing it (docs/reports/benchmarks.md),
+# and it runs on the one writer thread that every vote of a process waits for.
+_DIGESTS = bindparam("digests", expanding=True)
+_FORGET_EXPIRED_MARKS = delete(vote_marks).where(
+    vote_marks.c.digest.in_(_DIGESTS), vote_marks.c.expires_at <= bindparam("now")
+)
+_LIVE_MARK = select(vote_marks.c.digest).where(
+    vote_marks.c.digest.in_(_DIGESTS), vote_marks.c.expires_at > bindparam("now")
+)
+_INSERT_BALLOT = insert(ballots).values(
+    poll_id=bindparam("poll_id"), option_id=bindparam("option_id"), cast_hour=bindparam("hour")
+)
+_INSERT_MARK_ONCE = {
+    name: builder(vote_marks)
+    .values(digest=bindparam("digest"), expires_at=bindparam("expires_at"))
+    .on_conflict_do_nothing()
+    # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement.
+    .returning(vote_marks.c.digest)
+    for name, builder in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+
+
 def _insert_mark_once(conn, digest: bytes, expires_at: datetime) -> bool:
     """Insert a duplicate-check mark; False when it was already there."""
-    dialect = conn.dialect.name
-    builder = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(dialect)
+    statement = _INSERT_MARK_ONCE.get(conn.dialect.name)
+    if statement is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database {conn.dialect.name}")
     values = {"digest": digest, "expires_at": expires_at}
-    if builder is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database {dialect}")
-    statement = (
-        builder(vote_marks)
-        .values(values)
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement.
-        .returning(vote_marks.c.digest)
-    )
-    return conn.execute(statement).first() is not None
+    return conn.execute(statement, values).first() is not None
 
 
 def record_vote(
@@ -52,7 +68,7 @@ def record_vote(
     network: str | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Store one ballot in one transaction, or raise AlreadyVoted.
+    """Store one ballot, or raise AlreadyVoted; return once it is committed.
 
     With the ``cookie+network`` policy, ``keyring`` and ``network`` are needed:
     the mark and the ballot are written together, so either both are stored or
@@ -65,25 +81,22 @@ def record_vote(
     # Hash before the transaction: loading the keys may rotate them, which is a
     # write of its own and would wait forever for this transaction's lock.
     digests = keyring.all_digests(network, poll.id) if check_network else []
-    with write_transaction(engine) as conn:
+    expires_at = _hour(now) + timedelta(hours=poll.duplicate_window_hours + 1)
+
+    def store(conn) -> None:
         if check_network:
             # A mark past its window no longer counts, even before the purge removes it.
-            conn.execute(
-                delete(vote_marks).where(
-                    vote_marks.c.digest.in_(digests), vote_marks.c.expires_at <= now
-                )
-            )
-            live = conn.execute(
-                select(vote_marks.c.digest).where(
-                    vote_marks.c.digest.in_(digests), vote_marks.c.expires_at > now
-                )
-            ).first()
-            expires_at = _hour(now) + timedelta(hours=poll.duplicate_window_hours + 1)
+            conn.execute(_FORGET_EXPIRED_MARKS, {"digests": digests, "now": now})
+            live = conn.execute(_LIVE_MARK, {"digests": digests, "now": now}).first()
             if live is not None or not _insert_mark_once(conn, digests[0], expires_at):
                 raise AlreadyVoted(poll.id)
         conn.execute(
-            insert(ballots).values(poll_id=poll.id, option_id=option_id, cast_hour=_hour(now))
+            _INSERT_BALLOT, {"poll_id": poll.id, "option_id": option_id, "hour": _hour(now)}
         )
+
+    # Committed with the other votes that arrive meanwhile (store/writer.py);
+    # returns once this one is durable.
+    run_write(engine, store)
 
 
 @dataclass(frozen=True)

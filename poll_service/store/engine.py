@@ -98,6 +98,12 @@ def get_engine() -> Engine:
     return get_engine_for(current_app)
 
 
+def write_timeout(engine: Engine) -> float:
+    """Seconds a write may wait for its turn before it fails (a 503 for a vote)."""
+    queue = _sqlite_write_queues.get(engine)
+    return queue.timeout if queue else 5.0
+
+
 @contextmanager
 def write_transaction(engine: Engine | None = None) -> Connection:
     """A transaction that holds the write lock from its first statement."""

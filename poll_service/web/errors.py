@@ -2,7 +2,7 @@
 
 Handlers never show a stack trace, and nothing that fails here has written
 anything: errors are raised before a transaction starts or roll it back.
-Flask-Limiter's 429 and Flask-WTF's CSRF failures come through here too.
+The rate limits' 429 and Flask-WTF's CSRF failures come through here too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .outcomes import note_refusal
-from .rate_limits import retry_after_seconds
 
 PROBLEM_BASE = "/poll/api/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -26,6 +25,7 @@ class PollError(Exception):
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
         self.extra = extra
+        self.headers: dict[str, str] = {}  # e.g. Retry-After on a 503
 
 
 def wants_json() -> bool:
@@ -82,8 +82,8 @@ HTTP_ERRORS = {
 def _from_http(exception: HTTPException) -> PollError:
     code = exception.code or 500
     slug, title, detail = HTTP_ERRORS.get(code, ("error", exception.name, None))
-    # Flask-Limiter's description names the limit; a generic message tells an
-    # abuser less about which allowance ran out (OWASP anti-automation).
+    # A generic message tells an abuser nothing about which allowance ran out
+    # (OWASP anti-automation).
     return PollError(code, slug, title, detail or exception.description or title)
 
 
@@ -111,7 +111,7 @@ def csrf_problem(error: CSRFError) -> PollError:
 def init_app(app: Flask) -> None:
     @app.errorhandler(PollError)
     def handle_poll_error(error: PollError):
-        return render_problem(error)
+        return render_problem(error, error.headers)
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):
@@ -132,7 +132,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         # Keep the exception's own headers, such as Allow on a 405 (RFC 9110).
+        # A 429 carries its Retry-After (web/rate_limits.py).
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
-        if error.code == 429:
-            headers["Retry-After"] = str(retry_after_seconds())
         return render_problem(_from_http(error), headers)

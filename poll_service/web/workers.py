@@ -1,6 +1,6 @@
 """Refuse to serve votes from several processes that cannot share rate-limit counts.
 
-Flask-Limiter's ``memory://`` storage lives inside one process: with N gunicorn
+In-process (``memory://``) rate-limit counts live inside one process: with N gunicorn
 workers each keeps its own counts, so every limit is really N times larger.
 ``check_rate_limit_storage`` is called by ``create_app`` (with the ``WORKERS``
 setting) and by gunicorn's ``on_starting`` hook (with the real worker count,

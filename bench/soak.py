@@ -1,0 +1,119 @@
+"""Soak: the embedded default under full load for 10 minutes, a new network per vote.
+
+    .venv/bin/python -m bench.soak [--minutes 10] [--connections 64]
+
+The service runs as bench.vote runs it (gunicorn with deploy/gunicorn.conf.py,
+SQLite, the shipped limits but for the per-network ones); wrk runs one minute
+at a time, each minute with voters (networks) never seen before, so the
+rate-limit and duplicate-check state grows as in a real surge. Per minute it
+reports votes/s, p99, the worker's CPU per vote and its resident memory.
+
+Targets (issue 14): the last minute's rate within 10 % of the first's, and
+memory flat (the last minute's RSS within 10 % of the first's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from .common import free_port, quick_or, run_benchmark, save, verdict
+from .vote import (
+    POLL,
+    PROBE_POLL,
+    check_no_vote_lost,
+    cpu_seconds,
+    embedded_service,
+    run_wrk,
+    stored_votes,
+    worker_pids,
+    write_tokens,
+)
+
+VOTERS_PER_MINUTE = 10_000_000  # each minute's voters start this far on: all new networks
+TARGETS = {"rate_kept": 0.9, "rss_growth": 1.1}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int) -> dict:
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    rows = []
+    acknowledged = 0
+    with embedded_service(workdir, port, []) as (master, env):
+        tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), workdir / "tokens.tsv")
+        workers = worker_pids(master.pid)
+        for minute in range(minutes):
+            before = cpu_seconds(workers)
+            load = run_wrk(
+                origin,
+                tokens,
+                origin,
+                seconds_per_minute,
+                connections,
+                first_voter=minute * VOTERS_PER_MINUTE,
+            )
+            cpu = cpu_seconds(workers) - before
+            acknowledged += load["acknowledged"]
+            row = {
+                "minute": minute + 1,
+                "per_second": load["per_second"],
+                "p99_ms": load["latency_ms"]["p99"],
+                "statuses": load["statuses"],
+                "cpu_ms_per_vote": round(1000 * cpu / max(1, load["acknowledged"]), 2),
+                "rss_mb": sum(rss_mb(pid) for pid in workers),
+            }
+            rows.append(row)
+            print(
+                f"  minute {row['minute']:>2}: {row['per_second']:>7.1f} votes/s, "
+                f"p99 {row['p99_ms']} ms, {row['cpu_ms_per_vote']} ms CPU/vote, "
+                f"RSS {row['rss_mb']} MB, {row['statuses']}",
+                flush=True,
+            )
+    stored = stored_votes(env["POLL_DATABASE_URL"])
+    integrity = check_no_vote_lost(stored, {POLL: acknowledged, PROBE_POLL: 0})
+    first, last = rows[0], rows[-1]
+    rate_kept = last["per_second"] / first["per_second"] if first["per_second"] else 0.0
+    rss_growth = last["rss_mb"] / first["rss_mb"] if first["rss_mb"] else 0.0
+    return {
+        "connections": connections,
+        "seconds_per_minute": seconds_per_minute,
+        "minutes": rows,
+        "rate_kept": round(rate_kept, 3),
+        "rss_growth": round(rss_growth, 3),
+        "votes": integrity,
+        "targets": TARGETS,
+        "met": {
+            "rate_kept": rate_kept >= TARGETS["rate_kept"],
+            "rss_growth": rss_growth <= TARGETS["rss_growth"],
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=int, default=quick_or(2, 10))
+    parser.add_argument("--connections", type=int, default=quick_or(8, 64))
+    args = parser.parse_args(argv)
+    seconds = quick_or(2, 60)
+    print(f"Soak: {args.minutes} x {seconds} s at {args.connections} connections", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-soak-") as workdir:
+        figures = soak(Path(workdir), args.minutes, seconds, args.connections)
+    save("soak", figures)
+    print(
+        f"  last minute / first: {figures['rate_kept']:.0%} of the rate "
+        f"({verdict(figures['met']['rate_kept'])}), RSS x{figures['rss_growth']} "
+        f"({verdict(figures['met']['rss_growth'])}); votes {figures['votes']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    run_benchmark(main)

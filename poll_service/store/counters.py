@@ -1,0 +1,222 @@
+"""Rate-limit counts in time slices that expire whole: in this process, or in Redis.
+
+Each limit ("5 per minute") is counted in slices of a sixth of its window (ten
+seconds for a minute). A vote is allowed when the current slice and the six
+before it hold fewer than the amount: those seven slices cover the whole window
+and a little more, so no span of the window's length ever lets more than the
+amount through (an approximate sliding window that errs on the strict side, by
+at most one slice). A slice is one dict, or one Redis key per network, dropped
+whole once it is older than the window. A network is counted under every live
+hashing key (see ``keys.py``), so its counts survive the daily key rotation.
+
+``check_and_spend`` tests every limit first and spends a unit of each only if
+all of them allow the vote, atomically (under a lock in this process, in one Lua
+script in Redis): a refused request spends nothing, so a flood refused by its
+own per-network limit cannot use up anyone else's allowance.
+
+Shedding: when the first limit (the global one) has counted ``busy_at`` or
+more, the later limits are held to their ``busy_amount`` instead, so that as the
+whole site nears its capacity the networks that voted most recently are turned
+away first, and readers voting for the first time still get through.
+
+Why not Flask-Limiter and its ``limits`` storages (used before, see
+docs/reports/benchmarks.md):
+
+- the ``memory://`` storage expires keys with a timer thread that walks every
+  key, one per network per limit; under a surge of new voters that walk grew to
+  dominate the profile and the vote rate fell by three quarters in minutes;
+- it tests and spends one limit after another, so a request refused by the
+  second limit has already spent the first (and the global allowance);
+- a limit is one key, and it cannot sum a network's counts under two hashing keys.
+
+``limits`` still parses the limits ("5 per minute"), so the settings keep its notation.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from limits import parse
+
+# Slices per window: the count may err strict by at most one slice.
+SLICES = 6
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Which limit refused (its index), what it had counted, and whether the site was busy."""
+
+    index: int
+    count: float
+    busy: bool
+
+
+@dataclass(frozen=True)
+class Window:
+    """One limit: at most ``amount`` in any ``seconds``, counted in slices."""
+
+    name: str
+    amount: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, name: str, text: str) -> Window:
+        item = parse(text)
+        return cls(name, int(item.amount), int(item.get_expiry()))
+
+    @property
+    def slice_seconds(self) -> float:
+        return self.seconds / SLICES
+
+    def slices(self, now: float) -> range:
+        """The numbers of the slices a vote at ``now`` is counted against, newest last."""
+        current = int(now // self.slice_seconds)
+        return range(current - SLICES, current + 1)
+
+    def retry_after(self, now: float) -> int:
+        """Whole seconds, at least 1, within which the oldest counted slice has left."""
+        return max(1, math.ceil(self.seconds - now % self.slice_seconds))
+
+
+@dataclass(frozen=True)
+class Check:
+    """One limit to test for one request: its window, the keys it counts under
+    (the current hashing key's first), the amount to hold it to, and the lower
+    amount while the site is busy."""
+
+    window: Window
+    keys: list[bytes | str]
+    amount: int
+    busy_amount: int | None = None
+
+    def limit(self, busy: bool) -> int:
+        return self.busy_amount if busy and self.busy_amount is not None else self.amount
+
+
+class MemoryCounters:
+    """Counts in this process: for one worker (the embedded default)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        # (limit name, window length) -> slice number -> key -> count. Held
+        # for a window (an hour for the sustained limit), one entry per network
+        # that voted: the keys are kept short (see web/rate_limits.py).
+        self._slices: dict[tuple[str, int], dict[int, dict[bytes | str, int]]] = {}
+
+    def check_and_spend(
+        self, checks: list[Check], busy_at: float = math.inf, now: float | None = None
+    ) -> Refusal | None:
+        now = time.time() if now is None else now
+        with self._lock:
+            spend = []
+            busy = False
+            for index, check in enumerate(checks):
+                slices = self._live_slices(check.window, now)
+                count = sum(held.get(key, 0) for held in slices for key in check.keys)
+                if index == 0:
+                    busy = count >= busy_at
+                if count + 1 > check.limit(busy):
+                    return Refusal(index, count, busy)
+                spend.append((slices[-1], check.keys[0]))
+            for current, key in spend:
+                current[key] = current.get(key, 0) + 1
+        return None
+
+    def _live_slices(self, window: Window, now: float) -> list[dict]:
+        numbers = window.slices(now)
+        by_number = self._slices.setdefault((window.name, window.seconds), {})
+        if numbers[-1] not in by_number:
+            # A new slice: every slice older than the window is dropped at once.
+            for old in [n for n in by_number if n < numbers[0]]:
+                del by_number[old]
+            by_number[numbers[-1]] = {}
+        return [by_number.get(n, {}) for n in numbers[:-1]] + [by_number[numbers[-1]]]
+
+    def keys(self) -> list[str]:
+        """Every key held, as text (for tests: none may contain an address)."""
+        with self._lock:
+            slices = [held for by_number in self._slices.values() for held in by_number.values()]
+            return [_text(key) for held in slices for key in held]
+
+
+# KEYS: per check, its keys for every slice, the current slice's first.
+# ARGV: the number of checks, busy_at, then per check: key count, amount,
+# busy amount, TTL. Returns nil, or {index, count, busy} of a refusal.
+CHECK_AND_SPEND_LUA = """
+local checks = tonumber(ARGV[1])
+local busy_at = tonumber(ARGV[2])
+local busy = 0
+local spend = {}
+local at, arg = 1, 3
+for i = 1, checks do
+  local n = tonumber(ARGV[arg])
+  local count = 0
+  for _, value in ipairs(redis.call('MGET', unpack(KEYS, at, at + n - 1))) do
+    count = count + (tonumber(value) or 0)
+  end
+  if i == 1 and count >= busy_at then
+    busy = 1
+  end
+  if count + 1 > tonumber(ARGV[arg + 1 + busy]) then
+    return {i, count, busy}
+  end
+  spend[i] = {KEYS[at], ARGV[arg + 3]}
+  at = at + n
+  arg = arg + 4
+end
+for i = 1, checks do
+  redis.call('INCR', spend[i][1])
+  redis.call('EXPIRE', spend[i][1], spend[i][2])
+end
+return false
+"""
+
+
+class RedisCounters:
+    """Counts in Redis, shared by every worker and machine; one round trip per vote.
+
+    A slice's key is ``prefix:limit:seconds:slice:network-key``; they expire by TTL."""
+
+    def __init__(self, url: str, prefix: str = "poll-limits"):
+        import redis  # only when Redis is configured
+
+        self.client = redis.Redis.from_url(url)
+        self.prefix = prefix
+        self._script = self.client.register_script(CHECK_AND_SPEND_LUA)
+
+    def check_and_spend(
+        self, checks: list[Check], busy_at: float = math.inf, now: float | None = None
+    ) -> Refusal | None:
+        now = time.time() if now is None else now
+        keys: list[str] = []
+        args: list = [len(checks), repr(min(busy_at, 1e300))]
+        for check in checks:
+            window = check.window
+            name = f"{self.prefix}:{window.name}:{window.seconds}"
+            numbers = list(reversed(window.slices(now)))  # the current slice first
+            keys += [f"{name}:{number}:{_text(k)}" for k in check.keys for number in numbers]
+            # A slice is read until it is older than the window: keep it that long.
+            ttl = math.ceil(window.seconds + 2 * window.slice_seconds)
+            args += [len(check.keys) * len(numbers), check.amount, check.limit(busy=True), ttl]
+        refused = self._script(keys=keys, args=args)
+        if not refused:
+            return None
+        return Refusal(int(refused[0]) - 1, float(refused[1]), bool(int(refused[2])))
+
+
+def _text(key: bytes | str) -> str:
+    return key.hex() if isinstance(key, bytes) else key
+
+
+def counters_for(storage_uri: str) -> MemoryCounters | RedisCounters:
+    scheme = storage_uri.split(":", 1)[0].lower()
+    if scheme == "memory":
+        return MemoryCounters()
+    if scheme in ("redis", "rediss", "redis+unix", "unix"):
+        return RedisCounters(storage_uri.replace("redis+unix://", "unix://", 1))
+    raise ValueError(
+        f"rate-limit storage '{storage_uri}' is not supported: use memory:// or redis://"
+    )

@@ -1,0 +1,168 @@
+"""Group commit: one thread writes every vote of this process, many per transaction.
+
+A commit is the costly part of a vote: with ``synchronous=FULL`` SQLite waits
+for an fsync, and PostgreSQL for its WAL flush. Committing each vote alone
+caps a process at one fsync per vote and makes request threads queue for the
+write lock. Here each request hands its write to the writer thread and waits;
+the writer takes every write that has arrived meanwhile, runs each in its own
+savepoint inside one transaction, commits once, and only then answers all of
+them. So a request is answered only after its vote is durable, and a vote that
+fails its own checks (``AlreadyVoted``) rolls back alone without touching the
+others in its group.
+
+    result = run_write(engine, lambda conn: ...)  # returns, or raises, as the work did
+
+Every process has its own writer thread, started on first use (so a process
+forked by gunicorn after the app was loaded starts its own). Other writes (key
+rotation, the publisher's lease) keep using ``write_transaction`` directly; on
+SQLite they queue with the writer for the one write lock.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from .engine import write_timeout, write_transaction
+
+T = TypeVar("T")
+
+# Most writes one transaction takes: bounds how long the first in a group waits
+# for the last, and the size of a rollback if the commit fails.
+MAX_GROUP = 512
+
+_PENDING, _RUNNING, _ABANDONED = "pending", "running", "abandoned"
+
+
+class _Write:
+    """One request's write, and its outcome once the writer has committed it."""
+
+    def __init__(self, work: Callable[[Connection], object]):
+        self.work = work
+        self.state = _PENDING
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.result: object = None
+        self.error: BaseException | None = None
+
+    def claim(self) -> bool:
+        """The writer takes this write, unless its request has already given up."""
+        with self.lock:
+            if self.state == _ABANDONED:
+                return False
+            self.state = _RUNNING
+            return True
+
+    def abandon(self) -> bool:
+        """The request gives up; False if the writer already took the write."""
+        with self.lock:
+            if self.state == _RUNNING:
+                return False
+            self.state = _ABANDONED
+            return True
+
+
+class GroupWriter:
+    """The writer thread of one engine in one process."""
+
+    def __init__(self, engine: Engine, timeout: float = 5.0, max_group: int = MAX_GROUP):
+        self.engine = engine
+        self.timeout = timeout
+        self.max_group = max_group
+        self._writes: queue.SimpleQueue[_Write] = queue.SimpleQueue()
+        self._started_in: int | None = None
+        self._start_lock = threading.Lock()
+        self.groups = 0  # transactions committed or rolled back: for tests and benchmarks
+        self.largest_group = 0
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work(connection)`` in the next group; return once it is committed.
+
+        Raises what ``work`` raised, or the commit's error. If the writer has not
+        taken the write within ``timeout`` seconds it is dropped and the caller
+        gets the same OperationalError a locked SQLite database gives (a 503).
+        """
+        self._ensure_thread()
+        write = _Write(work)
+        self._writes.put(write)
+        if not write.done.wait(self.timeout) and write.abandon():
+            raise OperationalError(
+                "group commit", None, sqlite3.OperationalError("database is locked")
+            )
+        write.done.wait()  # taken in time: its commit is under way, so wait for it
+        if write.error is not None:
+            raise write.error
+        return write.result  # type: ignore[return-value]
+
+    def _ensure_thread(self) -> None:
+        if self._started_in == os.getpid():
+            return
+        with self._start_lock:
+            if self._started_in != os.getpid():
+                # A fork copies the queue but not the thread: start afresh.
+                self._writes = queue.SimpleQueue()
+                thread = threading.Thread(target=self._loop, name="group-writer", daemon=True)
+                thread.start()
+                self._started_in = os.getpid()
+
+    def _loop(self) -> None:
+        writes = self._writes
+        while True:
+            group = [writes.get()]
+            while len(group) < self.max_group:
+                try:
+                    group.append(writes.get_nowait())
+                except queue.Empty:
+                    break
+            self._commit([write for write in group if write.claim()])
+
+    def _commit(self, group: list[_Write]) -> None:
+        if not group:
+            return
+        try:
+            with write_transaction(self.engine) as connection:
+                for write in group:
+                    savepoint = connection.begin_nested()
+                    try:
+                        write.result = write.work(connection)
+                    except Exception as error:  # this write's own failure: undo it alone
+                        savepoint.rollback()
+                        write.error = error
+                    else:
+                        savepoint.commit()
+        except Exception as error:  # the transaction failed: nothing in it is stored
+            for write in group:
+                if write.error is None:
+                    write.error = error
+                    write.result = None
+        finally:
+            self.groups += 1
+            self.largest_group = max(self.largest_group, len(group))
+            for write in group:
+                write.done.set()
+
+
+_writers: weakref.WeakKeyDictionary[Engine, GroupWriter] = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def writer_for(engine: Engine) -> GroupWriter:
+    """This engine's writer, made on first use."""
+    with _writers_lock:
+        writer = _writers.get(engine)
+        if writer is None:
+            writer = _writers[engine] = GroupWriter(engine, write_timeout(engine))
+        return writer
+
+
+def run_write(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in this process's next group commit; see GroupWriter.run."""
+    return writer_for(engine).run(work)

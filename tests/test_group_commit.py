@@ -1,0 +1,190 @@
+"""Group commit (poll_service/store/writer.py): the votes that arrive while one
+group commits go in the next group together; a vote refused inside a group
+(already voted) is undone alone; a failed commit stores none of its group and
+tells every one of its voters; a write stuck behind the lock gives up cleanly.
+
+(kill -9 during a load, through gunicorn: tests/test_reliability_crash.py.)"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import OperationalError
+
+from campaign_model.polls import load_poll
+from poll_service.store.ballots import AlreadyVoted, record_vote
+from poll_service.store.engine import make_engine, write_transaction
+from poll_service.store.keys import KeyRing
+from poll_service.store.tables import ballots, metadata
+from poll_service.store.writer import GroupWriter, writer_for
+from tests.support.service import write_poll
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'votes.sqlite3'}", busy_timeout=5.0)
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def stored(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(ballots)).scalar_one()
+
+
+def add_ballot(conn, option="a"):
+    conn.execute(insert(ballots).values(poll_id="p", option_id=option, cast_hour=datetime.now(UTC)))
+
+
+def test_votes_arriving_during_a_commit_go_in_one_group_and_all_are_stored(engine):
+    writer = GroupWriter(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_first(conn):
+        add_ballot(conn)
+        started.set()
+        release.wait(10)
+
+    with ThreadPoolExecutor(41) as pool:
+        first = pool.submit(writer.run, slow_first)
+        assert started.wait(10)
+        rest = [pool.submit(writer.run, add_ballot) for _ in range(40)]
+        # None is answered before its group commits.
+        assert not any(future.done() for future in rest)
+        release.set()
+        first.result(10)
+        for future in rest:
+            future.result(10)
+    assert stored(engine) == 41
+    assert writer.groups == 2  # the first alone, then the forty together
+    assert writer.largest_group == 40
+
+
+def test_a_vote_refused_inside_a_group_is_undone_alone(tmp_path, engine):
+    poll = load_poll(write_poll(tmp_path / "polls", "p", policy="cookie+network"))
+    option = poll.options[0].id
+    keyring = KeyRing(engine)
+    writer = writer_for(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def hold(conn):
+        started.set()
+        release.wait(10)
+
+    def vote(network):
+        try:
+            record_vote(engine, poll, option, keyring=keyring, network=network)
+            return "stored"
+        except AlreadyVoted:
+            return "already"
+
+    networks = [f"198.51.100.{n % 10}" for n in range(30)]  # each network three times
+    with ThreadPoolExecutor(31) as pool:
+        holder = pool.submit(writer.run, hold)
+        assert started.wait(10)
+        futures = [pool.submit(vote, network) for network in networks]
+        release.set()
+        holder.result(10)
+        outcomes = [future.result(10) for future in futures]
+    assert outcomes.count("stored") == 10
+    assert outcomes.count("already") == 20
+    assert stored(engine) == 10
+
+
+def test_a_failed_commit_stores_nothing_and_tells_every_voter(engine):
+    writer = GroupWriter(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def hold(conn):
+        started.set()
+        release.wait(10)
+
+    def breaks_the_transaction(conn):
+        add_ballot(conn)
+        # An error the savepoint cannot contain: the connection is closed under it.
+        conn.connection.dbapi_connection.close()
+
+    with ThreadPoolExecutor(12) as pool:
+        holder = pool.submit(writer.run, hold)
+        assert started.wait(10)
+        good = [pool.submit(writer.run, add_ballot) for _ in range(10)]
+        bad = pool.submit(writer.run, breaks_the_transaction)
+        release.set()
+        holder.result(10)
+        errors = []
+        for future in [*good, bad]:
+            with pytest.raises(Exception) as caught:
+                future.result(10)
+            errors.append(caught.value)
+    assert len(errors) == 11
+    assert stored(engine) == 0
+    # The writer goes on: the next vote is stored.
+    writer.run(add_ballot)
+    assert stored(engine) == 1
+
+
+def test_a_vote_waiting_past_the_timeout_gets_an_error_and_is_never_stored(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'votes.sqlite3'}", busy_timeout=0.3)
+    metadata.create_all(engine)
+    writer = GroupWriter(engine, timeout=0.3)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        with write_transaction(engine):
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert holding.wait(10)
+    try:
+        with pytest.raises(OperationalError, match="database is locked"):
+            writer.run(add_ballot)
+    finally:
+        release.set()
+        holder.join()
+    writer.run(lambda conn: add_ballot(conn, "b"))  # the writer recovers
+    with engine.connect() as conn:
+        options = conn.execute(select(ballots.c.option_id)).scalars().all()
+    # The vote that was told "not counted" was not stored later either.
+    assert options == ["b"]
+
+
+def test_an_expired_count_is_recounted_by_one_thread_while_the_others_answer(
+    tmp_path, engine, monkeypatch
+):
+    """When the cached results expire under load, the threads must not all recount
+    at once (each recount reads every ballot): one recounts, the rest answer with
+    the previous count, and every request is answered."""
+    from poll_service.publish import live
+
+    poll = load_poll(write_poll(tmp_path / "polls", "p", policy="none"))
+    recounts, release = [], threading.Event()
+    real_tally = live.tally
+
+    def slow_tally(engine_, poll_):
+        recounts.append(threading.get_ident())
+        if len(recounts) > 1:
+            release.wait(10)  # the second recount (the first after expiry) is slow
+        return real_tally(engine_, poll_)
+
+    monkeypatch.setattr(live, "tally", slow_tally)
+    cache = live.TallyCache(engine, max_age=0)  # always expired
+    first = cache.get(poll)
+    with ThreadPoolExecutor(8) as pool:
+        answers = [pool.submit(cache.get, poll) for _ in range(8)]
+        done, deadline = set(), time.monotonic() + 5
+        while len(done) < 7 and time.monotonic() < deadline:
+            done, waiting = wait(answers, timeout=0.1)
+        # Seven answered at once with the previous count, while one recounts.
+        assert len(done) == 7 and len(waiting) == 1
+        assert all(a.result() is first for a in done)
+        release.set()
+    assert all(a.result(10) is not None for a in answers)
+    assert len(recounts) == 2  # the first count, then one recount

@@ -1,0 +1,93 @@
+"""The rate-limit counters (poll_service/store/counters.py), in memory and in Redis:
+the same answers from both, refusals spend nothing, a network is counted under
+every live hashing key, and old buckets are dropped whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from poll_service.store.counters import Check, MemoryCounters, RedisCounters, Window
+from tests.support.processes import Unavailable, skip_or_fail
+from tests.support.services import RedisServer
+
+MINUTE = Window("burst", 3, 60)
+SITE = Window("site", 10, 60)
+T0 = 1_800_000_000.0  # the start of a minute
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    server = RedisServer()
+    try:
+        server.start()
+    except Unavailable as error:
+        server.stop()
+        skip_or_fail(str(error))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def counters(request):
+    if request.param == "memory":
+        return MemoryCounters()
+    store = RedisCounters(request.getfixturevalue("redis_url"), prefix=f"t{id(request)}")
+    store.client.flushdb()
+    return store
+
+
+def checks(keys, burst=MINUTE, site=SITE, busy_amount=None):
+    return [Check(site, ["all"], site.amount), Check(burst, keys, burst.amount, busy_amount)]
+
+
+def test_a_network_gets_its_amount_then_a_refusal(counters):
+    answers = [counters.check_and_spend(checks(["a"]), now=T0 + i) for i in range(4)]
+    assert answers[:3] == [None, None, None]
+    assert (answers[3].index, answers[3].count, answers[3].busy) == (1, 3, False)
+
+
+def test_refusals_spend_nothing_of_any_limit(counters):
+    for i in range(3):
+        assert counters.check_and_spend(checks(["a"]), now=T0 + i) is None
+    for i in range(50):  # refused by its own limit, again and again
+        assert counters.check_and_spend(checks(["a"]), now=T0 + 3 + i / 100).index == 1
+    # The site's allowance (10) still has its 7 units for others.
+    others = [counters.check_and_spend(checks([f"n{i}"]), now=T0 + 4) for i in range(8)]
+    assert others[:7] == [None] * 7
+    assert others[7].index == 0
+
+
+def test_a_network_is_counted_under_every_live_key(counters):
+    for i in range(3):
+        assert counters.check_and_spend(checks(["yesterday"]), now=T0 + i) is None
+    # After the rotation the network's keys are [today's, yesterday's].
+    refusal = counters.check_and_spend(checks(["today", "yesterday"]), now=T0 + 5)
+    assert refusal is not None and refusal.index == 1
+
+
+def test_a_vote_stops_counting_only_after_a_whole_window(counters):
+    for i in range(3):
+        assert counters.check_and_spend(checks(["a"]), now=T0 + 50 + i) is None
+    # No span of 60 s may hold four: still refused 58 s after the last vote...
+    for second in (60, 75, 90, 105, 110):
+        assert counters.check_and_spend(checks(["a"]), now=T0 + second) is not None
+    # ...and free again once the votes' ten-second slice is a whole window old.
+    assert counters.check_and_spend(checks(["a"]), now=T0 + 120) is None
+
+
+def test_while_the_site_is_busy_networks_that_voted_wait(counters):
+    assert counters.check_and_spend(checks(["heavy"], busy_amount=1), 5, now=T0) is None
+    for i in range(4):
+        assert counters.check_and_spend(checks([f"n{i}"], busy_amount=1), 5, now=T0 + 1) is None
+    refusal = counters.check_and_spend(checks(["heavy"], busy_amount=1), 5, now=T0 + 2)
+    assert (refusal.index, refusal.busy) == (1, True)
+    assert counters.check_and_spend(checks(["fresh"], busy_amount=1), 5, now=T0 + 2) is None
+
+
+def test_memory_drops_old_buckets_whole():
+    counters = MemoryCounters()
+    for minute in range(100):
+        for voter in range(50):
+            counters.check_and_spend(checks([f"{minute}-{voter}"]), now=T0 + 60 * minute)
+    # Only this minute's and the last minute's keys are held, not 5,000.
+    assert len(counters.keys()) <= 2 * (50 + 1) * 2
