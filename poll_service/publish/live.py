@@ -22,7 +22,8 @@ from campaign_model.polls import Poll
 
 from ..store.ballots import Tally, tally
 from ..store.engine import get_engine
-from .document import rate_limits_in_force, results_document
+from .document import rate_limits_in_force, reached_times, results_document
+from .publisher import poll_output_dir, read_published
 
 
 class TallyCache:
@@ -52,4 +53,10 @@ def current_results(poll: Poll) -> dict:
     if cache is None:
         max_age = float(current_app.config["RESULTS_MAX_AGE"])
         cache = current_app.extensions.setdefault("tally_cache", TallyCache(get_engine(), max_age))
-    return results_document(cache.get(poll), rate_limits_in_force())
+    # Milestones keep the times the publisher recorded, so both say the same.
+    reached = {}
+    if poll.milestones:
+        reached = reached_times(
+            read_published(poll_output_dir(current_app, poll.id) / "results.json")
+        )
+    return results_document(cache.get(poll), rate_limits_in_force(), reached=reached)

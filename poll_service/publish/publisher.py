@@ -43,7 +43,7 @@ from ..store.ballots import tally
 from ..store.engine import get_engine_for, read_connection
 from ..store.tables import ballots
 from .charts import results_svg, trend_svg
-from .document import rate_limits_in_force, results_document, same_results
+from .document import rate_limits_in_force, reached_times, results_document, same_results
 from .exports import embed_html, embed_stylesheet, results_csv
 from .lock import PublishLock
 from .share_card import share_png
@@ -170,8 +170,9 @@ def publish(
         report = PublishReport()
         stylesheet = publish_stylesheet(app)
         for poll in app.extensions["polls"].values():
-            document = results_document(tally(engine, poll), limits, now)
             folder = poll_output_dir(app, poll.id)
+            reached = reached_times(read_published(folder / "results.json"))
+            document = results_document(tally(engine, poll), limits, now, reached)
             newest = partial(latest_ballot_id, app, poll.id)
             outcome = publish_poll(folder, document, stylesheet, force, newest)
             report.outcomes[poll.id] = outcome
