@@ -5,7 +5,9 @@ plugin attaches the poll's definition and its latest published results, so the
 numbers are in the HTML itself, for readers without JavaScript and for link
 previews. Every template also gets ``polls``: each poll with its results, the
 methodology note drawn from the poll's real settings, and the links to share,
-download and embed them (used by theme/templates/results.html).
+download and embed them (used by theme/templates/results.html), and
+``featured_poll``: the newest article's poll, which the home page asks readers
+to vote in.
 """
 
 import html
@@ -38,6 +40,21 @@ def long_date(moment: datetime | None) -> str:
     return f"{moment.day} {moment:%B %Y}" if moment else ""
 
 
+@dataclass(frozen=True)
+class MilestoneProgress:
+    """One milestone as the site shows it: reached (and when) or still ahead."""
+
+    count: int
+    then: str
+    reached_at: str | None  # ISO time from results.json, to the hour
+
+    @property
+    def reached_date(self) -> str:
+        if not self.reached_at:
+            return ""
+        return long_date(datetime.fromisoformat(self.reached_at.replace("Z", "+00:00")))
+
+
 @dataclass
 class PublishedPoll:
     poll: Poll
@@ -60,6 +77,30 @@ class PublishedPoll:
     def page_url(self) -> str:
         """Where a shared link leads: this poll on the results page."""
         return f"{self.site_url}/results/#poll-{self.id}"
+
+    @property
+    def total(self) -> int:
+        return self.results.get("total", 0) if self.results else 0
+
+    @property
+    def milestones(self) -> list[MilestoneProgress]:
+        """The poll's milestones, with the times results.json says each was reached."""
+        published = (self.results or {}).get("milestones") or []
+        reached = {m.get("count"): m.get("reached_at") for m in published if isinstance(m, dict)}
+        return [
+            MilestoneProgress(
+                m.count, m.then, reached.get(m.count) if self.total >= m.count else None
+            )
+            for m in self.poll.milestones
+        ]
+
+    @property
+    def next_milestone(self) -> MilestoneProgress | None:
+        """The first milestone not yet reached; the goal (the last) once all are."""
+        milestones = self.milestones
+        return next((m for m in milestones if self.total < m.count), None) or (
+            milestones[-1] if milestones else None
+        )
 
     @property
     def updated(self) -> str:
@@ -142,6 +183,7 @@ def add_polls(generator):
 
 def attach_polls(generator):
     polls = generator.context["polls"]
+    featured = None
     for article in generator.articles + generator.drafts:
         name = getattr(article, "poll", None)
         if name is None:
@@ -152,6 +194,21 @@ def attach_polls(generator):
                 f"{generator.settings['POLLS_DIR']}"
             )
         article.published_poll = polls[name]
+        if article in generator.articles:
+            featured = choose_featured(featured, article)
+    generator.context["featured_poll"] = featured
+
+
+def choose_featured(current, article):
+    """Of the articles with polls (newest first), the first whose poll is open, else the newest."""
+    if current is None:
+        return article
+    if (
+        current.published_poll.poll.status() != "open"
+        and article.published_poll.poll.status() == "open"
+    ):
+        return article
+    return current
 
 
 def register():
