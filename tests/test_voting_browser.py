@@ -89,7 +89,7 @@ def test_without_javascript_the_vote_goes_through_the_service_pages(live_server,
         page.get_by_label("Yes, led by a child abuse expert").check()
         page.get_by_role("button", name="Vote").click()
         # The service's page, with the reader's choice kept, asks to confirm.
-        expect(page).to_have_url(live_server.url + "/poll/inquiry/?option=yes-expert")
+        expect(page).to_have_url(live_server.url + "/poll/inquiry/?option=yes-expert&submitted=1")
         expect(page.get_by_label("Yes, led by a child abuse expert")).to_be_checked()
         page.get_by_role("button", name="Vote").click()
         expect(page).to_have_url(live_server.url + "/poll/inquiry/thanks")

@@ -8,6 +8,7 @@
   "use strict";
 
   var REFRESH_MS = 5000;
+  var CATCH_UP_MS = 1500;
   var MONTHS = ["January", "February", "March", "April", "May", "June", "July",
     "August", "September", "October", "November", "December"];
 
@@ -25,7 +26,9 @@
     if (element && element.textContent !== text) element.textContent = text;
   }
 
-  function renderResults(section, data) {
+  // ``live``: results handed over after a vote rather than the published file,
+  // whose charts may not be drawn yet, so the charts wait for the file.
+  function renderResults(section, data, live) {
     section.querySelectorAll("[data-total]").forEach(function (total) {
       setText(total, data.total.toLocaleString("en-GB"));
     });
@@ -45,6 +48,7 @@
       setText(updated, longTime(data.updated_at));
     }
     renderDaily(section, data);
+    if (live) return;
     // Charts are images: ask for the new version only when the numbers changed.
     var version = String(data.last_ballot_id);
     section.querySelectorAll("img[data-chart]").forEach(function (image) {
@@ -133,11 +137,11 @@
   // a moment, and must not take back the count poll.js has just shown.
   var newest = {};
 
-  function render(url, data) {
+  function render(url, data, live) {
     if (data.last_ballot_id < (newest[data.poll] || 0)) return;
     newest[data.poll] = data.last_ballot_id;
     document.querySelectorAll("[data-results-url]").forEach(function (section) {
-      if (section.getAttribute("data-results-url") === url) renderResults(section, data);
+      if (section.getAttribute("data-results-url") === url) renderResults(section, data, live);
     });
   }
 
@@ -160,12 +164,16 @@
   // After a vote in place, poll.js hands over the live results it was given.
   document.addEventListener("poll:results", function (event) {
     var data = event.detail;
-    if (data && data.poll) render("/polls/" + data.poll + "/results.json", data);
+    if (data && data.poll) render("/polls/" + data.poll + "/results.json", data, true);
   });
 
   // Poll only while the page is on screen, and catch up as soon as it is again,
   // including when the browser brings the page back from its back-forward cache.
   refreshAll();
+  // Once more soon after loading: a page reloaded straight after a vote may
+  // have fetched the file a moment before the publisher rewrote it. (Nothing
+  // is kept in the browser to bridge the gap: the pages store nothing.)
+  setTimeout(refreshAll, CATCH_UP_MS);
   setInterval(function () { if (!document.hidden) refreshAll(); }, REFRESH_MS);
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) refreshAll();
