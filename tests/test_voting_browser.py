@@ -22,7 +22,7 @@ def test_a_vote_on_the_article_is_counted_in_place(live_server, page):
     section = page.locator(".poll-section")
     expect(section.locator('[data-count="yes-judge"]')).to_have_text("1")
     expect(section.locator('[data-percentage="yes-judge"]')).to_have_text("100.0%")
-    expect(section.locator("[data-total]")).to_have_text("1")
+    expect(section.locator("tfoot [data-total]")).to_have_text("1")
 
 
 def test_a_second_vote_gets_the_friendly_already_voted_message(live_server, page):
