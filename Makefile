@@ -9,7 +9,7 @@ OUTPUT ?= output
 CONTENT ?= content
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build publish preview newpost newreblog lint format clean lock audit security bench bench-quick
+.PHONY: help run test build publish preview newpost newreblog lint format clean lock audit security bench bench-quick docs nginx-headers
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 build: $(VENV)/.installed ## Publish current poll results, then build the site into output/
 	$(BIN)/flask --app poll_service poll publish
-	$(BIN)/pelican content -s pelicanconf.py -o $(OUTPUT)
+	LOCAL_ORIGIN=http://127.0.0.1:$(PORT) $(BIN)/pelican content -s pelicanconf.py -o $(OUTPUT)
 
 run: build ## Build the site and serve it with a working poll at http://127.0.0.1:8000
 	$(BIN)/python -m poll_service.devserver --port $(PORT)
@@ -64,13 +64,19 @@ newpost: $(VENV)/.installed ## Start a draft post: make newpost TITLE="..."
 newreblog: $(VENV)/.installed ## Start a draft reblog: make newreblog TITLE="..."
 	$(BIN)/python scripts/new_content.py reblog "$$TITLE" --content $(CONTENT)
 
-bench: $(VENV)/.installed-test ## Run the benchmarks and print a summary (docs/benchmarks.md)
+bench: $(VENV)/.installed-test ## Run the benchmarks and print a summary (docs/reports/benchmarks.md)
 	bench/setup.sh
 	$(BIN)/python -m bench.run
 
 bench-quick: $(VENV)/.installed-test ## Each benchmark tiny and fast: proves they run, figures mean nothing
 	bench/setup.sh
 	BENCH_QUICK=1 $(BIN)/python -m bench.run
+
+docs: $(VENV)/.installed ## Regenerate the settings table in docs/operators.md and deploy/poll.env.example
+	$(BIN)/python scripts/settings_docs.py
+
+nginx-headers: $(VENV)/.installed ## Write deploy/nginx's header snippets from poll_service/web/headers.py
+	$(BIN)/python scripts/nginx_headers.py
 
 lint: $(VENV)/.installed-test ## ruff check and format check
 	$(BIN)/ruff check .

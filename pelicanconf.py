@@ -1,5 +1,7 @@
 """Pelican settings for development builds. publishconf.py extends these for production."""
 
+import os
+
 from campaign_model import paths
 from campaign_model.site import (  # noqa: F401 (settings Pelican reads)
     DEFAULT_LANG,
@@ -12,6 +14,14 @@ from campaign_model.site import (  # noqa: F401 (settings Pelican reads)
 
 AUTHOR = "Inquiry Now"
 SITEURL = ""
+# What a development build puts in the addresses that are pasted elsewhere (the
+# embed code, share links): the local server `make run` starts (the Makefile
+# passes its port). The page says such an address works only on this computer.
+LOCAL_ORIGIN = os.environ.get("LOCAL_ORIGIN", "http://127.0.0.1:8000")
+# The link-preview image of a page that names none and carries no poll: a card
+# with the site's name (scripts/site_card.py draws it; the file is committed).
+DEFAULT_OG_IMAGE = "/theme/site-card.png"
+DEFAULT_OG_IMAGE_ALT = f"{SITENAME}: {SITESUBTITLE}"
 PATH = str(paths.CONTENT_DIR)
 TIMEZONE = "Europe/London"
 DEFAULT_DATE_FORMAT = "%-d %B %Y"
@@ -20,8 +30,16 @@ PLUGIN_PATHS = [str(paths.PROJECT_ROOT / "plugins")]
 # placeholders: refuses unfilled "FILL IN" markers; it runs first, so one message
 # names every unfilled field. campaign_site and polls: the theme's and the
 # poll's data. reblogs: checks and attributes reblogs. sitemap_and_robots:
-# sitemap.xml and robots.txt.
-PLUGINS = ["placeholders", "campaign_site", "polls", "reblogs", "sitemap_and_robots"]
+# sitemap.xml and robots.txt. feeds: reblogs' attribution in the Atom feed,
+# and the feed of poll openings, closings and milestones.
+PLUGINS = [
+    "placeholders",
+    "campaign_site",
+    "polls",
+    "reblogs",
+    "sitemap_and_robots",
+    "feeds",
+]
 
 ARTICLE_PATHS = ["posts", "reblogs"]
 PAGE_PATHS = ["pages"]
@@ -62,6 +80,8 @@ CATEGORY_FEED_ATOM = None
 TRANSLATION_FEED_ATOM = None
 AUTHOR_FEED_ATOM = None
 AUTHOR_FEED_RSS = None
+# The polls' own feed: openings, closings and milestones (plugins/poll_feed).
+POLL_FEED_ATOM = None
 
 # Pelican's Markdown defaults, plus footnotes for a reblog's references. ("extra"
 # includes footnotes too; naming it here lets us set its options.)

@@ -15,6 +15,7 @@ SITEURL = os.environ.get("SITEURL", "https://inquiry-now.example.org").rstrip("/
 RELATIVE_URLS = False
 
 FEED_ALL_ATOM = "feeds/all.atom.xml"
+POLL_FEED_ATOM = "feeds/polls.atom.xml"
 
 # Drafts are for previewing; a public build leaves them out entirely.
 DRAFT_SAVE_AS = ""

@@ -1,1 +1,1 @@
-"""Benchmarks: `make bench` runs them all; see docs/benchmarks.md."""
+"""Benchmarks: `make bench` runs them all; see docs/reports/benchmarks.md."""

@@ -36,7 +36,8 @@ from .common import (
     verdict,
 )
 from .vote import (
-    BARE_GUNICORN_CONFIG,
+    BARE_APP,
+    GUNICORN_CONFIG,
     POLL,
     PROBE_POLL,
     PublishSampler,
@@ -164,6 +165,7 @@ def _empty_site(output: Path) -> None:
 def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
     ports = [free_port() for _ in range(INSTANCES)]
     env = {
+        **BARE_APP,
         "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
         "GUNICORN_THREADS": str(THREADS_PER_WORKER),
     }
@@ -171,7 +173,7 @@ def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
         [
             str(VENV_BIN / "gunicorn"),
             "--config",
-            str(BARE_GUNICORN_CONFIG),
+            str(GUNICORN_CONFIG),
             "--bind",
             f"127.0.0.1:{p}",
         ]

@@ -57,9 +57,10 @@ POLL = "inquiry"
 PROBE_POLL = "bench-probe"
 VOTE_PATH = f"/poll/api/polls/{POLL}/votes"
 LUA_SCRIPT = BENCH / "vote.lua"
-DEPLOY_GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
-BENCH_GUNICORN_CONFIG = BENCH / "gunicorn.conf.py"
-BARE_GUNICORN_CONFIG = BENCH / "gunicorn_bare.conf.py"
+# The one gunicorn configuration, as production runs it; the bare peer is the
+# same configuration with GUNICORN_APP=bench.bare_app:app.
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+BARE_APP = {"GUNICORN_APP": "bench.bare_app:app"}
 
 # The rate limits raised for the benchmark, so that they are not what is
 # measured: one machine posing as many voters would otherwise hit the global cap.
@@ -97,22 +98,15 @@ label = "B"
 """
 
 
-def gunicorn_config() -> Path:
-    """The deploy engineer's configuration once it exists; until then the bench's."""
-    return DEPLOY_GUNICORN_CONFIG if DEPLOY_GUNICORN_CONFIG.exists() else BENCH_GUNICORN_CONFIG
-
-
-def gunicorn_command(
-    app: str, port: int, extra: list[str] | None = None, config: Path | None = None
-) -> list[str]:
+def gunicorn_command(port: int, extra: list[str] | None = None) -> list[str]:
+    """gunicorn with the production configuration; GUNICORN_APP picks the app."""
     return [
         str(VENV_BIN / "gunicorn"),
         "--config",
-        str(config or gunicorn_config()),
+        str(GUNICORN_CONFIG),
         "--bind",
         f"127.0.0.1:{port}",
         *(extra or []),
-        app,
     ]
 
 
@@ -143,7 +137,7 @@ def embedded_service(workdir: Path, port: int, gunicorn_args: list[str]):
     subprocess.run(flask_command("poll", "init-db"), env=env_with(env), check=True, cwd=ROOT)
     log = workdir / "service.log"
     with (
-        running(gunicorn_command("poll_service:create_app()", port, gunicorn_args), env, log) as g,
+        running(gunicorn_command(port, gunicorn_args), env, log) as g,
         running(flask_command("poll", "publish", "--watch"), env, log, cwd=ROOT),
     ):
         wait_for_port(port, g)
@@ -152,12 +146,7 @@ def embedded_service(workdir: Path, port: int, gunicorn_args: list[str]):
 
 @contextmanager
 def bare_endpoint(port: int, gunicorn_args: list[str], log: Path):
-    with running(
-        gunicorn_command("bench.bare_app:app", port, gunicorn_args, BARE_GUNICORN_CONFIG),
-        {},
-        log,
-        cwd=ROOT,
-    ) as g:
+    with running(gunicorn_command(port, gunicorn_args), BARE_APP, log, cwd=ROOT) as g:
         wait_for_port(port, g)
         yield g
 
@@ -525,7 +514,7 @@ def report(figures: dict) -> None:
 def describe_layout(gunicorn_args: list[str], redis: bool) -> str:
     workers = os.environ.get("WEB_CONCURRENCY", "1")
     threads = os.environ.get("GUNICORN_THREADS", "8")
-    config = gunicorn_config().relative_to(ROOT)
+    config = GUNICORN_CONFIG.relative_to(ROOT)
     storage = "Redis" if redis else "memory://"
     extra = " ".join(gunicorn_args)
     return f"{config}, {workers} worker(s) x {threads} threads, rate limits in {storage} {extra}"

@@ -16,6 +16,18 @@ THEME = str(THEME_DIR)
 # Where "Exit this page" takes a reader: a neutral site with no personal pages.
 EXIT_URL = "https://www.bbc.co.uk/weather"
 
+# The licence of the open data (results.json, results.csv, the charts). CC BY 4.0
+# rather than OGL v3: the Open Government Licence is for public-sector
+# information, and this campaign is not a public body.
+DATA_LICENCE = {
+    "name": "Creative Commons Attribution 4.0 International (CC BY 4.0)",
+    "url": "https://creativecommons.org/licenses/by/4.0/",
+}
+
+# What a result is, said wherever one may be seen on its own (the share card,
+# the embed, the printable sheet).
+POLL_CAVEAT = "An open online poll, not a survey"
+
 MENUITEMS = (
     ("Home", "/"),
     ("Poll results", "/results/"),

@@ -1,21 +1,21 @@
-"""gunicorn settings for the poll service behind nginx.
+"""gunicorn settings for the poll service: the only gunicorn configuration.
 
     gunicorn --config deploy/gunicorn.conf.py
 
-The service's own settings are POLL_* variables (deploy/poll.env.example);
-the few here that differ between machines come from the environment too:
+Production (deploy/systemd/poll-service.service), the tests and the benchmarks
+all use this file; what differs between them comes from the environment:
+the GUNICORN_* variables and WEB_CONCURRENCY, declared with their help in
+GUNICORN_ENVIRONMENT (poll_service/config.py; table in docs/operators.md).
+GUNICORN_APP=bench.bare_app:app serves the benchmarks' bare peer instead of
+the poll service. The service's own settings are POLL_* variables.
 
-    GUNICORN_BIND                 address:port to listen on (127.0.0.1:8001)
-    WEB_CONCURRENCY               worker processes (1; more needs Redis, see below)
-    GUNICORN_THREADS              threads per worker (8)
-    GUNICORN_FORWARDED_ALLOW_IPS  proxies whose X-Forwarded-Proto is believed
-                                  (127.0.0.1,::1; the front machine's address
-                                  when nginx runs on another machine)
+The background jobs (publishing results, rotating keys) do not run here, but in
+one `flask poll publish --watch` process (poll_service/jobs.py).
 """
 
 import os
 
-wsgi_app = "poll_service:create_app()"
+wsgi_app = os.environ.get("GUNICORN_APP", "poll_service:create_app()")
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")]
 
 # Threads, because a request mostly waits for the database. One process by
@@ -35,9 +35,10 @@ keepalive = 65  # longer than nginx's upstream keepalive, so nginx closes first
 # X-Forwarded-For, which the app reads itself (POLL_TRUSTED_PROXY_HOPS=1).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-# Logging. No access log: nginx keeps one without addresses. Should anyone
-# turn it on (GUNICORN_ACCESSLOG=-), its format still names no address (%(h)s)
-# and no user agent (%(a)s). Errors go to stderr, i.e. the systemd journal.
+# Logging. No access log by default: nginx keeps one without addresses. When
+# one is asked for, its format names no address (%(h)s), no user agent (%(a)s),
+# no referrer (%(f)s) and no query string (%(U)s is the path alone). Errors go
+# to stderr, i.e. the systemd journal.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 access_log_format = '"%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
@@ -52,13 +53,21 @@ preload_app = True
 control_socket_disable = True
 
 
+def _poll_service(server):
+    """The poll service's Flask app, or None when serving another app (bench's peer)."""
+    app = server.app.wsgi()
+    return app if "poll_db" in getattr(app, "extensions", {}) else None
+
+
 def on_starting(server):
     """Refuse several workers with per-process rate-limit counts (memory://)."""
     from poll_service.web.workers import UnsafeWorkerSetup, check_rate_limit_storage
 
-    storage = server.app.wsgi().config["RATELIMIT_STORAGE_URI"]
+    app = _poll_service(server)
+    if app is None:
+        return
     try:
-        check_rate_limit_storage(server.cfg.workers, storage)
+        check_rate_limit_storage(server.cfg.workers, app.config["RATELIMIT_STORAGE_URI"])
     except UnsafeWorkerSetup as error:
         raise SystemExit(f"poll_service: {error}") from None
 
@@ -70,5 +79,6 @@ def post_fork(server, worker):
     across fork would carry two processes' traffic. dispose(close=False)
     forgets the inherited connections without closing them under the master.
     """
-    app = server.app.wsgi()
-    app.extensions["poll_db"].dispose(close=False)
+    app = _poll_service(server)
+    if app is not None:
+        app.extensions["poll_db"].dispose(close=False)

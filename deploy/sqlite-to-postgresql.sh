@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copies the votes, the duplicate-check marks and the hashing keys from the
 # single-machine SQLite database into PostgreSQL, when moving to more than one
-# machine (docs/deploy.md, "Adding a machine").
+# machine (docs/operators.md, "Adding a machine").
 #
 #   deploy/sqlite-to-postgresql.sh instance/votes.sqlite3 postgresql://poll:PASSWORD@10.0.0.11/poll
 #

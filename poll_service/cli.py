@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
+import signal
+import threading
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -17,12 +18,13 @@ from campaign_model.poll_catalogue import UnknownPoll
 from campaign_model.poll_files import rewrite_poll_file, toml_datetime
 from campaign_model.polls import PollDefinitionError
 
+from .jobs import BackgroundJobs
 from .publish.document import rate_limits_in_force, results_document
-from .publish.publisher import Publisher, publish
+from .publish.publisher import publish
 from .store import schema
 from .store.ballots import hourly_counts, tally
 from .store.engine import get_engine
-from .store.keys import KeyRotator, rotate_keys
+from .store.keys import rotate_keys
 
 poll_cli = AppGroup("poll", help="Run the campaign's polls.")
 
@@ -184,8 +186,8 @@ def export(poll_id, fmt, by, output):
 def rotate():
     """Make today's hashing key if needed; destroy keys older than 48 h and expired marks.
 
-    The publisher (`flask poll publish --watch`, the dev server) does this every
-    KEY_MAINTENANCE_INTERVAL seconds; run it from cron if neither runs.
+    The background jobs (`flask poll publish --watch`, the dev server; see
+    poll_service/jobs.py) do this every KEY_MAINTENANCE_INTERVAL seconds.
     """
     made = rotate_keys(get_engine())
     current_app.extensions["keyring"].invalidate()
@@ -193,7 +195,11 @@ def rotate():
 
 
 @poll_cli.command("publish")
-@click.option("--watch", is_flag=True, help="Keep publishing as votes arrive (and rotate keys).")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Run the background jobs: publish as votes arrive, and rotate and destroy keys.",
+)
 def publish_command(watch):
     """Write results into the site's output folder."""
     app = current_app._get_current_object()
@@ -205,16 +211,15 @@ def publish_command(watch):
         for poll_id, outcome in report.outcomes.items():
             click.echo(f"{poll_id}: {outcome}")
         return
-    publisher = Publisher(app)
-    rotator = KeyRotator(get_engine(), float(app.config["KEY_MAINTENANCE_INTERVAL"]))
-    publisher.start()
-    rotator.start()
-    click.echo("Publishing as votes arrive; Ctrl-C to stop.")
-    try:
-        while publisher.is_alive():
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        publisher.stop()
-        rotator.stop()
+    # systemd stops the unit with SIGTERM: finish the current pass, as for Ctrl-C.
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    with BackgroundJobs(app) as jobs:
+        click.echo("Publishing as votes arrive and rotating keys; Ctrl-C or SIGTERM stops.")
+        try:
+            while jobs.running() and not stopping.wait(1):
+                pass
+        except KeyboardInterrupt:
+            stopping.set()
+    if not stopping.is_set():
+        raise click.ClickException("A background job stopped unexpectedly; see the log above.")

@@ -1,16 +1,21 @@
-"""Settings: the defaults below, then ``instance/config.py``, then ``POLL_*`` variables.
+"""Settings: each one declared once below, with its default and its help text.
 
-Every setting can be set from the environment with the ``POLL_`` prefix, for
-example ``POLL_DATABASE_URL=postgresql+psycopg://...``. Values are parsed as
-JSON where possible, so ``POLL_TRUSTED_PROXY_HOPS=1`` gives the integer 1 and
-``POLL_AUTO_MIGRATE=false`` gives False. A plain ``DATABASE_URL`` (as hosting
-platforms set it) is used when ``POLL_DATABASE_URL`` is not. docs/service.md
-lists every setting.
+They are read in this order, later ones winning: the defaults here, then
+``instance/config.py``, then ``POLL_<NAME>`` environment variables. Values
+from the environment are parsed as JSON where possible, so
+``POLL_TRUSTED_PROXY_HOPS=1`` gives the integer 1 and ``POLL_AUTO_MIGRATE=false``
+gives False. A plain ``DATABASE_URL`` (as hosting platforms set it) is used
+when ``POLL_DATABASE_URL`` is not.
+
+The operators' table in docs/operators.md and deploy/poll.env.example are
+generated from these declarations (``make docs``); tests fail when either is
+stale or when the code reads a setting not declared here.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Config
@@ -19,62 +24,306 @@ from campaign_model import paths
 
 ENV_PREFIX = "POLL"
 
-DEFAULTS = {
-    # Signs the session cookie that carries the CSRF token and the "already
-    # voted" note. Generated into the instance folder on first run when empty.
-    "SECRET_KEY": "",
-    # SQLAlchemy URL; empty means SQLite at instance/votes.sqlite3.
-    "DATABASE_URL": "",
-    # Apply pending schema migrations when the app starts (under a lock, so
-    # several workers starting at once are safe). Set false to run
-    # `flask poll init-db` yourself before a deploy.
-    "AUTO_MIGRATE": True,
-    # Where poll definitions are read and where results are published.
-    # (campaign_model/paths.py names both; the site build reads the same.)
-    "POLLS_DIR": str(paths.polls_dir()),
-    "SITE_OUTPUT_DIR": str(paths.site_output_dir()),
-    # Number of reverse proxies in front of the service whose X-Forwarded-For
-    # is trusted. 0 (the default) ignores the header entirely.
-    "TRUSTED_PROXY_HOPS": 0,
-    # How many worker processes serve votes (default: WEB_CONCURRENCY, else 1).
-    # With more than one, RATELIMIT_STORAGE_URI must not be memory://.
-    "WORKERS": 1,
-    # Flask-Limiter storage: memory:// only with one worker process;
-    # redis://host:6379/0 when several workers or machines serve votes.
-    "RATELIMIT_STORAGE_URI": "memory://",
-    # An exact sliding log, so a burst cannot straddle two fixed windows.
-    "RATELIMIT_STRATEGY": "moving-window",
-    "RATELIMIT_VOTE_BURST": "5 per minute",
-    "RATELIMIT_VOTE_SUSTAINED": "30 per hour",
-    "RATELIMIT_VOTE_GLOBAL": "5000 per minute",
-    # Seconds a SQLite write waits for another writer's lock before the vote
-    # is refused with 503 and Retry-After (nothing is stored; the reader retries).
-    "SQLITE_BUSY_TIMEOUT": 5.0,
-    # Seconds the results shown after a vote (and by the results API) may be
-    # old: each process recounts a poll at most this often, however many votes
-    # arrive (a recount reads every ballot). 0 recounts for every request.
-    "RESULTS_MAX_AGE": 1.0,
-    # Seconds between publisher checks for new votes.
-    "PUBLISH_INTERVAL": 0.5,
-    # Seconds between key-rotation passes of the background maintenance
-    # thread (publisher, dev server); keys are destroyed at most this late.
-    "KEY_MAINTENANCE_INTERVAL": 600,
-    # A vote is a few dozen bytes; anything over this is refused with 413.
-    "MAX_CONTENT_LENGTH": 4096,
-    "WTF_CSRF_TIME_LIMIT": 3600,
-    # Referrer-Policy is no-referrer, so Flask-WTF's Referer check would reject
-    # every HTTPS POST; the Origin / Sec-Fetch-Site checks replace it.
-    "WTF_CSRF_SSL_STRICT": False,
-    "SESSION_COOKIE_NAME": "poll_session",
-    "SESSION_COOKIE_SAMESITE": "Strict",
-    "SESSION_COOKIE_HTTPONLY": True,
-    # Set true in production (HTTPS) so the cookie is never sent in clear.
-    "SESSION_COOKIE_SECURE": False,
-    "SESSION_COOKIE_PATH": "/poll/",
-    # Origins allowed to POST when a browser sends Origin; empty means the
-    # service's own origin only.
-    "ALLOWED_ORIGINS": [],
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: what docs/operators.md and deploy/poll.env.example say about it."""
+
+    name: str
+    default: object
+    help: str
+    group: str
+    # The default as the docs show it, when the value itself depends on the machine.
+    shown_default: str | None = None
+    # The line deploy/poll.env.example sets for production; None shows the
+    # default commented out instead.
+    example: str | None = None
+    # False for variables read by deploy/gunicorn.conf.py rather than the app.
+    in_app: bool = True
+
+    @property
+    def variable(self) -> str:
+        """The environment variable that sets it."""
+        return f"{ENV_PREFIX}_{self.name}" if self.in_app else self.name
+
+
+# Headings, in the order the docs and the example environment file show them.
+GROUPS = {
+    "storage": "Secrets and storage",
+    "files": "Where things are",
+    "proxy": "Behind a reverse proxy",
+    "limits": "Rate limits and workers",
+    "publishing": "Results and publishing",
+    "session": "Requests and the session cookie",
+    "gunicorn": "gunicorn (read by deploy/gunicorn.conf.py, not by the app)",
 }
+
+SETTINGS = (
+    Setting(
+        "SECRET_KEY",
+        "",
+        "Signs the session cookie that carries the CSRF token and the 'already voted' "
+        "note. Use the same long random value on every machine (a form fetched from "
+        "one is posted to another). Make one with "
+        "`python3 -c 'import secrets; print(secrets.token_hex(32))'`.",
+        "storage",
+        shown_default="generated into `instance/secret_key`",
+        example="replace-with-64-hex-characters",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "Where votes are stored, as a SQLAlchemy URL. Empty: SQLite in "
+        "`instance/votes.sqlite3`, fine for one machine. Several machines share one "
+        "PostgreSQL database, e.g. `postgresql+psycopg://poll:PASSWORD@10.0.0.11:5432/poll`.",
+        "storage",
+        shown_default="SQLite at `instance/votes.sqlite3`",
+        example="",
+    ),
+    Setting(
+        "SQLITE_BUSY_TIMEOUT",
+        5.0,
+        "SQLite only: seconds a vote waits for another writer's lock before it is "
+        "refused with 503 and Retry-After (nothing is stored; the reader tries again).",
+        "storage",
+    ),
+    Setting(
+        "AUTO_MIGRATE",
+        True,
+        "Apply pending schema migrations when a process starts (safe with many "
+        "workers: they run under a database lock). Production sets false and runs "
+        "`flask --app poll_service poll init-db` as a deploy step, so an upgrade "
+        "happens once, when chosen.",
+        "storage",
+        example="false",
+    ),
+    Setting(
+        "POLLS_DIR",
+        str(paths.polls_dir()),
+        "The poll definitions, one TOML file per poll. The site build reads the "
+        "same variable (`campaign_model/paths.py`), so both sides follow a move.",
+        "files",
+        shown_default="`content/polls` in the checkout",
+        example="/srv/inquiry/app/content/polls",
+    ),
+    Setting(
+        "SITE_OUTPUT_DIR",
+        str(paths.site_output_dir()),
+        "The built site that nginx serves; the publisher writes `polls/<id>/` here "
+        "and the service reads the theme's asset manifest from it.",
+        "files",
+        shown_default="`output` in the checkout",
+        example="/srv/inquiry/app/output",
+    ),
+    Setting(
+        "SITE_URL",
+        "",
+        "The site's public address, e.g. `https://inquiry-now.org`, printed on the share "
+        "card and the printable results sheet so that either names where it came from. "
+        "Empty: the `SITEURL` variable (as `make publish` reads it); `make run` sets its "
+        "own local address.",
+        "files",
+        shown_default="`SITEURL`, else empty",
+        example="https://inquiry-now.example.org",
+    ),
+    Setting(
+        "TRUSTED_PROXY_HOPS",
+        0,
+        "How many reverse proxies' X-Forwarded-For and X-Forwarded-Proto to believe: "
+        "exactly 1 behind one nginx. 0 ignores the headers (every voter would look "
+        "like nginx); too many lets a voter forge their address.",
+        "proxy",
+        example="1",
+    ),
+    Setting(
+        "ALLOWED_ORIGINS",
+        [],
+        "Origins, besides the service's own, allowed to POST when a browser sends "
+        "only Origin. Leave empty: the site and the service share one origin.",
+        "proxy",
+    ),
+    Setting(
+        "WORKERS",
+        1,
+        "How many processes serve votes; with more than one, `memory://` rate-limit "
+        "storage is refused. Defaults to WEB_CONCURRENCY, which deploy/gunicorn.conf.py "
+        "also uses: leave it unset there.",
+        "limits",
+        shown_default="`WEB_CONCURRENCY`, else `1`",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        "Where rate-limit counts live. `memory://` counts per process: only with one "
+        "worker on one machine. Several workers or machines share one Redis, e.g. "
+        "`redis://10.0.0.11:6379/0` (or `redis://:PASSWORD@host:6379/0`).",
+        "limits",
+        example="memory://",
+    ),
+    Setting(
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED",
+        False,
+        "If Redis stops answering, count in each process until it is back (limits "
+        "then per process, duplicate checks unchanged) rather than refuse every vote.",
+        "limits",
+        example="true",
+    ),
+    Setting(
+        "RATELIMIT_STRATEGY",
+        "moving-window",
+        "How Flask-Limiter counts: `moving-window` is an exact sliding log, so a burst "
+        "cannot straddle two fixed windows.",
+        "limits",
+    ),
+    Setting(
+        "RATELIMIT_VOTE_BURST",
+        "5 per minute",
+        "Votes in a short time from one network (an IPv4 address or an IPv6 /64) "
+        "in one poll. Published in `results.json`.",
+        "limits",
+    ),
+    Setting(
+        "RATELIMIT_VOTE_SUSTAINED",
+        "30 per hour",
+        "Votes over a longer time from one network in one poll.",
+        "limits",
+    ),
+    Setting(
+        "RATELIMIT_VOTE_GLOBAL",
+        "5000 per minute",
+        "Votes from everyone together: a ceiling against floods from many networks.",
+        "limits",
+    ),
+    Setting(
+        "RESULTS_MAX_AGE",
+        1.0,
+        "Seconds the results shown after a vote (and by the results API) may be old: "
+        "each process recounts a poll at most this often, however many votes arrive "
+        "(a recount reads every ballot). 0 recounts for every request.",
+        "publishing",
+    ),
+    Setting(
+        "PUBLISH_INTERVAL",
+        0.5,
+        "Seconds between the publisher's checks for new votes; `results.json` is "
+        "rewritten at most once per interval.",
+        "publishing",
+    ),
+    Setting(
+        "KEY_MAINTENANCE_INTERVAL",
+        600,
+        "Seconds between the key-rotation passes of the background jobs (the "
+        "publisher, the dev server); hashing keys are destroyed at most this late.",
+        "publishing",
+    ),
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        4096,
+        "Largest request body in bytes; a vote is a few dozen, anything larger gets 413.",
+        "session",
+    ),
+    Setting(
+        "WTF_CSRF_TIME_LIMIT",
+        3600,
+        "Seconds a form's CSRF token stays valid.",
+        "session",
+    ),
+    Setting(
+        "WTF_CSRF_SSL_STRICT",
+        False,
+        "Flask-WTF's Referer check. Keep false: the Referrer-Policy is no-referrer, so "
+        "it would refuse every HTTPS vote; the Origin and Sec-Fetch-Site checks replace it.",
+        "session",
+    ),
+    Setting(
+        "SESSION_COOKIE_NAME",
+        "poll_session",
+        "The only cookie. It holds the CSRF token and which polls this browser "
+        "voted in, never how.",
+        "session",
+    ),
+    Setting(
+        "SESSION_COOKIE_SAMESITE",
+        "Strict",
+        "Never sent with requests from other sites.",
+        "session",
+    ),
+    Setting(
+        "SESSION_COOKIE_HTTPONLY",
+        True,
+        "Out of reach of JavaScript.",
+        "session",
+    ),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        False,
+        "Send the cookie over HTTPS only. Production is HTTPS-only, so true there.",
+        "session",
+        example="true",
+    ),
+    Setting(
+        "SESSION_COOKIE_PATH",
+        "/poll/",
+        "Sent only to the poll service, never with the static pages.",
+        "session",
+    ),
+)
+
+# Read by deploy/gunicorn.conf.py from the same environment file.
+GUNICORN_ENVIRONMENT = (
+    Setting(
+        "GUNICORN_BIND",
+        "127.0.0.1:8001",
+        "Where this machine's gunicorn listens: 127.0.0.1 when nginx is on the same "
+        "machine, the private address (e.g. 10.0.0.12:8001) on an added machine.",
+        "gunicorn",
+        example="127.0.0.1:8001",
+        in_app=False,
+    ),
+    Setting(
+        "WEB_CONCURRENCY",
+        "1",
+        "Worker processes: 1 with `memory://` rate limits; with Redis about 2 per core.",
+        "gunicorn",
+        example="1",
+        in_app=False,
+    ),
+    Setting(
+        "GUNICORN_THREADS",
+        "8",
+        "Threads per worker.",
+        "gunicorn",
+        example="8",
+        in_app=False,
+    ),
+    Setting(
+        "GUNICORN_FORWARDED_ALLOW_IPS",
+        "127.0.0.1,::1",
+        "Addresses of the nginx machines whose X-Forwarded-Proto gunicorn believes.",
+        "gunicorn",
+        example="127.0.0.1,::1",
+        in_app=False,
+    ),
+    Setting(
+        "GUNICORN_ACCESSLOG",
+        "",
+        "gunicorn's access log (`-` for the journal); off, as nginx keeps one. Its "
+        "format names no address and no user agent.",
+        "gunicorn",
+        shown_default="off",
+        in_app=False,
+    ),
+    Setting(
+        "GUNICORN_APP",
+        "poll_service:create_app()",
+        "The WSGI application gunicorn serves; leave as it is (the benchmarks set "
+        "`bench.bare_app:app` for their bare peer).",
+        "gunicorn",
+        in_app=False,
+    ),
+)
+
+DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
 
 
 def load_settings(instance_path: str | Path) -> Config:
@@ -87,4 +336,7 @@ def load_settings(instance_path: str | Path) -> Config:
     settings.from_prefixed_env(ENV_PREFIX)
     if not settings["DATABASE_URL"] and os.environ.get("DATABASE_URL"):
         settings["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if not settings["SITE_URL"] and os.environ.get("SITEURL"):
+        settings["SITE_URL"] = os.environ["SITEURL"]
+    settings["SITE_URL"] = settings["SITE_URL"].rstrip("/")
     return settings

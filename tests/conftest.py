@@ -13,7 +13,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from poll_service import create_app
-from poll_service.devserver import PrivateRequestHandler, StaticSite, with_security_headers
+from poll_service.devserver import PrivateRequestHandler, site_app
 from poll_service.publish.publisher import Publisher, publish
 from tests.databases import database_url_for, use_postgresql
 
@@ -156,7 +156,7 @@ class LiveServer:
     def __init__(self, app, output: Path):
         self.app = app
         self.output = output
-        site = with_security_headers(StaticSite(output, app))
+        site = site_app(output, app)
         self.server = make_server(
             "127.0.0.1", 0, site, threaded=True, request_handler=PrivateRequestHandler
         )
@@ -185,8 +185,10 @@ def start_live_server(folder: Path, **config) -> LiveServer:
     settings = {"SECRET_KEY": "test", "SITE_OUTPUT_DIR": str(output), **config}
     app = create_app({"DATABASE_URL": database_url_for(folder), **settings})
     publish(app)
-    build_site(output)
     server = LiveServer(app, output)
+    # Addresses meant to be pasted elsewhere (embed code, share links) name this
+    # server, as `make run`'s build names its own (LOCAL_ORIGIN).
+    build_site(output, LOCAL_ORIGIN=server.url)
     server.start()
     return server
 

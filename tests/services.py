@@ -403,7 +403,7 @@ class Deployment:
     def start(self) -> Deployment:
         self.redis.start()
         env = self.service_env()
-        # The tables are made once, before any instance starts (docs/deploy.md).
+        # The tables are made once, before any instance starts (docs/operators.md).
         flask = str(Path(sys.executable).parent / "flask")
         subprocess.run(
             [flask, "--app", "poll_service", "poll", "init-db"],

@@ -131,7 +131,9 @@ def test_the_campaign_post_keeps_its_address_poll_and_own_canonical(site):
         '<meta property="og:locale" content="en_GB">',
         '<meta property="article:published_time" content="2014-07-20T09:00:00+01:00">',
         '<meta property="article:tag" content="inquiry">',
-        '<meta name="twitter:card" content="summary">',
+        # Its link preview is the card of the poll it carries.
+        f'<meta property="og:image" content="{SITEURL}/polls/inquiry/share.png">',
+        '<meta name="twitter:card" content="summary_large_image">',
     ):
         assert tag in html
 

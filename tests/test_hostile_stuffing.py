@@ -2,7 +2,7 @@
 duplicate policy, with the real rate limits and a simulated clock.
 
 The limiter's clock is advanced by hand, so two simulated hours take a few
-seconds. The figures printed here are the ones in docs/reliability.md:
+seconds. The figures printed here are the ones in docs/reports/reliability.md:
 
     .venv/bin/pytest -q -s tests/test_hostile_stuffing.py
 """
@@ -138,7 +138,7 @@ def test_a_whole_ipv6_64_counts_as_one_network(tmp_path, clock):
 def test_the_global_limit_caps_many_networks(tmp_path, clock):
     """Many networks (a botnet, or one holder of a large IPv6 block) are capped by
     the global limit. Checked here with a small global limit so the run is quick;
-    the real figure is computed from the configured limit in docs/reliability.md."""
+    the real figure is computed from the configured limit in docs/reports/reliability.md."""
     app = app_with_policy(tmp_path, "cookie+network", RATELIMIT_VOTE_GLOBAL="20 per minute")
     statuses = [vote_with_fresh_cookie(app, f"2001:db8:{n:x}::1") for n in range(60)]
     assert statuses.count(201) == 20

@@ -5,6 +5,7 @@ at a time."""
 import csv
 import io
 import json
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -18,6 +19,7 @@ from PIL import Image
 from campaign_model.methodology import methodology
 from poll_service import create_app
 from poll_service.publish import publisher as publisher_module
+from poll_service.publish.exports import SiteContext
 from poll_service.publish.lock import DEFAULT_LEASE, PublishLock
 from poll_service.publish.publisher import PUBLISHED_FILES, poll_output_dir, publish, publish_poll
 from poll_service.store.ballots import record_vote
@@ -123,6 +125,7 @@ def test_publish_writes_every_file_for_every_poll(tmp_path):
         "trend.svg",
         "share.png",
         "embed.html",
+        "sheet.html",
     }
     document = json.loads(files["results.json"])
     assert document["total"] == 3
@@ -239,10 +242,15 @@ def test_embed_html_stands_alone_with_its_own_stylesheet(tmp_path):
     stylesheet = html.split('<link rel="stylesheet" href="../', 1)[1].split('"', 1)[0]
     assert stylesheet.startswith("embed.") and stylesheet.endswith(".css")
     assert (poll_output_dir(app, "inquiry").parent / stylesheet).exists()
-    assert "<script" not in html and "style=" not in html and "<style" not in html
+    # One script, from a published file (it reports the widget's height): none inline.
+    scripts = re.findall(r'<script src="\.\./([^"]+)" defer></script>', html)
+    assert html.count("<script") == len(scripts) == 1
+    assert scripts[0].startswith("embed-frame.") and scripts[0].endswith(".js")
+    assert (poll_output_dir(app, "inquiry").parent / scripts[0]).exists()
+    assert "style=" not in html and "<style" not in html
     assert "Yes, led by a judge" in html and "100.0%" in html
     assert "Total: 2 votes" in html
-    assert 'href="/results/"' in html and 'href="/get-help/"' in html
+    assert 'href="/results/#poll-inquiry"' in html and 'href="/get-help/"' in html
 
 
 # --- Hidden until the poll closes ----------------------------------------------------
@@ -265,7 +273,7 @@ def test_a_hidden_poll_publishes_only_its_status_and_total_in_every_file(tmp_pat
     assert not document["results_visible"]
     assert "options" not in document and "daily" not in document
     assert files["results.csv"].decode("utf-8-sig").splitlines() == ["status,total", "open,4"]
-    for name in ("results.csv", "chart.svg", "trend.svg", "embed.html"):
+    for name in ("results.csv", "chart.svg", "trend.svg", "embed.html", "sheet.html"):
         text = files[name].decode("utf-8-sig")
         assert "keep them secret" not in text and "show them now" not in text
         assert "%" not in text
@@ -292,7 +300,7 @@ def test_an_older_snapshot_never_replaces_a_newer_file(tmp_path):
     folder = poll_output_dir(app, "inquiry")
     before = published(app, "inquiry")
     older = {**results_json(app), "last_ballot_id": 1, "total": 1}
-    outcome = publish_poll(folder, older, "embed.css", force=True, newest_in_database=lambda: 2)
+    outcome = publish_poll(folder, older, SiteContext(), force=True, newest_in_database=lambda: 2)
     assert outcome == "stale"
     assert published(app, "inquiry") == before
 

@@ -3,7 +3,7 @@
 10,000 distinct simulated voters, 64 at a time, each fetch a CSRF token and
 vote through the JSON API, as poll.js does. Afterwards the database, the API
 and the published results.json must all agree exactly with the number of 201
-responses, option by option. The figures go in docs/reliability.md.
+responses, option by option. The figures go in docs/reports/reliability.md.
 
 The database is the suite's ``database_url`` (tests/conftest.py): SQLite by
 default, PostgreSQL with ``pytest --database=postgresql``. Set

@@ -1,7 +1,7 @@
 """Under a surge the vote path must not recount the whole poll for every vote.
 
 A recount reads every ballot, so recounting per vote made each vote slower as
-the poll grew (docs/reliability.md, "Load"). The results shown after a vote
+the poll grew (docs/reports/reliability.md, "Load"). The results shown after a vote
 now come from a recount at most RESULTS_MAX_AGE seconds old, per process.
 """
 

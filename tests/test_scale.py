@@ -138,7 +138,7 @@ def test_a_network_that_voted_on_one_instance_is_a_duplicate_on_another(deployme
 
 
 def test_votes_during_a_rolling_restart_are_each_counted_once(deployment):
-    """One instance restarts (as in docs/deploy.md, "Updating") while votes
+    """One instance restarts (as in docs/operators.md, "Updating") while votes
     arrive. Voters who are asked to try again do; in the end every voter's
     vote is stored exactly once, and a 409 comes only after an unconfirmed try."""
     voters = 150

@@ -167,6 +167,48 @@ def test_with_time_sets_removes_and_inserts_after_a_commented_example():
     assert trailing == "opens = 2030-01-01T00:00:00Z # keep me\n"
 
 
+COMMENTED_POLL = """\
+# Header comment: who asked for this poll.
+id = "test"   # never rename
+question = "Q?"
+opens = 2020-01-01T00:00:00Z  # launch day
+closes = 2098-01-01T00:00:00Z   # the campaign's end, agreed in March
+
+[duplicates]
+# cookie+network keeps one vote per network
+policy = "cookie"  # for the tests
+
+[[options]]
+id = "yes"
+label = "Yes"  # short on purpose
+
+[[options]]
+id = "no"
+label = "No"
+# a last word
+"""
+
+
+def test_close_and_open_keep_every_comment_and_the_layout(app):
+    """The comment after `closes` and those elsewhere survive a close and an open."""
+    path = Path(poll_file(app))
+    path.write_text(COMMENTED_POLL)
+    result = run(app, "close", "test", "--at", "2021-05-01T12:00:00Z")
+    assert result.exit_code == 0, result.output
+    closed = path.read_text()
+    assert closed == COMMENTED_POLL.replace(
+        "closes = 2098-01-01T00:00:00Z   # the campaign's end",
+        "closes = 2021-05-01T12:00:00Z   # the campaign's end",
+    )
+    assert app.extensions["polls"]["test"].status() == "closed"
+    result = run(app, "open", "test")
+    assert result.exit_code == 0, result.output
+    opened = path.read_text()
+    lines = COMMENTED_POLL.splitlines(keepends=True)
+    assert opened == "".join(line for line in lines if not line.startswith("closes ="))
+    assert app.extensions["polls"]["test"].closes is None
+
+
 def test_the_service_follows_edits_to_poll_files_and_ignores_broken_ones(app, tmp_path):
     catalogue = app.extensions["polls"]
     write_poll(tmp_path / "polls", "added")

@@ -75,10 +75,11 @@ def copy_content_with_sample_reblog(target: Path) -> Path:
 def start_theme_site(folder: Path, real_settings: bool = False) -> LiveServer:
     """Build the site into ``folder`` and serve it; call ``.stop()`` when done.
 
-    For tests, rate limits are generous and duplicates are checked by cookie
-    only, so each browser context (a new reader) can vote from 127.0.0.1.
-    ``real_settings`` keeps the poll and limits as shipped (for screenshots,
-    whose methodology note must describe the real poll).
+    For tests, rate limits are generous, duplicates are checked by cookie
+    only, so each browser context (a new reader) can vote from 127.0.0.1, and
+    a sample reblog makes sure every page type exists. ``real_settings`` keeps
+    the content, the poll and the limits as shipped (for screenshots, which
+    must show the real site and describe the real poll).
     """
     polls = folder / "polls"
     shutil.copytree(ROOT / "content" / "polls", polls)
@@ -101,7 +102,10 @@ def start_theme_site(folder: Path, real_settings: bool = False) -> LiveServer:
         # Each reader then says which network it is on with X-Forwarded-For.
         config["TRUSTED_PROXY_HOPS"] = 1
     publish(create_app(config))  # the pages start with published numbers, as in `make run`
-    content = copy_content_with_sample_reblog(folder / "content")
+    if real_settings:
+        content = ROOT / "content"
+    else:
+        content = copy_content_with_sample_reblog(folder / "content")
     build_site(folder / "output", PATH=str(content))
     server = LiveServer(create_app(config), folder / "output")  # reads the new manifest
     server.start()

@@ -3,11 +3,17 @@
 An article names its poll in metadata (``Poll: inquiry``). At build time this
 plugin attaches the poll's definition and its latest published results, so the
 numbers are in the HTML itself, for readers without JavaScript and for link
-previews. Every template also gets ``polls``: each poll with its results, the
-methodology note drawn from the poll's real settings, and the links to share,
-download and embed them (used by theme/templates/results.html), and
-``featured_poll``: the newest article's poll, which the home page asks readers
-to vote in.
+previews, and makes the poll's share card the article's ``og:image``. Every
+template also gets ``polls``: each poll with its results, the methodology note
+drawn from the poll's real settings, the links to share, download and embed
+them, and the schema.org ``Dataset`` that describes them (used by
+theme/templates/results.html). The home page gets ``featured_poll``: the
+newest article with an open poll, whose poll it asks readers to vote in.
+
+Share links and the embed code are pasted into other sites, so they carry an
+absolute address: SITEURL in a production build; in a development build
+(`make run`), LOCAL_ORIGIN, the local address the development server uses,
+and the page says that such an address works only on this computer.
 """
 
 import html
@@ -22,6 +28,7 @@ from pelican import signals
 
 from campaign_model.methodology import methodology
 from campaign_model.polls import Poll, load_polls
+from campaign_model.site import DATA_LICENCE, POLL_CAVEAT
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,10 @@ def long_time(iso_moment: str | None) -> str:
 
 def long_date(moment: datetime | None) -> str:
     return f"{moment.day} {moment:%B %Y}" if moment else ""
+
+
+def iso_date(moment: datetime | None) -> str:
+    return moment.date().isoformat() if moment else ".."
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,9 @@ class MilestoneProgress:
 class PublishedPoll:
     poll: Poll
     results: dict | None  # the published results.json, or None before the first publish
-    site_url: str = ""
+    site_url: str = ""  # absolute: SITEURL, or the local address of a development build
+    address_is_local: bool = False  # site_url is this computer's, not the public site's
+    site_name: str = ""
 
     @property
     def id(self) -> str:
@@ -77,6 +90,10 @@ class PublishedPoll:
     def page_url(self) -> str:
         """Where a shared link leads: this poll on the results page."""
         return f"{self.site_url}/results/#poll-{self.id}"
+
+    @property
+    def licence(self) -> dict:
+        return (self.results or {}).get("licence") or DATA_LICENCE
 
     @property
     def total(self) -> int:
@@ -147,13 +164,45 @@ class PublishedPoll:
 
     @property
     def embed_code(self) -> str:
-        """The <iframe> snippet for other sites (escaped by the template)."""
-        height = 240 + 64 * len(self.poll.options) if self.visible else 240
+        """The snippet for other sites (escaped by the template): the widget's frame,
+        and the script that makes the frame as tall as the widget (the frame's own
+        height is for pages that leave the script out)."""
+        height = 300 + 64 * len(self.poll.options) if self.visible else 300
         title = html.escape(f"Poll results: {self.poll.question}")
         return (
             f'<iframe src="{self.file_url("embed.html")}" title="{title}" '
-            f'width="480" height="{height}" loading="lazy"></iframe>'
+            f'width="480" height="{height}" loading="lazy"></iframe>\n'
+            f'<script src="{self.site_url}/polls/embed.js" async></script>'
         )
+
+    @property
+    def dataset(self) -> dict:
+        """schema.org Dataset for the results page (JSON-LD: data, so the CSP allows it)."""
+        results = self.results or {}
+        publisher = {"@type": "Organization", "name": self.site_name, "url": self.site_url + "/"}
+        formats = [("results.csv", "text/csv"), ("results.json", "application/json")]
+        dataset = {
+            "@context": "https://schema.org",
+            "@type": "Dataset",
+            "name": f"Poll results: {self.poll.question}",
+            "description": (
+                f"Votes cast in {self.site_name}'s poll, by answer and by day (UTC). "
+                f"{POLL_CAVEAT}: it shows what the people who chose to vote think."
+            ),
+            "url": self.page_url,
+            "license": self.licence["url"],
+            "isAccessibleForFree": True,
+            "creator": publisher,
+            "publisher": publisher,
+            "temporalCoverage": f"{iso_date(self.poll.opens)}/{iso_date(self.poll.closes)}",
+            "distribution": [
+                {"@type": "DataDownload", "encodingFormat": kind, "contentUrl": self.file_url(name)}
+                for name, kind in formats
+            ],
+        }
+        if results.get("updated_at"):
+            dataset["dateModified"] = results["updated_at"]
+        return dataset
 
 
 def read_results(output_path: Path, poll_id: str) -> dict | None:
@@ -169,9 +218,16 @@ def read_results(output_path: Path, poll_id: str) -> dict | None:
 
 def load_published_polls(settings) -> dict[str, PublishedPoll]:
     output_path = Path(settings["OUTPUT_PATH"])
-    site_url = settings.get("SITEURL", "")
+    public_url = settings.get("SITEURL", "").rstrip("/")
+    site_url = public_url or settings.get("LOCAL_ORIGIN", "").rstrip("/")
     return {
-        poll_id: PublishedPoll(poll, read_results(output_path, poll_id), site_url)
+        poll_id: PublishedPoll(
+            poll,
+            read_results(output_path, poll_id),
+            site_url,
+            address_is_local=not public_url,
+            site_name=settings["SITENAME"],
+        )
         for poll_id, poll in load_polls(settings["POLLS_DIR"]).items()
     }
 
@@ -194,6 +250,10 @@ def attach_polls(generator):
                 f"{generator.settings['POLLS_DIR']}"
             )
         article.published_poll = polls[name]
+        if not getattr(article, "og_image", None):
+            # The poll's card previews the post: the question and the latest numbers.
+            article.og_image = f"/polls/{name}/share.png"
+            article.og_image_alt = f"The latest results of the poll: {polls[name].poll.question}"
         if article in generator.articles:
             featured = choose_featured(featured, article)
     generator.context["featured_poll"] = featured

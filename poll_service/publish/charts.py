@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-WIDTH = 640
+# Narrow, so that the text stays legible when a phone scales the chart down to
+# fit: on a 375 px screen 16 px text is drawn at about 13 px.
+WIDTH = 420
 INK = "#0b0c0c"
 MUTED = "#484949"
 BAR = "#1d4ed8"
@@ -56,7 +58,11 @@ def _svg(height: int, title: str, desc: str, body: list[str]) -> str:
     )
 
 
-def _text(x: float, y: float, content: str, size: int = 16, fill: str = INK, **extra) -> str:
+def _text(
+    x: float, y: float, content: str, size: int = 16, fill: str = INK, bold=False, **extra
+) -> str:
+    if bold:
+        extra["font_weight"] = "bold"
     attributes = "".join(f' {name.replace("_", "-")}="{attr(v)}"' for name, v in extra.items())
     return (
         f'<text x="{x:g}" y="{y:g}" font-size="{size}" fill="{fill}"{attributes}>'
@@ -72,26 +78,21 @@ def _hidden_body(document: dict, height: int) -> list[str]:
 
 
 def results_svg(document: dict) -> str:
-    """A horizontal bar chart: one labelled bar per answer, with count and share."""
+    """A horizontal bar chart: per answer its label, its count and share, then its bar.
+    Each on a line of its own, so a long label never runs into the numbers."""
     title = f"Poll results: {document['question']}"
     if not document["results_visible"]:
         return _svg(120, title, summary(document), _hidden_body(document, 120))
-    row, top, bar_width = 64, 16, WIDTH - 48
+    row, top, bar_width = 80, 16, WIDTH - 48
     body = []
     for index, option in enumerate(document["options"]):
         y = top + index * row
         filled = bar_width * option["percentage"] / 100
         body += [
             _text(24, y + 18, option["label"]),
-            _text(
-                WIDTH - 24,
-                y + 18,
-                f"{option['count']:,} ({option['percentage']}%)",
-                text_anchor="end",
-                font_weight="bold",
-            ),
-            f'<rect x="24" y="{y + 28}" width="{bar_width}" height="20" fill="{TRACK}"/>',
-            f'<rect x="24" y="{y + 28}" width="{filled:.1f}" height="20" fill="{BAR}"/>',
+            _text(24, y + 40, f"{votes(option['count'])} ({option['percentage']}%)", bold=True),
+            f'<rect x="24" y="{y + 50}" width="{bar_width}" height="18" fill="{TRACK}"/>',
+            f'<rect x="24" y="{y + 50}" width="{filled:.1f}" height="18" fill="{BAR}"/>',
         ]
     height = top + len(document["options"]) * row + 32
     body.append(_text(24, height - 14, f"Total: {votes(document['total'])}", fill=MUTED))
@@ -112,7 +113,7 @@ def trend_svg(document: dict) -> str:
     peak = max(day["total"] for day in days) or 1
     left, right, top, bottom = 24, WIDTH - 24, 32, height - 32
     step = (right - left) / len(days)
-    body = [_text(left, 20, f"Most in one day: {peak:,}", size=14, fill=MUTED)]
+    body = [_text(left, 20, f"Most in one day: {peak:,}", fill=MUTED)]
     for index, day in enumerate(days):
         column = (bottom - top) * day["total"] / peak
         body.append(
@@ -121,7 +122,7 @@ def trend_svg(document: dict) -> str:
         )
     body += [
         f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{MUTED}"/>',
-        _text(left, height - 10, days[0]["date"], size=14, fill=MUTED),
-        _text(right, height - 10, days[-1]["date"], size=14, fill=MUTED, text_anchor="end"),
+        _text(left, height - 10, days[0]["date"], fill=MUTED),
+        _text(right, height - 10, days[-1]["date"], fill=MUTED, text_anchor="end"),
     ]
     return _svg(height, title, desc, body)

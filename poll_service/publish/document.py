@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from flask import current_app
 
 from campaign_model.polls import Poll
+from campaign_model.site import DATA_LICENCE
 
 from ..store.ballots import Tally
 
@@ -63,6 +64,7 @@ def results_document(
             "window_hours": poll.duplicate_window_hours,
         },
         "rate_limits": rate_limits,
+        "licence": dict(DATA_LICENCE),
     }
     if poll.milestones:
         document["milestones"] = milestones(poll, result.total, now, reached or {})

@@ -1,22 +1,61 @@
-"""results.csv and embed.html, drawn from a results document (see results.py)."""
+"""results.csv, embed.html and sheet.html, drawn from a results document (see document.py).
+
+Besides the numbers, the two HTML files need to know the site they belong to
+(``SiteContext``: its name and address) and the shared assets the publisher
+wrote under /polls/ (``published_assets``): the widget's stylesheet and frame
+script, the sheet's stylesheet, and ``embed.js``, the small script that the
+embed code asks other sites to load so that the frame fits its content.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from campaign_model.methodology import methodology
+from campaign_model.site import DATA_LICENCE, EXIT_URL, POLL_CAVEAT, SITENAME
+
 HERE = Path(__file__).resolve().parent
-EMBED_STYLESHEET = HERE / "static" / "embed.css"
+STATIC = HERE / "static"
+# Published under /polls/ with a content hash in the name, so cached for a year.
+FINGERPRINTED_ASSETS = ("embed.css", "embed-frame.js", "sheet.css")
+# Published under /polls/ by its own name: other sites' pages name it in the
+# embed code they copied, so its address may never change.
+STABLE_ASSETS = ("embed.js",)
 _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(default=True),
     keep_trailing_newline=True,
 )
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    """What the published pages say about the site: its name, its address, its assets."""
+
+    url: str = ""  # absolute, e.g. https://inquiry-now.org; "" when not known
+    name: str = SITENAME
+    # Shared asset -> the name it was published under ("embed.css" -> "embed.1a2b….css").
+    assets: dict[str, str] = field(default_factory=dict)
+
+    def asset(self, name: str) -> str:
+        return self.assets.get(name, name)
+
+    @property
+    def host(self) -> str:
+        """The address as people read it: ``inquiry-now.org``, ``127.0.0.1:8000``."""
+        parts = urlsplit(self.url)
+        return (parts.netloc + parts.path.rstrip("/")) if parts.netloc else ""
+
+    def results_url(self, poll_id: str) -> str:
+        return f"{self.url}/results/#poll-{poll_id}"
 
 
 def _cell(value) -> str:
@@ -48,10 +87,16 @@ def results_csv(document: dict) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def embed_stylesheet() -> tuple[str, bytes]:
-    """The widget's stylesheet and its fingerprinted file name under /polls/."""
-    data = EMBED_STYLESHEET.read_bytes()
-    return f"embed.{hashlib.sha256(data).hexdigest()[:10]}.css", data
+def published_assets() -> dict[str, tuple[str, bytes]]:
+    """Each shared asset: the name to publish it under in /polls/, and its bytes."""
+    assets = {}
+    for name in FINGERPRINTED_ASSETS:
+        data = (STATIC / name).read_bytes()
+        stem, suffix = name.rsplit(".", 1)
+        assets[name] = (f"{stem}.{hashlib.sha256(data).hexdigest()[:10]}.{suffix}", data)
+    for name in STABLE_ASSETS:
+        assets[name] = (name, (STATIC / name).read_bytes())
+    return assets
 
 
 def human_time(iso_moment: str) -> str:
@@ -59,8 +104,60 @@ def human_time(iso_moment: str) -> str:
     return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
 
 
-def embed_html(document: dict, stylesheet: str) -> bytes:
+def human_date(iso_moment: str | None) -> str:
+    if not iso_moment:
+        return ""
+    moment = datetime.fromisoformat(iso_moment.replace("Z", "+00:00"))
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def status_sentence(document: dict) -> str:
+    """The poll's state in words, as the results page says it."""
+    if document["status"] == "open":
+        closes = document.get("closes")
+        return f"Open until {human_date(closes)}." if closes else "Open."
+    if document["status"] == "closed":
+        return f"Closed on {human_date(document['closes'])}."
+    return f"Opens on {human_date(document['opens'])}."
+
+
+def embed_html(document: dict, site: SiteContext) -> bytes:
     html = _templates.get_template("embed.html").render(
-        results=document, stylesheet=stylesheet, updated=human_time(document["updated_at"])
+        results=document,
+        site=site,
+        exit_url=EXIT_URL,
+        caveat=POLL_CAVEAT,
+        status=status_sentence(document),
+        updated=human_time(document["updated_at"]),
+    )
+    return html.encode("utf-8")
+
+
+def milestones_of(document: dict) -> list[dict]:
+    """The poll's milestones, if it declares any: each with its count, what follows
+    and, once reached, when (``reached_at``)."""
+    return [
+        {
+            "count": milestone["count"],
+            "outcome": milestone.get("then") or "",  # docs/results-schema.md: `then`
+            "reached": human_date(milestone.get("reached_at")),
+        }
+        for milestone in document.get("milestones") or []
+    ]
+
+
+def sheet_html(document: dict, site: SiteContext) -> bytes:
+    """The one-page results sheet to print and hand over: question, totals,
+    milestones, method, date and address."""
+    html = _templates.get_template("sheet.html").render(
+        results=document,
+        site=site,
+        exit_url=EXIT_URL,
+        caveat=POLL_CAVEAT,
+        licence=DATA_LICENCE,
+        status=status_sentence(document),
+        method=methodology(document),
+        milestones=milestones_of(document),
+        updated=human_time(document["updated_at"]),
     )
     return html.encode("utf-8")

@@ -2,7 +2,7 @@
 
 A recount reads every ballot of the poll, so its cost grows with the poll:
 about 8 ms per vote at 10,000 ballots and 85 ms at 100,000 on a loaded
-2-core machine (docs/reliability.md). Recounting for every vote response made
+2-core machine (docs/reports/reliability.md). Recounting for every vote response made
 each vote slower the more popular the poll became, which is the wrong way
 round for a surge. So each process keeps the last recount of each poll for
 RESULTS_MAX_AGE seconds (1 by default; 0 recounts every time). The numbers a

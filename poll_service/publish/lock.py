@@ -1,7 +1,8 @@
 """A lock in the database so that only one publisher writes results at a time.
 
-Every process that runs a publisher (each gunicorn worker, `flask poll publish`,
-another machine sharing the database) competes for one row of `publish_lock`.
+Every process that publishes (the background jobs of `flask poll publish
+--watch` or the dev server, a one-off `flask poll publish`, a copy on another
+machine sharing the database) competes for one row of `publish_lock`.
 A publisher holds the lock by holding a lease: the row names it as holder until
 `expires_at`. It claims the row with one UPDATE that succeeds only when the
 lease has expired or is already its own, which is atomic on SQLite and on

@@ -1,8 +1,9 @@
 """Publishing aggregate results into the built site, atomically and in batches.
 
 For each poll the publisher writes, under ``<site output>/polls/<id>/``:
-results.json, results.csv, chart.svg, trend.svg, share.png and embed.html (see
-docs/results-schema.md). Every file is drawn from the poll's results document,
+results.json, results.csv, chart.svg, trend.svg, share.png, embed.html and
+sheet.html (see docs/results-schema.md), and once under ``polls/`` the assets
+they share (exports.published_assets). Every file is drawn from the poll's results document,
 so a poll that hides its results until it closes shows only its status and
 total in all of them.
 
@@ -44,7 +45,7 @@ from ..store.engine import get_engine_for, read_connection
 from ..store.tables import ballots
 from .charts import results_svg, trend_svg
 from .document import rate_limits_in_force, reached_times, results_document, same_results
-from .exports import embed_html, embed_stylesheet, results_csv
+from .exports import SiteContext, embed_html, published_assets, results_csv, sheet_html
 from .lock import PublishLock
 from .share_card import share_png
 
@@ -57,6 +58,7 @@ PUBLISHED_FILES = (
     "trend.svg",
     "share.png",
     "embed.html",
+    "sheet.html",
     "results.json",
 )
 
@@ -69,14 +71,15 @@ def poll_output_dir(app: Flask, poll_id: str) -> Path:
     return polls_output_dir(app) / poll_id
 
 
-def render_files(document: dict, stylesheet: str) -> dict[str, bytes]:
+def render_files(document: dict, site: SiteContext) -> dict[str, bytes]:
     """Every published file for one poll, in writing order."""
     rendered = {
         "results.csv": results_csv(document),
         "chart.svg": results_svg(document).encode(),
         "trend.svg": trend_svg(document).encode(),
-        "share.png": share_png(document),
-        "embed.html": embed_html(document, stylesheet),
+        "share.png": share_png(document, site.name, site.host),
+        "embed.html": embed_html(document, site),
+        "sheet.html": sheet_html(document, site),
         "results.json": json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n",
     }
     return {name: rendered[name] for name in PUBLISHED_FILES}
@@ -93,7 +96,7 @@ def read_published(path: Path) -> dict | None:
 def publish_poll(
     folder: Path,
     document: dict,
-    stylesheet: str,
+    site: SiteContext,
     force: bool = False,
     newest_in_database: Callable[[], int] | None = None,
 ) -> str:
@@ -117,18 +120,21 @@ def publish_poll(
     complete = all((folder / name).exists() for name in PUBLISHED_FILES)
     if not force and complete and same_results(current, document):
         return "unchanged"
-    for name, data in render_files(document, stylesheet).items():
+    for name, data in render_files(document, site).items():
         write_atomically(folder / name, data)
     return "written"
 
 
-def publish_stylesheet(app: Flask) -> str:
-    """Write the embed widget's fingerprinted stylesheet once; return its name."""
-    name, data = embed_stylesheet()
-    path = polls_output_dir(app) / name
-    if not path.exists():
-        write_atomically(path, data)
-    return name
+def publish_site_context(app: Flask) -> SiteContext:
+    """Write the assets the published pages share (each when it is missing or
+    changed); return the site's name, address and those assets' names."""
+    names = {}
+    for name, (published_name, data) in published_assets().items():
+        path = polls_output_dir(app) / published_name
+        if not path.exists() or path.read_bytes() != data:
+            write_atomically(path, data)
+        names[name] = published_name
+    return SiteContext(url=app.config["SITE_URL"], assets=names)
 
 
 @dataclass
@@ -168,13 +174,13 @@ def publish(
         with app.app_context():
             limits = rate_limits_in_force()
         report = PublishReport()
-        stylesheet = publish_stylesheet(app)
+        site = publish_site_context(app)
         for poll in app.extensions["polls"].values():
             folder = poll_output_dir(app, poll.id)
             reached = reached_times(read_published(folder / "results.json"))
             document = results_document(tally(engine, poll), limits, now, reached)
             newest = partial(latest_ballot_id, app, poll.id)
-            outcome = publish_poll(folder, document, stylesheet, force, newest)
+            outcome = publish_poll(folder, document, site, force, newest)
             report.outcomes[poll.id] = outcome
             if outcome == "written":
                 report.written += [folder / name for name in PUBLISHED_FILES]

@@ -1,5 +1,7 @@
-"""share.png: a 1200×630 Open Graph card with the question, the bars, the total
-and the date, drawn from a results document with Pillow.
+"""share.png: a 1200×630 Open Graph card with the site's name, the question, the
+bars, the total, the date, what kind of poll it is ("an open online poll, not a
+survey") and the site's address, drawn from a results document with Pillow. On
+its own in a feed, the card still says whose poll it is and where to find it.
 
 It uses Pillow's bundled font (``ImageFont.load_default(size=...)``, Pillow ≥
 10.1 with FreeType), so it needs no system fonts and draws the same card on
@@ -13,6 +15,8 @@ import io
 from datetime import datetime
 
 from PIL import Image, ImageDraw, ImageFont
+
+from campaign_model.site import POLL_CAVEAT
 
 SIZE = (1200, 630)
 MARGIN = 64
@@ -69,23 +73,22 @@ def _draw_bars(draw: ImageDraw.ImageDraw, options: list[dict], top: int, bottom:
             draw.rectangle((MARGIN, bar_top, MARGIN + filled, bar_top + bar_height), fill=BAR)
 
 
-def share_png(document: dict, site_name: str = "") -> bytes:
-    """The card as PNG bytes."""
+def share_png(document: dict, site_name: str, site_host: str = "") -> bytes:
+    """The card as PNG bytes; ``site_host`` is the address as read, e.g. inquiry-now.org."""
     image = Image.new("RGB", SIZE, BACKGROUND)
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, SIZE[0], ACCENT_HEIGHT), fill=BAR)
     y = MARGIN - 16
-    heading = f"{site_name} · Poll results" if site_name else "Poll results"
-    draw.text((MARGIN, y), heading, font=font(28), fill=MUTED)
+    draw.text((MARGIN, y), f"{site_name} · Poll results", font=font(28), fill=MUTED)
     y += 48
     question_face = font(40)
     for line in wrap(draw, document["question"], question_face, SIZE[0] - 2 * MARGIN, 3):
         draw.text((MARGIN, y), line, font=question_face, fill=INK)
         y += 50
     y += 16
-    footer_top = SIZE[1] - MARGIN - 24
+    footer_top = SIZE[1] - MARGIN - 64
     if document["results_visible"]:
-        _draw_bars(draw, document["options"], y, footer_top - 16)
+        _draw_bars(draw, document["options"], y, footer_top - 12)
     else:
         draw.text(
             (MARGIN, y + 24), "Results are shown when the poll closes.", font=font(36), fill=INK
@@ -93,6 +96,28 @@ def share_png(document: dict, site_name: str = "") -> bytes:
     total = f"{document['total']:,} vote" + ("" if document["total"] == 1 else "s")
     footer = f"Total: {total} · {long_date(document['updated_at'])}"
     draw.text((MARGIN, footer_top), footer, font=font(30), fill=INK)
+    small = font(24)
+    draw.text((MARGIN, footer_top + 42), f"{POLL_CAVEAT}.", font=small, fill=MUTED)
+    if site_host:
+        width = draw.textlength(site_host, font=small)
+        draw.text((SIZE[0] - MARGIN - width, footer_top + 42), site_host, font=small, fill=INK)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def site_png(site_name: str, subtitle: str) -> bytes:
+    """The site's own card, for link previews of pages that carry no poll
+    (scripts/site_card.py writes it to theme/static/site-card.png)."""
+    image = Image.new("RGB", SIZE, BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, SIZE[0], ACCENT_HEIGHT), fill=BAR)
+    draw.text((MARGIN, MARGIN + 60), site_name, font=font(88), fill=INK)
+    y = MARGIN + 200
+    subtitle_face = font(44)
+    for line in wrap(draw, subtitle, subtitle_face, SIZE[0] - 2 * MARGIN, 4):
+        draw.text((MARGIN, y), line, font=subtitle_face, fill=MUTED)
+        y += 58
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

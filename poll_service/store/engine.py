@@ -23,7 +23,7 @@ class _WriteQueue:
     """SQLite has one writer at a time. Threads of one process queue for it here,
     in order, instead of in SQLite's busy handler, which sleeps up to 100 ms
     between tries and so turns a short queue into long tail latencies
-    (docs/benchmarks.md). A thread waits no longer than the busy timeout, and
+    (docs/reports/benchmarks.md). A thread waits no longer than the busy timeout, and
     then fails as SQLite would have (a 503 for a vote)."""
 
     def __init__(self, timeout: float):

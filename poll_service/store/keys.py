@@ -6,6 +6,10 @@ checks use ``HMAC-SHA256(key, network + poll)``. Each key is random, is used to
 make new digests for one day, is still used to *check* digests for one more
 day, and is deleted 48 hours after it was made (as Plausible Analytics does).
 Once a key is gone, its digests cannot be linked to any address.
+
+Who rotates: the key rotator (KeyRotator, run by poll_service/jobs.py) every
+KEY_MAINTENANCE_INTERVAL seconds; `flask poll rotate-keys` by hand; and a
+KeyRing only when it finds no current key (see KeyRing._load).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, insert, select, text
@@ -81,6 +86,12 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+@dataclass(frozen=True)
+class Key:
+    secret: bytes
+    created_at: datetime
+
+
 class KeyRing:
     """The live keys, newest first, cached for a few seconds per process."""
 
@@ -102,14 +113,31 @@ class KeyRing:
             self._loaded_at = 0.0
 
     def _load(self) -> None:
-        rotate_keys(self.engine)
-        cutoff = datetime.now(UTC) - KEY_LIFETIME
+        """Read the live keys; rotate first only if no key is current.
+
+        Rotating on time is the key rotator's job (poll_service/jobs.py), which
+        also destroys old keys when nobody votes. The keyring rotates only when
+        that has not happened: on a new database, or when the jobs have been
+        down for a day. Then a vote still gets today's key instead of failing,
+        at the cost of one write. Callers load keys before opening the vote's
+        own transaction (store/ballots.py), so that write never waits on it.
+        """
+        now = datetime.now(UTC)
+        rows = self._live_keys(now)
+        if not rows or rows[0].created_at <= now - KEY_ROTATION:
+            rotate_keys(self.engine, now)
+            rows = self._live_keys(now)
+        self._keys = [row.secret for row in rows]
+        self._loaded_at = time.monotonic()
+
+    def _live_keys(self, now: datetime) -> list:
+        """Keys younger than 48 hours, newest first, with aware creation times."""
         with read_connection(self.engine) as conn:
             rows = conn.execute(
                 select(hash_keys.c.secret, hash_keys.c.created_at).order_by(hash_keys.c.id.desc())
             ).all()
-        self._keys = [row.secret for row in rows if _aware(row.created_at) > cutoff]
-        self._loaded_at = time.monotonic()
+        live = [(row.secret, _aware(row.created_at)) for row in rows]
+        return [Key(secret, created) for secret, created in live if created > now - KEY_LIFETIME]
 
     def current_digest(self, network: str, scope: str) -> bytes:
         return digest(self.keys()[0], network, scope)

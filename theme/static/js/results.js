@@ -22,6 +22,23 @@
       " at " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + " UTC";
   }
 
+  // "1 December 2026", the date as the build writes it (in UTC).
+  function longDate(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return iso;
+    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear();
+  }
+
+  // The poll's state in the build's words, so a poll that closes (or opens)
+  // after the page was built says so without waiting for a rebuild.
+  function statusText(data) {
+    if (data.status === "open") {
+      return "This poll is open" + (data.closes ? " until " + longDate(data.closes) : "") + ".";
+    }
+    if (data.status === "closed") return "This poll closed on " + longDate(data.closes) + ".";
+    return "This poll opens on " + longDate(data.opens) + ".";
+  }
+
   function setText(element, text) {
     if (element && element.textContent !== text) element.textContent = text;
   }
@@ -29,6 +46,7 @@
   // ``live``: results handed over after a vote rather than the published file,
   // whose charts may not be drawn yet, so the charts wait for the file.
   function renderResults(section, data, live) {
+    setText(section.querySelector("[data-status]"), statusText(data));
     section.querySelectorAll("[data-total]").forEach(function (total) {
       setText(total, data.total.toLocaleString("en-GB"));
     });
@@ -56,13 +74,6 @@
       image.setAttribute("data-version", version);
       image.src = image.src.split("?")[0] + "?v=" + encodeURIComponent(version);
     });
-  }
-
-  // The same wording as the build: "20 November 2026".
-  function longDate(iso) {
-    var d = new Date(iso);
-    if (isNaN(d.getTime())) return iso;
-    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear();
   }
 
   // Progress toward the next milestone not yet reached (the goal once all are),
