@@ -53,10 +53,20 @@ def current_results(poll: Poll) -> dict:
     if cache is None:
         max_age = float(current_app.config["RESULTS_MAX_AGE"])
         cache = current_app.extensions.setdefault("tally_cache", TallyCache(get_engine(), max_age))
-    # Milestones keep the times the publisher recorded, so both say the same.
-    reached = {}
-    if poll.milestones:
-        reached = reached_times(
-            read_published(poll_output_dir(current_app, poll.id) / "results.json")
-        )
-    return results_document(cache.get(poll), rate_limits_in_force(), reached=reached)
+    return results_document(
+        cache.get(poll), rate_limits_in_force(), reached=published_reached(poll)
+    )
+
+
+def published_reached(poll: Poll) -> dict[int, str]:
+    """When the publisher recorded each milestone as reached, so the API says the same.
+
+    Best effort: a vote's answer must never fail because the published folder
+    cannot be read (a full or read-only disk); the times are then this hour's.
+    """
+    if not poll.milestones:
+        return {}
+    try:
+        return reached_times(read_published(poll_output_dir(current_app, poll.id) / "results.json"))
+    except OSError:
+        return {}
