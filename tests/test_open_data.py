@@ -133,7 +133,8 @@ def test_the_sheet_has_the_question_totals_method_date_and_address(published):
     assert f"{SITEURL}/results/#poll-inquiry" in sheet
     assert POLL_CAVEAT in sheet and "CC BY 4.0" in sheet
     assert 'href="/get-help/"' in sheet and "Exit this page" in sheet
-    assert "Milestones" not in sheet  # this poll declares none
+    for milestone in document["milestones"]:  # the campaign poll's goal, as declared
+        assert f'{milestone["count"]:,} votes</strong>: {milestone["then"]}' in sheet
 
 
 def test_the_results_page_links_the_sheet(published):
