@@ -108,7 +108,7 @@ def test_the_dataset_markup_breaks_no_content_security_policy(live_server, page)
     messages = []
     page.on("console", lambda message: messages.append(message.text))
     page.goto(live_server.url + "/results/")
-    expect(page.locator("#poll-inquiry [data-total]")).to_be_visible()
+    expect(page.locator("#poll-inquiry tfoot [data-total]")).to_be_visible()
     found = page.evaluate(
         """Array.from(document.querySelectorAll('script[type="application/ld+json"]'))
              .map(s => JSON.parse(s.textContent)['@type'])"""
@@ -134,7 +134,7 @@ def test_the_sheet_has_the_question_totals_method_date_and_address(published):
     assert POLL_CAVEAT in sheet and "CC BY 4.0" in sheet
     assert 'href="/get-help/"' in sheet and "Exit this page" in sheet
     for milestone in document["milestones"]:  # the campaign poll's goal, as declared
-        assert f'{milestone["count"]:,} votes</strong>: {milestone["then"]}' in sheet
+        assert f"{milestone['count']:,} votes</strong>: {milestone['then']}" in sheet
 
 
 def test_the_results_page_links_the_sheet(published):
