@@ -5,7 +5,9 @@ GOV.UK error for an empty submit, and an exit button that never sits on text."""
 
 from __future__ import annotations
 
+import json
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -60,6 +62,13 @@ def within_first_screen(page, locator) -> bool:
         and box["y"] + box["height"] <= viewport["height"]
         and box["x"] + box["width"] <= viewport["width"]
     )
+
+
+def expect_soon(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def published_total(server) -> int:
@@ -131,6 +140,9 @@ def test_after_a_vote_every_page_shows_the_new_total_on_reload(site, open_reader
     expected = f"{before + 1:,}"
     # The teaser near the top shows it too, at once, from the same answer.
     expect(page.locator(".poll-teaser [data-total]")).to_have_text(expected)
+    # The publisher rewrites results.json within PUBLISH_INTERVAL of the vote.
+    published = site.output / "polls" / "inquiry" / "results.json"
+    expect_soon(lambda: json.loads(published.read_text())["total"] == before + 1)
     for path in (ARTICLE, "/", "/results/"):
         built = page.request.get(site.url + path).text()
         assert f"data-total>{expected}<" not in built  # the HTML has the build's total...

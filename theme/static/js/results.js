@@ -8,7 +8,6 @@
   "use strict";
 
   var REFRESH_MS = 5000;
-  var CATCH_UP_MS = 1500;
   var MONTHS = ["January", "February", "March", "April", "May", "June", "July",
     "August", "September", "October", "November", "December"];
 
@@ -181,10 +180,6 @@
   // Poll only while the page is on screen, and catch up as soon as it is again,
   // including when the browser brings the page back from its back-forward cache.
   refreshAll();
-  // Once more soon after loading: a page reloaded straight after a vote may
-  // have fetched the file a moment before the publisher rewrote it. (Nothing
-  // is kept in the browser to bridge the gap: the pages store nothing.)
-  setTimeout(refreshAll, CATCH_UP_MS);
   setInterval(function () { if (!document.hidden) refreshAll(); }, REFRESH_MS);
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) refreshAll();
