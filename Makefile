@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 OUTPUT ?= output
 CONTENT ?= content
+# Pelican with our error handling: a mistake in content/ is one line naming the file
+# and the field, and the preview waits for a change after a failed build.
+PELICAN := $(BIN)/python scripts/pelican_build.py
 
 .DEFAULT_GOAL := help
 .PHONY: help run test build publish preview newpost newreblog lint format clean lock audit security bench bench-quick docs nginx-headers
@@ -18,17 +21,21 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# setuptools tells every editable install that it made one ("Editable installation."):
+# information only, so it is silenced; any other warning still shows.
+QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(QUIET_EDITABLE) $(BIN)/pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(QUIET_EDITABLE) $(BIN)/pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
 build: $(VENV)/.installed ## Publish current poll results, then build the site into output/
-	$(BIN)/flask --app poll_service poll publish
-	LOCAL_ORIGIN=http://127.0.0.1:$(PORT) $(BIN)/pelican content -s pelicanconf.py -o $(OUTPUT)
+	POLL_SITE_OUTPUT_DIR=$(OUTPUT) $(BIN)/flask --app poll_service poll publish
+	LOCAL_ORIGIN=http://127.0.0.1:$(PORT) $(PELICAN) $(CONTENT) -s pelicanconf.py -o $(OUTPUT)
 
 run: build ## Build the site and serve it with a working poll at http://127.0.0.1:8000
 	$(BIN)/python -m poll_service.devserver --port $(PORT)
@@ -51,12 +58,12 @@ screenshots: $(VENV)/.installed-test ## Screenshots of every page type at 375 an
 	scripts/install-system-deps.sh
 	$(BIN)/python scripts/screenshots.py
 
-publish: $(VENV)/.installed ## Production build (publishconf.py); poll results are kept
+publish: $(VENV)/.installed ## Production build (publishconf.py; needs real SITEURL and CONTACT_EMAIL)
 	POLL_SITE_OUTPUT_DIR=$(OUTPUT) $(BIN)/flask --app poll_service poll publish
-	$(BIN)/pelican $(CONTENT) -s publishconf.py -o $(OUTPUT)
+	$(PELICAN) $(CONTENT) -s publishconf.py -o $(OUTPUT)
 
 preview: $(VENV)/.installed ## Serve the site, rebuilt on every save, while writing
-	$(BIN)/pelican $(CONTENT) -s pelicanconf.py -o $(OUTPUT) --listen --autoreload --port $(PORT)
+	$(PELICAN) $(CONTENT) -s pelicanconf.py -o $(OUTPUT) --listen --autoreload --port $(PORT)
 
 newpost: $(VENV)/.installed ## Start a draft post: make newpost TITLE="..."
 	$(BIN)/python scripts/new_content.py post "$$TITLE" --content $(CONTENT)

@@ -4,6 +4,7 @@ import os
 
 from campaign_model import paths
 from campaign_model.site import (  # noqa: F401 (settings Pelican reads)
+    CONTACT_EMAIL,
     DEFAULT_LANG,
     EXIT_URL,
     MENUITEMS,
@@ -30,13 +31,16 @@ PLUGIN_PATHS = [str(paths.PROJECT_ROOT / "plugins")]
 # placeholders: refuses unfilled "FILL IN" markers; it runs first, so one message
 # names every unfilled field. campaign_site and polls: the theme's and the
 # poll's data. reblogs: checks and attributes reblogs. sitemap_and_robots:
-# sitemap.xml and robots.txt. feeds: reblogs' attribution in the Atom feed,
-# and the feed of poll openings, closings and milestones.
+# sitemap.xml and robots.txt. dates_in_order: no link to a later reblog, no poll
+# opening before its page (it reads what polls and reblogs attach, so it comes after).
+# feeds: reblogs' attribution in the Atom feed, and the feed of poll openings,
+# closings and milestones.
 PLUGINS = [
     "placeholders",
     "campaign_site",
     "polls",
     "reblogs",
+    "dates_in_order",
     "sitemap_and_robots",
     "feeds",
 ]

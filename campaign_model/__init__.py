@@ -7,6 +7,7 @@
 - ``methodology``: how a poll is run, in words, from its real settings.
 - ``assets``: the theme's fingerprinted asset names.
 - ``files``: writing a file atomically.
+- ``content_errors``: the error a maintainer fixes in content/ (one line, file and field).
 
 Nothing here imports Flask, SQLAlchemy, Alembic, Pillow or Pelican
 (tests/test_layout.py checks it, and .importlinter forbids it).

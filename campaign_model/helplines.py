@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from .content_errors import ContentError
+
 STALE_AFTER_DAYS = 180
 
 
@@ -40,16 +42,16 @@ def load_helplines(path: Path | str) -> Helplines:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     verified = data.get("last_verified")
     if not isinstance(verified, date):
-        raise ValueError(f"{path}: field 'last_verified' must be a date such as 2026-01-31")
+        raise ContentError(f"{path}: field 'last_verified' must be a date such as 2026-01-31")
     entries = []
     for index, entry in enumerate(data.get("helplines", [])):
         for field in ("name", "description"):
             if not entry.get(field):
-                raise ValueError(f"{path}: field 'helplines[{index}].{field}' is required")
+                raise ContentError(f"{path}: field 'helplines[{index}].{field}' is required")
         if not entry.get("phone") and not entry.get("url"):
             # Someone reading the help panel must be able to act on every line.
-            raise ValueError(f"{path}: field 'helplines[{index}]' needs a 'phone' or a 'url'")
+            raise ContentError(f"{path}: field 'helplines[{index}]' needs a 'phone' or a 'url'")
         entries.append(Helpline(**entry))
     if not entries:
-        raise ValueError(f"{path}: field 'helplines' needs at least one [[helplines]] entry")
+        raise ContentError(f"{path}: field 'helplines' needs at least one [[helplines]] entry")
     return Helplines(verified, tuple(entries))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .content_errors import ContentError
+
 DUPLICATE_POLICIES = ("none", "cookie", "cookie+network")
 RESULTS_VISIBILITY = ("always", "after_close")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -23,7 +25,7 @@ MAX_NETWORK_WINDOW_HOURS = 24
 MAX_MILESTONES = 10
 
 
-class PollDefinitionError(ValueError):
+class PollDefinitionError(ContentError):
     """A poll file is missing a field or has a bad value; the message names both."""
 
     def __init__(self, path: Path | str, field: str, problem: str):

@@ -8,7 +8,7 @@ import json
 import signal
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import current_app
@@ -22,13 +22,16 @@ from .jobs import BackgroundJobs
 from .publish.document import rate_limits_in_force, results_document
 from .publish.publisher import publish
 from .store import schema
-from .store.ballots import hourly_counts, tally
+from .store.ballots import hourly_counts, tally, votes_from_hour_of
 from .store.engine import get_engine
 from .store.keys import rotate_keys
 
 poll_cli = AppGroup("poll", help="Run the campaign's polls.")
 
 REBUILD_HINT = "Rebuild the site (make publish) so the static pages show the change."
+# A closing time this far in the past is a retroactive close, which needs --force.
+PAST_TOLERANCE = timedelta(minutes=1)
+FORCE_HELP = "Accept a closing time in the past (votes already cast stay stored and counted)."
 
 
 class Moment(click.ParamType):
@@ -81,11 +84,41 @@ def _apply(poll, changes: dict) -> None:
     )
 
 
+def _check_closing_time(poll, closes: datetime, force: bool) -> None:
+    """Refuse a closing time in the past unless --force; then say which votes it concerns.
+
+    Closing retroactively never removes a vote: every vote the service acknowledged
+    stays stored and counted in the results, including any cast after the new
+    closing time. Only new votes are refused. The command says how many there are.
+    """
+    now = datetime.now(UTC)
+    if closes >= now - PAST_TOLERANCE:
+        return
+    later = votes_from_hour_of(get_engine(), poll, closes)
+    if later == 0:
+        concerned = "No votes were cast after it."
+    else:
+        exact = closes == closes.replace(minute=0, second=0, microsecond=0)
+        amount = f"{later}" if exact else f"up to {later}"
+        votes = "1 vote was" if later == 1 and exact else f"{amount} votes were"
+        concerned = (
+            f"{votes} cast after it "
+            "(votes are stored by the hour only); they stay stored and counted."
+        )
+    if not force:
+        raise click.ClickException(
+            f"Not changed: the closing time {toml_datetime(closes)} is in the past. "
+            f"{concerned} To close the poll retroactively anyway, add --force."
+        )
+    click.echo(f"Closing {poll.id} retroactively at {toml_datetime(closes)}. {concerned}")
+
+
 @poll_cli.command("open")
 @click.argument("poll_id")
 @click.option("--at", "at", type=Moment(), help="When to open (default: now). UTC if no zone.")
 @click.option("--until", type=Moment(), help="When to close (default: leave open).")
-def open_poll(poll_id, at, until):
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+def open_poll(poll_id, at, until, force):
     """Open a poll now or at --at, editing its opens/closes lines in content/polls/."""
     poll = _poll_or_exit(poll_id)
     at = at or datetime.now(UTC).replace(microsecond=0)
@@ -93,6 +126,7 @@ def open_poll(poll_id, at, until):
     if poll.opens > at:
         changes["opens"] = at
     if until is not None:
+        _check_closing_time(poll, until, force)
         changes["closes"] = until
     elif poll.closes is not None and poll.closes <= at:
         changes["closes"] = None  # reopening: the old closing time goes
@@ -105,10 +139,17 @@ def open_poll(poll_id, at, until):
 @poll_cli.command("close")
 @click.argument("poll_id")
 @click.option("--at", "at", type=Moment(), help="When to close (default: now). UTC if no zone.")
-def close_poll(poll_id, at):
-    """Close a poll now or at --at, editing its closes line in content/polls/."""
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+def close_poll(poll_id, at, force):
+    """Close a poll now or at --at, editing its closes line in content/polls/.
+
+    A time in the past is refused unless --force: votes already cast are never
+    removed, so the command says how many were cast after that time.
+    """
     poll = _poll_or_exit(poll_id)
-    _apply(poll, {"closes": at or datetime.now(UTC).replace(microsecond=0)})
+    closes = at or datetime.now(UTC).replace(microsecond=0)
+    _check_closing_time(poll, closes, force)
+    _apply(poll, {"closes": closes})
 
 
 @poll_cli.command("results")

@@ -45,8 +45,8 @@ REBLOG_FIELDS = """\
 Original_Author: {marker}: the original author's name, e.g. Dr Sarah Nelson
 Original_Title: {marker}: the original title, exactly as published
 Original_Publication: {marker}: the blog, magazine or website it appeared in
-Original_Date: {marker}: the date it was first published, as YYYY-MM-DD
-Original_Url: {marker}: the original's https:// address
+Original_Date: {marker}: first published, YYYY-MM-DD (or what is known: YYYY-MM, YYYY, --MM-DD)
+Original_Url: {marker} (or delete this line if not known; never guess): the https:// address
 Discussion_Questions: {marker} (or delete these lines): one question per line,
     {marker}: each further question on its own line, indented by four spaces
 """

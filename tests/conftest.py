@@ -23,13 +23,16 @@ ORIGIN = "http://localhost"
 
 
 def build_site(output: Path, settings_file: str = "pelicanconf.py", **overrides) -> Path:
-    """Build the real content with pelicanconf.py (or publishconf.py) into ``output``."""
+    """Build the real content with pelicanconf.py (or publishconf.py) into ``output``.
+
+    Test builds use example addresses, so publishconf.py's refusal of them is off
+    unless a test passes REFUSE_PLACEHOLDER_ADDRESSES=True (test_publish_addresses.py).
+    """
     from pelican import Pelican
     from pelican.settings import read_settings
 
-    settings = read_settings(
-        str(ROOT / settings_file), override={"OUTPUT_PATH": str(output), **overrides}
-    )
+    overrides = {"OUTPUT_PATH": str(output), "REFUSE_PLACEHOLDER_ADDRESSES": False, **overrides}
+    settings = read_settings(str(ROOT / settings_file), override=overrides)
     Pelican(settings).run()
     return output
 

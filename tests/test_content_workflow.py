@@ -16,6 +16,7 @@ import pytest
 
 from scripts import new_content
 from tests.conftest import ROOT, build_tiny_site
+from tests.site_content import read_articles
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database
@@ -134,13 +135,16 @@ def test_make_publish_rebuilds_everything_but_keeps_the_published_results(tmp_pa
         f"OUTPUT={output}",
         POLL_DATABASE_URL=f"sqlite:///{tmp_path / 'votes.sqlite3'}",
         POLL_SECRET_KEY="test",
+        # Real-looking addresses: make publish refuses example ones (test_publish_addresses.py).
+        SITEURL="https://www.inquiry-now.org.uk",
+        CONTACT_EMAIL="contact@inquiry-now.org.uk",
     )
     assert result.returncode == 0, result.stderr
     assert kept.read_text() == "kept"
     assert (output / "polls" / "inquiry" / "results.json").exists()
     assert not (output / "removed-page.html").exists()
     assert (output / "sitemap.xml").exists() and (output / "feeds" / "all.atom.xml").exists()
-    assert "https://inquiry-now.example.org/" in (output / "index.html").read_text()
+    assert "https://www.inquiry-now.org.uk/" in (output / "index.html").read_text()
 
 
 # --- preview ---------------------------------------------------------------------------
@@ -172,35 +176,92 @@ def wait_for(url: str, text: str, *, keep_doing=lambda: None, timeout: float = 6
     raise AssertionError(f"{url} did not show {text!r} within {timeout}s")
 
 
-def test_make_preview_serves_the_site_and_rebuilds_on_save(tmp_path):
-    content = tmp_path / "content"
-    shutil.copytree(ROOT / "content", content)
-    post = content / "posts" / "why-we-need-an-inquiry.md"
-    edited = post.read_text().replace(
-        "Title: Why we are calling", "Title: Edited while previewing: why we are calling"
-    )
-    port = free_port()
-    process = subprocess.Popen(
+def start_preview(content: Path, output: Path, port: int) -> subprocess.Popen:
+    return subprocess.Popen(
         ["make", "--no-print-directory", "-o", ".venv/.installed", "preview"]
-        + [f"CONTENT={content}", f"OUTPUT={tmp_path / 'output'}", f"PORT={port}"],
+        + [f"CONTENT={content}", f"OUTPUT={output}", f"PORT={port}"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}/2014/why-we-need-an-inquiry/"
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=10)
+
+
+def test_make_preview_serves_the_site_and_rebuilds_on_save(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    article = read_articles(content)[0]
+    source = content / article.relative_source_path
+    edited = source.read_text().replace(
+        f"Title: {article.title}", f"Title: Edited while previewing: {article.title}"
+    )
+    port = free_port()
+    process = start_preview(content, tmp_path / "output", port)
+    url = f"http://127.0.0.1:{port}/{article.url}"
     try:
-        wait_for(url, "Why we are calling for an independent public inquiry")
+        wait_for(url, article.title)
         # Pelican starts watching only after its first build, so a single save
         # could land just before; save again until the rebuilt page appears.
-        wait_for(
-            url,
-            "Edited while previewing: why we are calling",
-            keep_doing=lambda: post.write_text(edited),
-        )
+        wait_for(url, "Edited while previewing: ", keep_doing=lambda: source.write_text(edited))
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        stop(process)
+
+
+def cpu_seconds(session: int) -> float:
+    """CPU time used so far by every process in ``session`` (make and what it started)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended
+        if int(fields[3]) == session:  # the session id, after state, ppid, pgrp
+            ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def fetch_status(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except (urllib.error.URLError, ConnectionError):
+        return 0, ""  # not listening yet, or (Pelican's own server) an empty reply
+
+
+def test_make_preview_with_a_build_error_idles_and_says_why_until_it_is_fixed(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    post = content / "posts" / "broken.md"
+    post.write_text("Title: Broken\nDate: 2026-11-30 09:00\nPoll: no-such-poll\n\nText.\n")
+    port = free_port()
+    process = start_preview(content, tmp_path / "output", port)
+    try:
+        # Every page answers, with the error, instead of an empty reply.
+        deadline = time.monotonic() + 60
+        while fetch_status(f"http://127.0.0.1:{port}/")[0] != 503:
+            assert time.monotonic() < deadline, "no 503 while the build is broken"
+            time.sleep(0.5)
+        status, page = fetch_status(f"http://127.0.0.1:{port}/about/")
+        assert status == 503
+        assert "posts/broken.md: field &#x27;Poll&#x27;: no poll called" in page
+        assert fetch_status(f"http://127.0.0.1:{port}/")[0] == 503
+        # While the error remains, nothing rebuilds: the preview waits for a save.
+        before = cpu_seconds(process.pid)
+        time.sleep(4)
+        assert cpu_seconds(process.pid) - before < 1.0
+        # Fixing the file brings the site back.
+        post.write_text("Title: Mended\nDate: 2026-11-30 09:00\nSlug: mended\n\nText.\n")
+        wait_for(f"http://127.0.0.1:{port}/2026/mended/", "Mended")
+        assert fetch_status(f"http://127.0.0.1:{port}/no-such-page/")[0] == 404
+    finally:
+        stop(process)
 
 
 # --- the guide -------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import time
 import urllib.parse
 import urllib.request
 
+from tests.site_content import campaign_article
+
 RESULTS = "/polls/inquiry/results.json"
 
 
@@ -30,7 +32,7 @@ def wait_for_total(server, expected, timeout=5.0):
 def test_a_form_vote_over_http_is_published(live_server):
     browser = opener()
     home = browser.open(live_server.url + "/").read().decode()
-    assert "why-we-need-an-inquiry" in home
+    assert campaign_article().url in home
     form = browser.open(live_server.url + "/poll/inquiry/?option=yes-judge").read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     body = urllib.parse.urlencode({"option": "yes-judge", "csrf_token": token}).encode()

@@ -28,7 +28,7 @@ TITLE = "Our title<script>alert('title')</script><img src=x onerror=alert('title
 HOSTILE_POLL = f"""
 id = "hostile"
 question = {json.dumps(QUESTION)}
-opens = 2020-01-01T00:00:00Z
+opens = 2026-01-01T09:00:00Z  # with its post: a poll never opens before its page
 [duplicates]
 policy = "cookie+network"
 [[options]]

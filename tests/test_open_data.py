@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from campaign_model.methodology import methodology
+from campaign_model.paths import PROJECT_ROOT as ROOT
 from campaign_model.site import DATA_LICENCE, POLL_CAVEAT, SITENAME
 from poll_service.publish.exports import SiteContext, sheet_html
 from poll_service.publish.publisher import poll_output_dir, publish
@@ -85,7 +86,9 @@ def datasets(page: str) -> list[dict]:
 def test_the_results_page_describes_each_poll_as_a_schema_org_dataset(published):
     app, site = published
     document = results_of(app)
-    [dataset] = datasets((site / "results" / "index.html").read_text())
+    every = datasets((site / "results" / "index.html").read_text())
+    assert len(every) == len(list((ROOT / "content" / "polls").glob("*.toml")))  # one per poll
+    [dataset] = [d for d in every if d["url"].endswith("#poll-inquiry")]
     assert dataset["@context"] == "https://schema.org"
     assert document["question"] in dataset["name"]
     assert POLL_CAVEAT in dataset["description"]
@@ -93,7 +96,7 @@ def test_the_results_page_describes_each_poll_as_a_schema_org_dataset(published)
     assert dataset["license"] == document["licence"]["url"]
     assert dataset["creator"]["name"] == SITENAME
     assert dataset["dateModified"] == document["updated_at"]
-    assert dataset["temporalCoverage"] == "2014-07-18/.."  # open: no end yet
+    assert dataset["temporalCoverage"] == document["opens"][:10] + "/.."  # open: no end yet
     downloads = {item["encodingFormat"]: item["contentUrl"] for item in dataset["distribution"]}
     assert downloads == {
         "text/csv": f"{SITEURL}/polls/inquiry/results.csv",

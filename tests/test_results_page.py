@@ -19,11 +19,12 @@ from playwright.sync_api import expect
 
 from poll_service.publish.publisher import publish
 from tests.conftest import ROOT, build_site, start_live_server
+from tests.site_content import campaign_article
 from tests.test_end_to_end import opener, wait_for_total
 from tests.test_publish import HIDDEN_POLL, SCHEMA, make_app, vote
 
 RESULTS_PAGE = "results/index.html"
-ARTICLE = "2014/why-we-need-an-inquiry/index.html"
+ARTICLE = campaign_article().save_as
 
 
 def cast_form_vote(server, option: str, address: str | None = None) -> float:
@@ -151,11 +152,12 @@ def test_the_results_page_offers_downloads_embed_code_and_share_links(results_si
     page = page_of(results_site)
     assert 'href="/polls/inquiry/results.csv" download' in page
     assert 'href="/polls/inquiry/results.json"' in page
-    code = re.search(r"<pre><code>(.*?)</code></pre>", page, re.S).group(1)
+    section = re.search(r'<section [^>]*id="poll-inquiry".*?</section>', page, re.S)[0]
+    code = re.search(r"<pre><code>(.*?)</code></pre>", section, re.S).group(1)
     assert code.startswith("&lt;iframe ")  # shown as code, not rendered
     assert 'src="https://inquiry.example.org/polls/inquiry/embed.html"' in html.unescape(code)
     shared = urllib.parse.quote("https://inquiry.example.org/results/#poll-inquiry", safe="")
-    links = re.findall(r'<a href="([^"]+)" rel="noopener noreferrer">', page)
+    links = re.findall(r'<a href="([^"]+)" rel="noopener noreferrer">', section)
     prefixes = [
         "mailto:?subject=",
         "https://wa.me/?text=",
@@ -165,7 +167,7 @@ def test_the_results_page_offers_downloads_embed_code_and_share_links(results_si
     ]
     assert [next(p for p in prefixes if link.startswith(p)) for link in links] == prefixes
     assert all(shared in html.unescape(link) for link in links)
-    assert "data-share-copy hidden" in page and "data-share-native hidden" in page
+    assert "data-share-copy hidden" in section and "data-share-native hidden" in section
 
 
 def test_the_results_page_has_a_share_card_and_loads_nothing_from_elsewhere(results_site):
@@ -181,8 +183,9 @@ def test_the_results_page_has_a_share_card_and_loads_nothing_from_elsewhere(resu
 
 
 def test_a_hidden_poll_shows_only_its_total_on_the_results_page(tmp_path):
-    inquiry = (ROOT / "content" / "polls" / "inquiry.toml").read_text()
-    app = make_app(tmp_path, polls={"hidden": HIDDEN_POLL, "inquiry": inquiry})
+    # The content's own polls too: its pages carry them.
+    content_polls = {p.stem: p.read_text() for p in (ROOT / "content" / "polls").glob("*.toml")}
+    app = make_app(tmp_path, polls={"hidden": HIDDEN_POLL, **content_polls})
     vote(app, "hidden", "yes", "no", "no")
     publish(app, datetime(2026, 11, 21, tzinfo=UTC))
     site = build_site(tmp_path / "output", POLLS_DIR=app.config["POLLS_DIR"])
@@ -283,8 +286,9 @@ def test_the_copy_link_button_copies_the_share_address(live_server, browser):
     page = context.new_page()
     try:
         page.goto(live_server.url + "/results/")
-        page.get_by_role("button", name="Copy link").click()
-        expect(page.get_by_role("status")).to_have_text("Link copied.")
+        poll = page.locator("#poll-inquiry")  # each poll on the page has its own buttons
+        poll.get_by_role("button", name="Copy link").click()
+        expect(poll.get_by_role("status")).to_have_text("Link copied.")
         copied = page.evaluate("navigator.clipboard.readText()")
         assert copied == live_server.url + "/results/#poll-inquiry"
     finally:
@@ -301,7 +305,7 @@ def test_the_share_button_uses_the_web_share_api_where_the_browser_has_it(live_s
     page = context.new_page()
     try:
         page.goto(live_server.url + "/results/")
-        page.get_by_role("button", name="Share…").click()
+        page.locator("#poll-inquiry").get_by_role("button", name="Share…").click()
         shared = page.evaluate("window.shared")
         assert shared["url"] == live_server.url + "/results/#poll-inquiry"
         assert shared["title"].startswith("Poll: Should there be an independent public inquiry")
@@ -316,8 +320,9 @@ def test_without_the_web_share_api_the_share_button_stays_hidden(live_server, br
     page = context.new_page()
     try:
         page.goto(live_server.url + "/results/")
-        expect(page.get_by_role("button", name="Copy link")).to_be_visible()
-        expect(page.locator("[data-share-native]")).to_be_hidden()
+        poll = page.locator("#poll-inquiry")
+        expect(poll.get_by_role("button", name="Copy link")).to_be_visible()
+        expect(poll.locator("[data-share-native]")).to_be_hidden()
     finally:
         context.close()
 

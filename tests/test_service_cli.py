@@ -59,7 +59,7 @@ def test_close_now_stops_votes_at_once_without_a_restart(app):
 
 
 def test_open_reopens_a_closed_poll_by_removing_its_closing_time(app):
-    run(app, "close", "test", "--at", "2021-01-01T00:00:00Z")
+    run(app, "close", "test", "--at", "2021-01-01T00:00:00Z", "--force")
     assert app.extensions["polls"]["test"].status() == "closed"
     result = run(app, "open", "test")
     assert result.exit_code == 0, result.output
@@ -79,7 +79,7 @@ def test_open_brings_an_upcoming_poll_forward_with_an_end(app):
 
 def test_a_change_that_would_make_the_poll_invalid_is_refused(app):
     before = Path(poll_file(app)).read_text()
-    result = run(app, "close", "test", "--at", "2019-01-01T00:00:00Z")  # before it opens
+    result = run(app, "close", "test", "--at", "2019-01-01T00:00:00Z", "--force")  # before it opens
     assert result.exit_code != 0
     assert "must be after 'opens'" in result.output
     assert Path(poll_file(app)).read_text() == before
@@ -193,7 +193,7 @@ def test_close_and_open_keep_every_comment_and_the_layout(app):
     """The comment after `closes` and those elsewhere survive a close and an open."""
     path = Path(poll_file(app))
     path.write_text(COMMENTED_POLL)
-    result = run(app, "close", "test", "--at", "2021-05-01T12:00:00Z")
+    result = run(app, "close", "test", "--at", "2021-05-01T12:00:00Z", "--force")
     assert result.exit_code == 0, result.output
     closed = path.read_text()
     assert closed == COMMENTED_POLL.replace(
@@ -222,3 +222,63 @@ def test_the_service_follows_edits_to_poll_files_and_ignores_broken_ones(app, tm
     path.unlink()
     catalogue.reload()
     assert "added" not in catalogue
+
+
+# --- a closing time in the past ----------------------------------------------------------
+
+
+def store_votes(app, poll_id, *hours):
+    with app.extensions["poll_db"].begin() as conn:
+        for hour in hours:
+            conn.execute(insert(ballots).values(poll_id=poll_id, option_id="yes", cast_hour=hour))
+
+
+def test_a_closing_time_in_the_past_is_refused_and_changes_nothing(app):
+    before = Path(poll_file(app)).read_text()
+    store_votes(
+        app, "test", datetime(2025, 12, 31, 23, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    )
+    result = run(app, "close", "test", "--at", "2026-01-01T00:00:00Z")
+    assert result.exit_code != 0
+    assert "in the past" in result.output and "--force" in result.output
+    assert "1 vote was cast after it" in result.output
+    assert Path(poll_file(app)).read_text() == before
+    assert app.extensions["polls"]["test"].status() == "open"
+
+
+def test_force_closes_retroactively_says_which_votes_and_keeps_them_counted(app):
+    store_votes(
+        app,
+        "test",
+        datetime(2025, 12, 31, 23, tzinfo=UTC),  # before the closing time
+        datetime(2026, 1, 1, 9, tzinfo=UTC),  # the same hour: either side of 09:30
+        datetime(2026, 1, 2, tzinfo=UTC),  # after
+    )
+    result = run(app, "close", "test", "--at", "2026-01-01T09:30:00Z", "--force")
+    assert result.exit_code == 0, result.output
+    assert "up to 2 votes were cast after it" in result.output
+    assert "stay stored and counted" in result.output
+    poll = app.extensions["polls"]["test"]
+    assert poll.status() == "closed"
+    # Nothing deleted, nothing left out of the results.
+    assert run(app, "results", "test").exit_code == 0
+    assert json.loads(run(app, "results", "test").output)["total"] == 3
+
+
+def test_a_past_closing_time_with_no_votes_after_it_says_so(app):
+    result = run(app, "close", "test", "--at", "2021-01-01T00:00:00Z", "--force")
+    assert result.exit_code == 0, result.output
+    assert "No votes were cast after it." in result.output
+
+
+def test_open_until_a_past_time_needs_force_too(app):
+    result = run(app, "open", "later", "--until", "2021-01-01T00:00:00Z")
+    assert result.exit_code != 0 and "in the past" in result.output
+    assert app.extensions["polls"]["later"].status() == "upcoming"
+
+
+def test_closing_now_or_later_needs_no_force(app):
+    assert run(app, "close", "test").exit_code == 0
+    soon = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert run(app, "close", "later", "--at", soon).exit_code != 0  # before it opens: invalid
+    assert "in the past" not in run(app, "close", "later", "--at", soon).output

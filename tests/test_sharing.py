@@ -167,8 +167,10 @@ def test_a_post_without_a_poll_previews_with_the_site_card(production_site):
 # --- The embed code ------------------------------------------------------------------------
 
 
-def embed_code(page: str) -> str:
-    return html.unescape(re.search(r"<pre><code>(.*?)</code></pre>", page, re.S)[1])
+def embed_code(page: str, poll: str = "inquiry") -> str:
+    """The embed code the results page offers for ``poll`` (it lists every poll)."""
+    codes = [html.unescape(c) for c in re.findall(r"<pre><code>(.*?)</code></pre>", page, re.S)]
+    return next(code for code in codes if f"/polls/{poll}/embed.html" in code)
 
 
 @pytest.mark.no_database

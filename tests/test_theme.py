@@ -14,11 +14,12 @@ import pytest
 
 from campaign_model.assets import AssetManifest, fingerprinted_name
 from tests.conftest import ROOT, build_site, csrf_token_from
+from tests.site_content import campaign_article
 
 # The static site only: no votes are stored, so not repeated on PostgreSQL.
 pytestmark = pytest.mark.no_database
 
-ARTICLE = "2014/why-we-need-an-inquiry/index.html"
+ARTICLE = campaign_article().save_as
 BUDGET_BYTES = 50 * 1024
 # <link rel> values that make the browser fetch something.
 FETCHING_RELS = {"stylesheet", "icon", "preload", "prefetch", "modulepreload", "manifest"}
@@ -126,7 +127,7 @@ def test_the_exit_url_is_configurable(tmp_path):
 def test_the_content_note_comes_before_the_article_text(built_site):
     html = (built_site / ARTICLE).read_text(encoding="utf-8")
     note = html.index('class="content-note"')
-    assert "This post discusses child sexual abuse in general terms" in html[note : note + 400]
+    assert campaign_article().metadata["content_note"] in html[note : note + 400]
     assert note < html.index('class="article__body"')
     home = (built_site / "index.html").read_text(encoding="utf-8")
     summary = home[home.index(f'href="/{ARTICLE.removesuffix("index.html")}"') :]

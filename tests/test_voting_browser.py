@@ -5,7 +5,9 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-ARTICLE = "/2014/why-we-need-an-inquiry/"
+from tests.site_content import campaign_article
+
+ARTICLE = "/" + campaign_article().url
 
 pytestmark = pytest.mark.browser
 

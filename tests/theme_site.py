@@ -14,9 +14,10 @@ from pathlib import Path
 from poll_service import create_app
 from poll_service.publish.publisher import publish
 from tests.conftest import ROOT, LiveServer, build_site
+from tests.site_content import campaign_article
 
 SAMPLE_REBLOG = Path(__file__).parent / "data" / "theme-sample-reblog.md"
-ARTICLE = "/2014/why-we-need-an-inquiry/"
+ARTICLE = "/" + campaign_article().url
 REBLOG = "/2014/theme-sample-reblog/"
 POLL_FORM = "/poll/inquiry/"
 EXIT_URL = "https://www.bbc.co.uk/weather"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from pelican import signals
 
+from campaign_model.content_errors import ContentError
+
 # Must match the marker scripts/new_content.py writes into skeletons.
 PLACEHOLDER = "FILL IN"
 
 
-class PlaceholderError(ValueError):
+class PlaceholderError(ContentError):
     """Content still has skeleton markers; the message names the file and fields."""
 
 

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from pelican import signals
 
+from campaign_model.content_errors import ContentError
 from campaign_model.methodology import methodology
 from campaign_model.polls import Poll, load_polls
 from campaign_model.site import DATA_LICENCE, POLL_CAVEAT
@@ -245,8 +246,8 @@ def attach_polls(generator):
         if name is None:
             continue
         if name not in polls:
-            raise ValueError(
-                f"{article.source_path}: field 'Poll': no poll called '{name}' in "
+            raise ContentError(
+                f"{article.relative_source_path}: field 'Poll': no poll called '{name}' in "
                 f"{generator.settings['POLLS_DIR']}"
             )
         article.published_poll = polls[name]

@@ -1,8 +1,9 @@
 """sitemap.xml and robots.txt, so search engines find every public page.
 
 The sitemap lists the home page, the archive and tag pages, every published
-post and page, with the date each last changed. It leaves out reblogs, whose
-canonical address is the original's, and hidden pages such as the 404 page.
+post and page, with the date each last changed. It leaves out reblogs whose
+canonical address is the original's (those whose original address is known),
+and hidden pages such as the 404 page.
 robots.txt keeps crawlers out of the poll service and points at the sitemap.
 
 A sitemap must hold absolute addresses, so it is written only when SITEURL is
@@ -35,6 +36,12 @@ def lastmod(content) -> str:
     return moment.date().isoformat()
 
 
+def canonical_elsewhere(article) -> bool:
+    """A reblog of an original whose address is known: that address is canonical."""
+    reblog = getattr(article, "reblog", None)
+    return bool(reblog and reblog.url)
+
+
 class SitemapGenerator:
     """A Pelican generator: runs after the others, writes two plain files."""
 
@@ -45,7 +52,7 @@ class SitemapGenerator:
 
     def entries(self) -> list[tuple[str, str | None]]:
         """(path, last modified) for every page worth indexing, home page first."""
-        articles = [a for a in self.context["articles"] if not getattr(a, "reblog", None)]
+        articles = [a for a in self.context["articles"] if not canonical_elsewhere(a)]
         newest = max((lastmod(a) for a in articles), default=None)
         entries = [("", newest)]
         for setting in ("ARCHIVES_SAVE_AS", "TAGS_SAVE_AS"):

@@ -128,6 +128,21 @@ def tally(engine: Engine, poll: Poll) -> Tally:
     return Tally(poll, ordered, sorted(by_day.items()), last_id)
 
 
+def votes_from_hour_of(engine: Engine, poll: Poll, moment: datetime) -> int:
+    """Stored votes cast in the hour of ``moment`` or later.
+
+    Ballots keep only the hour they were cast in (for privacy), so a vote in the
+    same hour as ``moment`` may have been cast just before it: this is an upper
+    bound, exact when ``moment`` is on the hour.
+    """
+    with read_connection(engine) as conn:
+        return conn.execute(
+            select(func.count())
+            .select_from(ballots)
+            .where(ballots.c.poll_id == poll.id, ballots.c.cast_hour >= _hour(moment))
+        ).scalar_one()
+
+
 def hourly_counts(engine: Engine, poll: Poll) -> list[tuple[datetime, str, int]]:
     """(hour, option id, votes) for every hour with votes, oldest first: for exports."""
     known = {option.id for option in poll.options}
