@@ -4,6 +4,7 @@ rebuild and refreshed by script on every page that shows them, and a help panel
 a reader can act on."""
 
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,8 +42,8 @@ class Campaign:
     def __init__(self, folder: Path):
         self.output = folder / "output"
         polls = folder / "polls"
-        polls.mkdir()
-        text = (ROOT / "content" / "polls" / "inquiry.toml").read_text(encoding="utf-8")
+        shutil.copytree(ROOT / "content" / "polls", polls)
+        text = (polls / "inquiry.toml").read_text(encoding="utf-8")
         assert "count = 10000" in text and "count = 1000\n" in text
         text = text.replace("count = 10000", "count = 4").replace("count = 1000\n", "count = 2\n")
         (polls / "inquiry.toml").write_text(text, encoding="utf-8")

@@ -261,13 +261,15 @@ def attach_polls(generator):
 
 
 def choose_featured(current, article):
-    """Of the articles with polls (newest first), the first whose poll is open, else the newest."""
-    if current is None:
-        return article
-    if (
-        current.published_poll.poll.status() != "open"
-        and article.published_poll.poll.status() == "open"
-    ):
+    """Of the articles with polls (newest first), the newest whose poll is open and
+    has a goal (milestones: a campaign's poll, not a demonstration); failing that,
+    the newest open one; failing that, the newest."""
+
+    def rank(candidate) -> tuple[bool, bool]:
+        poll = candidate.published_poll.poll
+        return poll.status() == "open", bool(poll.milestones)
+
+    if current is None or rank(article) > rank(current):
         return article
     return current
 
