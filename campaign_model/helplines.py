@@ -18,6 +18,11 @@ class Helpline:
     description: str
     phone: str = ""
     url: str = ""
+    link_text: str = ""  # what the link to ``url`` says; "<name> website" if not given
+
+    @property
+    def link_label(self) -> str:
+        return self.link_text or f"{self.name} website"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,9 @@ def load_helplines(path: Path | str) -> Helplines:
         for field in ("name", "description"):
             if not entry.get(field):
                 raise ContentError(f"{path}: field 'helplines[{index}].{field}' is required")
+        if not entry.get("phone") and not entry.get("url"):
+            # Someone reading the help panel must be able to act on every line.
+            raise ContentError(f"{path}: field 'helplines[{index}]' needs a 'phone' or a 'url'")
         entries.append(Helpline(**entry))
     if not entries:
         raise ContentError(f"{path}: field 'helplines' needs at least one [[helplines]] entry")

@@ -22,6 +22,19 @@ def _limit(text: str) -> str:
     return " and ".join(parts)
 
 
+def one_vote_rule(policy: str, window_hours: int) -> str:
+    """The duplicate rule in one sentence, for a reader whose vote it refused."""
+    window = _hours(window_hours)
+    if policy == "cookie+network":
+        return (
+            f"This poll counts one vote from each browser, and one from each internet "
+            f"connection, every {window}."
+        )
+    if policy == "cookie":
+        return f"This poll counts one vote from each browser every {window}."
+    return "This poll counts every vote."
+
+
 def methodology(document: dict) -> list[str]:
     """What one vote means and how the count is kept, from the poll's real settings."""
     policy = document["duplicate_policy"]

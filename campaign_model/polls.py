@@ -21,6 +21,8 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # Network duplicate checks hash with a key that rotates daily and is kept 48 h,
 # so a window longer than one day could not be honoured.
 MAX_NETWORK_WINDOW_HOURS = 24
+# A goal is a short ladder (as petitions have: a response, then a debate), not a list.
+MAX_MILESTONES = 10
 
 
 class PollDefinitionError(ContentError):
@@ -38,6 +40,14 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Milestone:
+    """A number of votes and what the campaign says happens once the poll reaches it."""
+
+    count: int
+    then: str
+
+
+@dataclass(frozen=True)
 class Poll:
     id: str
     question: str
@@ -48,6 +58,12 @@ class Poll:
     duplicate_window_hours: int
     results_visibility: str
     source: str = ""
+    milestones: tuple[Milestone, ...] = ()
+
+    @property
+    def goal(self) -> int | None:
+        """The last milestone's count: what the poll's progress is measured against."""
+        return self.milestones[-1].count if self.milestones else None
 
     def status(self, now: datetime | None = None) -> str:
         """'upcoming', 'open' or 'closed' at ``now`` (UTC)."""
@@ -101,6 +117,33 @@ def _parse_options(data: dict, path: Path) -> tuple[Option, ...]:
     return tuple(options)
 
 
+def _parse_milestones(data: dict, path: Path) -> tuple[Milestone, ...]:
+    raw = data.get("milestones", [])
+    if not isinstance(raw, list) or len(raw) > MAX_MILESTONES:
+        raise PollDefinitionError(
+            path, "milestones", f"must be at most {MAX_MILESTONES} [[milestones]] entries"
+        )
+    milestones: list[Milestone] = []
+    for index, entry in enumerate(raw):
+        where = f"milestones[{index}]."
+        if not isinstance(entry, dict):
+            raise PollDefinitionError(
+                path, f"milestones[{index}]", "must be a [[milestones]] table"
+            )
+        count = _require(entry, "count", path, int, where)
+        if count < 1:
+            raise PollDefinitionError(path, f"{where}count", "must be a whole number ≥ 1")
+        if milestones and count <= milestones[-1].count:
+            raise PollDefinitionError(
+                path, f"{where}count", f"must be more than the one before ({milestones[-1].count})"
+            )
+        then = _require(entry, "then", path, str, where).strip()
+        if not then:
+            raise PollDefinitionError(path, f"{where}then", "must say what happens at this count")
+        milestones.append(Milestone(count, then))
+    return tuple(milestones)
+
+
 def parse_poll(data: dict, path: Path) -> Poll:
     """Validate one poll's TOML data; raise PollDefinitionError naming the field."""
     poll_id = _require(data, "id", path, str)
@@ -147,6 +190,7 @@ def parse_poll(data: dict, path: Path) -> Poll:
         duplicate_window_hours=window,
         results_visibility=visibility,
         source=str(path),
+        milestones=_parse_milestones(data, path),
     )
 
 

@@ -111,8 +111,8 @@ def test_the_polls_feed_announces_openings_closings_and_milestones(tmp_path):
         "poll": "closed",
         "total": 12345,
         "milestones": [
-            {"count": 10000, "outcome": "We ask for a debate.", "reached_at": reached},
-            {"count": 100000, "outcome": "Not yet.", "reached_at": None},
+            {"count": 10000, "then": "We ask for a debate.", "reached_at": reached},
+            {"count": 100000, "then": "Not yet.", "reached_at": None},
         ],
     }
     (output / "polls" / "closed").mkdir(parents=True)

@@ -111,7 +111,7 @@ def test_the_dataset_markup_breaks_no_content_security_policy(live_server, page)
     messages = []
     page.on("console", lambda message: messages.append(message.text))
     page.goto(live_server.url + "/results/")
-    expect(page.locator("#poll-inquiry [data-total]")).to_be_visible()
+    expect(page.locator("#poll-inquiry tfoot [data-total]")).to_be_visible()
     found = page.evaluate(
         """Array.from(document.querySelectorAll('script[type="application/ld+json"]'))
              .map(s => JSON.parse(s.textContent)['@type'])"""
@@ -136,7 +136,8 @@ def test_the_sheet_has_the_question_totals_method_date_and_address(published):
     assert f"{SITEURL}/results/#poll-inquiry" in sheet
     assert POLL_CAVEAT in sheet and "CC BY 4.0" in sheet
     assert 'href="/get-help/"' in sheet and "Exit this page" in sheet
-    assert "Milestones" not in sheet  # this poll declares none
+    for milestone in document["milestones"]:  # the campaign poll's goal, as declared
+        assert f"{milestone['count']:,} votes</strong>: {milestone['then']}" in sheet
 
 
 def test_the_results_page_links_the_sheet(published):
@@ -149,8 +150,8 @@ def test_the_sheet_shows_milestones_when_the_poll_declares_them(published):
     app, _ = published
     document = results_of(app) | {
         "milestones": [
-            {"count": 2, "outcome": "We write to every MP", "reached_at": "2026-11-20T09:30:00Z"},
-            {"count": 10000, "outcome": "We ask for a debate", "reached_at": None},
+            {"count": 2, "then": "We write to every MP", "reached_at": "2026-11-20T09:00:00Z"},
+            {"count": 10000, "then": "We ask for a debate", "reached_at": None},
         ]
     }
     sheet = sheet_html(document, SiteContext(url=SITEURL)).decode()

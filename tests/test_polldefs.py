@@ -85,3 +85,66 @@ def test_the_id_must_match_the_file_name(tmp_path):
     (tmp_path / "other.toml").write_text(VALID.replace("{id}", "example"))
     with pytest.raises(PollDefinitionError, match="field 'id'"):
         load_polls(tmp_path)
+
+
+MILESTONES = """
+[[milestones]]
+count = 100
+then = "We send the results to our MP."
+[[milestones]]
+count = 1000
+then = "We ask for a meeting with the minister."
+"""
+
+
+def test_milestones_are_read_in_order_and_the_last_is_the_goal(tmp_path):
+    poll = load_polls(write_poll(tmp_path, VALID + MILESTONES).parent)["example"]
+    assert [(m.count, m.then) for m in poll.milestones] == [
+        (100, "We send the results to our MP."),
+        (1000, "We ask for a meeting with the minister."),
+    ]
+    assert poll.goal == 1000
+
+
+def test_a_poll_without_milestones_has_no_goal(tmp_path):
+    poll = load_polls(write_poll(tmp_path, VALID).parent)["example"]
+    assert poll.milestones == () and poll.goal is None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda t: t.replace("count = 1000", "count = 100"), "milestones[1].count"),
+        (lambda t: t.replace("count = 1000", "count = 50"), "milestones[1].count"),
+        (lambda t: t.replace("count = 100\n", "count = 0\n"), "milestones[0].count"),
+        (lambda t: t.replace("count = 100\n", 'count = "100"\n'), "milestones[0].count"),
+        (lambda t: t.replace("count = 100\n", "count = true\n"), "milestones[0].count"),
+        (lambda t: t.replace("count = 100\n", ""), "milestones[0].count"),
+        (lambda t: t.replace('"We send the results to our MP."', '"  "'), "milestones[0].then"),
+        (
+            lambda t: t.replace('then = "We ask for a meeting with the minister."', ""),
+            "milestones[1].then",
+        ),
+        (lambda t: t + "[[milestones]]\ncount = 2000\nthen = 5\n", "milestones[2].then"),
+        (
+            lambda t: (
+                t + "".join(f'[[milestones]]\ncount = {n}\nthen = "x"\n' for n in range(2000, 2010))
+            ),
+            "milestones",
+        ),
+    ],
+)
+def test_a_bad_milestone_names_the_file_and_field(tmp_path, change, field):
+    path = write_poll(tmp_path, change(VALID + MILESTONES))
+    with pytest.raises(PollDefinitionError) as caught:
+        load_polls(tmp_path)
+    assert caught.value.field == field
+    assert str(path) in str(caught.value)
+
+
+def test_milestones_must_be_tables(tmp_path):
+    text = VALID.replace("opens = 2025", "milestones = [100, 1000]\nopens = 2025")
+    write_poll(tmp_path, text)
+    with pytest.raises(PollDefinitionError) as caught:
+        load_polls(tmp_path)
+    assert caught.value.field == "milestones[0]"

@@ -21,35 +21,24 @@ from poll_service.publish.exports import SiteContext
 from poll_service.publish.lock import DEFAULT_LEASE, PublishLock
 from poll_service.publish.publisher import PUBLISHED_FILES, poll_output_dir, publish, publish_poll
 from poll_service.store.engine import get_engine_for
-from tests.support.publishing import HIDDEN_POLL, SCHEMA, every_poll, make_app, vote
+from tests.support.publishing import (
+    HIDDEN_POLL,
+    NOW,
+    OPEN_POLL,
+    SCHEMA,
+    every_poll,
+    make_app,
+    results_json,
+    vote,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
-NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
-
-OPEN_POLL = """
-id = "open"
-question = "Is this a test poll?"
-opens = 2026-01-01T00:00:00Z
-[duplicates]
-policy = "cookie"
-window_hours = 12
-[[options]]
-id = "yes"
-label = "Yes"
-[[options]]
-id = "no"
-label = "No"
-"""
 
 
 def published(app, poll_id: str) -> dict[str, bytes]:
     folder = poll_output_dir(app, poll_id)
     return {name: (folder / name).read_bytes() for name in PUBLISHED_FILES}
-
-
-def results_json(app, poll_id: str = "inquiry") -> dict:
-    return json.loads((poll_output_dir(app, poll_id) / "results.json").read_text())
 
 
 # --- The files ---------------------------------------------------------------------

@@ -244,7 +244,7 @@ def test_the_results_page_refreshes_its_numbers_without_a_reload(live_server, pa
     built = (live_server.output / RESULTS_PAGE).read_text()
     assert "data-total>0<" in built  # the build has no votes
     page.goto(live_server.url + "/results/")
-    expect(page.locator("#poll-inquiry [data-total]")).to_have_text("0")
+    expect(page.locator("#poll-inquiry tfoot [data-total]")).to_have_text("0")
     # The first refresh, on load, has come back (it marks the charts' version).
     expect(page.locator("#poll-inquiry img[data-chart]").first).to_have_attribute(
         "data-version", "0"
@@ -255,7 +255,7 @@ def test_the_results_page_refreshes_its_numbers_without_a_reload(live_server, pa
     # reader comes back to the tab; the page is never reloaded.
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     expect(page.locator('#poll-inquiry [data-count="no"]')).to_have_text("1", timeout=2000)
-    expect(page.locator("#poll-inquiry [data-total]")).to_have_text("1")
+    expect(page.locator("#poll-inquiry tfoot [data-total]")).to_have_text("1")
     expect(page.locator('#poll-inquiry [data-percentage="no"]')).to_have_text("100.0%")
     chart = page.locator("#poll-inquiry img.poll-results__trend")
     assert "?v=" in chart.get_attribute("src")
@@ -279,9 +279,9 @@ def test_the_results_page_checks_for_new_numbers_every_5_seconds(proxied_server,
     cast_form_vote(proxied_server, "no", address="203.0.113.9")
     wait_for_total(proxied_server, 1)
     page.clock.run_for(4000)
-    expect(page.locator("#poll-inquiry [data-total]")).to_have_text("0")  # not yet
+    expect(page.locator("#poll-inquiry tfoot [data-total]")).to_have_text("0")  # not yet
     page.clock.run_for(1500)
-    expect(page.locator("#poll-inquiry [data-total]")).to_have_text("1", timeout=10_000)
+    expect(page.locator("#poll-inquiry tfoot [data-total]")).to_have_text("1", timeout=10_000)
 
 
 @pytest.mark.browser

@@ -97,7 +97,7 @@ def poll_events(poll: Poll, results: dict, now: datetime) -> list[tuple[datetime
         if not milestone.get("reached_at"):
             continue
         count = f"{milestone['count']:,} votes"
-        outcome = milestone.get("outcome") or milestone.get("description") or ""
+        outcome = milestone.get("then") or ""  # what happens then (docs/results-schema.md)
         text = f"The poll reached {count}." + (f" {outcome}" if outcome else "")
         events.append(
             (

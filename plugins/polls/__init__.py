@@ -7,7 +7,8 @@ previews, and makes the poll's share card the article's ``og:image``. Every
 template also gets ``polls``: each poll with its results, the methodology note
 drawn from the poll's real settings, the links to share, download and embed
 them, and the schema.org ``Dataset`` that describes them (used by
-theme/templates/results.html).
+theme/templates/results.html). The home page gets ``featured_poll``: the
+newest article with an open poll, whose poll it asks readers to vote in.
 
 Share links and the embed code are pasted into other sites, so they carry an
 absolute address: SITEURL in a production build; in a development build
@@ -51,6 +52,21 @@ def iso_date(moment: datetime | None) -> str:
     return moment.date().isoformat() if moment else ".."
 
 
+@dataclass(frozen=True)
+class MilestoneProgress:
+    """One milestone as the site shows it: reached (and when) or still ahead."""
+
+    count: int
+    then: str
+    reached_at: str | None  # ISO time from results.json, to the hour
+
+    @property
+    def reached_date(self) -> str:
+        if not self.reached_at:
+            return ""
+        return long_date(datetime.fromisoformat(self.reached_at.replace("Z", "+00:00")))
+
+
 @dataclass
 class PublishedPoll:
     poll: Poll
@@ -79,6 +95,30 @@ class PublishedPoll:
     @property
     def licence(self) -> dict:
         return (self.results or {}).get("licence") or DATA_LICENCE
+
+    @property
+    def total(self) -> int:
+        return self.results.get("total", 0) if self.results else 0
+
+    @property
+    def milestones(self) -> list[MilestoneProgress]:
+        """The poll's milestones, with the times results.json says each was reached."""
+        published = (self.results or {}).get("milestones") or []
+        reached = {m.get("count"): m.get("reached_at") for m in published if isinstance(m, dict)}
+        return [
+            MilestoneProgress(
+                m.count, m.then, reached.get(m.count) if self.total >= m.count else None
+            )
+            for m in self.poll.milestones
+        ]
+
+    @property
+    def next_milestone(self) -> MilestoneProgress | None:
+        """The first milestone not yet reached; the goal (the last) once all are."""
+        milestones = self.milestones
+        return next((m for m in milestones if self.total < m.count), None) or (
+            milestones[-1] if milestones else None
+        )
 
     @property
     def updated(self) -> str:
@@ -200,6 +240,7 @@ def add_polls(generator):
 
 def attach_polls(generator):
     polls = generator.context["polls"]
+    featured = None
     for article in generator.articles + generator.drafts:
         name = getattr(article, "poll", None)
         if name is None:
@@ -214,6 +255,23 @@ def attach_polls(generator):
             # The poll's card previews the post: the question and the latest numbers.
             article.og_image = f"/polls/{name}/share.png"
             article.og_image_alt = f"The latest results of the poll: {polls[name].poll.question}"
+        if article in generator.articles:
+            featured = choose_featured(featured, article)
+    generator.context["featured_poll"] = featured
+
+
+def choose_featured(current, article):
+    """Of the articles with polls (newest first), the newest whose poll is open and
+    has a goal (milestones: a campaign's poll, not a demonstration); failing that,
+    the newest open one; failing that, the newest."""
+
+    def rank(candidate) -> tuple[bool, bool]:
+        poll = candidate.published_poll.poll
+        return poll.status() == "open", bool(poll.milestones)
+
+    if current is None or rank(article) > rank(current):
+        return article
+    return current
 
 
 def register():

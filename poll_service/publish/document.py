@@ -33,8 +33,18 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def results_document(result: Tally, rate_limits: dict, now: datetime | None = None) -> dict:
-    """results.json: counts only when the poll shows them, always status and total."""
+def results_document(
+    result: Tally,
+    rate_limits: dict,
+    now: datetime | None = None,
+    reached: dict[int, str] | None = None,
+) -> dict:
+    """results.json: counts only when the poll shows them, always status and total.
+
+    ``reached`` holds the times milestones were first reached, from the
+    document published before (see ``reached_times``); a milestone reached
+    since is stamped with this document's hour.
+    """
     now = now or datetime.now(UTC)
     poll: Poll = result.poll
     visible = poll.results_visible(now)
@@ -56,6 +66,8 @@ def results_document(result: Tally, rate_limits: dict, now: datetime | None = No
         "rate_limits": rate_limits,
         "licence": dict(DATA_LICENCE),
     }
+    if poll.milestones:
+        document["milestones"] = milestones(poll, result.total, now, reached or {})
     if visible:
         document["options"] = [
             {
@@ -71,6 +83,38 @@ def results_document(result: Tally, rate_limits: dict, now: datetime | None = No
             for day, counts in result.daily
         ]
     return document
+
+
+def milestones(poll: Poll, total: int, now: datetime, reached: dict[int, str]) -> list[dict]:
+    """Each milestone, with when the published total first reached it (or null).
+
+    The time is the hour of the publish that first showed the total at or past
+    the milestone, never finer: published counts move in batches stamped by the
+    hour, and a finer time would say more about when single votes came in.
+    """
+    this_hour = iso(now.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
+    return [
+        {
+            "count": milestone.count,
+            "then": milestone.then,
+            "reached_at": (reached.get(milestone.count) or this_hour)
+            if total >= milestone.count
+            else None,
+        }
+        for milestone in poll.milestones
+    ]
+
+
+def reached_times(document: dict | None) -> dict[int, str]:
+    """When each milestone was first reached, by count, as a published document says."""
+    entries = (document or {}).get("milestones") or []
+    return {
+        entry["count"]: entry["reached_at"]
+        for entry in entries
+        if isinstance(entry, dict)
+        and isinstance(entry.get("count"), int)
+        and entry.get("reached_at")
+    }
 
 
 def same_results(old: dict | None, new: dict) -> bool:

@@ -139,7 +139,7 @@ def milestones_of(document: dict) -> list[dict]:
     return [
         {
             "count": milestone["count"],
-            "outcome": milestone.get("outcome") or milestone.get("description") or "",
+            "outcome": milestone.get("then") or "",  # docs/results-schema.md: `then`
             "reached": human_date(milestone.get("reached_at")),
         }
         for milestone in document.get("milestones") or []

@@ -26,7 +26,8 @@ from campaign_model.polls import Poll
 
 from ..store.ballots import Tally, tally
 from ..store.engine import get_engine
-from .document import rate_limits_in_force, results_document
+from .document import rate_limits_in_force, reached_times, results_document
+from .publisher import poll_output_dir, read_published
 
 
 class TallyCache:
@@ -64,4 +65,20 @@ def current_results(poll: Poll) -> dict:
     if cache is None:
         max_age = float(current_app.config["RESULTS_MAX_AGE"])
         cache = current_app.extensions.setdefault("tally_cache", TallyCache(get_engine(), max_age))
-    return results_document(cache.get(poll), rate_limits_in_force())
+    return results_document(
+        cache.get(poll), rate_limits_in_force(), reached=published_reached(poll)
+    )
+
+
+def published_reached(poll: Poll) -> dict[int, str]:
+    """When the publisher recorded each milestone as reached, so the API says the same.
+
+    Best effort: a vote's answer must never fail because the published folder
+    cannot be read (a full or read-only disk); the times are then this hour's.
+    """
+    if not poll.milestones:
+        return {}
+    try:
+        return reached_times(read_published(poll_output_dir(current_app, poll.id) / "results.json"))
+    except OSError:
+        return {}

@@ -45,7 +45,7 @@ from ..store.engine import get_engine_for, read_connection
 from ..store.outcomes import total_outcomes
 from ..store.tables import ballots
 from .charts import results_svg, trend_svg
-from .document import rate_limits_in_force, results_document, same_results
+from .document import rate_limits_in_force, reached_times, results_document, same_results
 from .exports import SiteContext, embed_html, published_assets, results_csv, sheet_html
 from .lock import PublishLock
 from .refusals import FILE_NAME as REFUSALS_FILE
@@ -179,8 +179,9 @@ def publish(
         report = PublishReport()
         site = publish_site_context(app)
         for poll in app.extensions["polls"].values():
-            document = results_document(tally(engine, poll), limits, now)
             folder = poll_output_dir(app, poll.id)
+            reached = reached_times(read_published(folder / "results.json"))
+            document = results_document(tally(engine, poll), limits, now, reached)
             newest = partial(latest_ballot_id, app, poll.id)
             outcome = publish_poll(folder, document, site, force, newest)
             report.outcomes[poll.id] = outcome

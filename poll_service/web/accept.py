@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from flask import current_app, session
 
+from campaign_model.methodology import one_vote_rule
 from campaign_model.polls import Poll
 
 from ..store.ballots import AlreadyVoted, record_vote
@@ -68,16 +69,14 @@ def accept_vote(
     check_poll_is_open(poll)
     if honeypot:
         raise PollError(422, "honeypot", "Vote not accepted", "Leave the last field empty.")
-    if not option_id:
-        raise PollError(422, "missing-option", "Select an answer", "Select an answer to vote.")
-    if poll.option(option_id) is None:
-        raise PollError(422, "unknown-option", "Select an answer", "Select one of the answers.")
+    if poll.option(option_id or "") is None:
+        raise unanswered(option_id)
     if check_effort is not None:
         check_effort(poll.id, option_id)
     # With "cookie+network" the network's mark in the database decides: a session
     # note copied from another browser (planted) must not silence this reader.
     if poll.duplicate_policy == "cookie" and voted_in_session(poll):
-        raise already_voted(poll)
+        raise already_voted(poll, this_browser=True)
     try:
         record_vote(
             get_engine(),
@@ -87,16 +86,42 @@ def accept_vote(
             network=current_network(),
         )
     except AlreadyVoted:
-        raise already_voted(poll) from None
+        # The network matched; the cookie only chooses the words ("you" or "this connection").
+        raise already_voted(poll, this_browser=voted_in_session(poll)) from None
     _remember_in_session(poll)
     return poll
 
 
-def already_voted(poll: Poll) -> PollError:
-    return PollError(
-        409,
-        "already-voted",
-        "You have already voted",
-        "You have already voted in this poll. Thank you for taking part.",
-        poll=poll.id,
-    )
+def unanswered(option_id: str | None) -> PollError:
+    """No answer, or one the poll does not have: the reader can put it right on the form."""
+    if option_id:
+        return PollError(422, "unknown-option", "Select an answer", "Select one of the answers.")
+    return PollError(422, "missing-option", "Select an answer", "Select an answer to vote.")
+
+
+def already_voted(poll: Poll, this_browser: bool) -> PollError:
+    """The refusal of a second vote, saying what the rule is and never accusing.
+
+    The session cookie says this browser voted; a network mark says only that
+    someone on the same connection did, who may be a family member, a colleague
+    or anyone on the same public wi-fi.
+    """
+    rule = one_vote_rule(poll.duplicate_policy, poll.duplicate_window_hours)
+    hours = poll.duplicate_window_hours
+    window, have = (f"{hours} hours", "have") if hours > 1 else ("hour", "has")
+    if this_browser:
+        title = "You have already voted"
+        detail = (
+            f"This browser has already voted in this poll in the last {window}, so this vote "
+            f"has not been counted. {rule} Thank you for taking part."
+        )
+    else:
+        title = "A vote has already been counted from this connection"
+        detail = (
+            f"{rule} A vote in this poll has already come from your internet connection in "
+            f"the last {window}, so this one has not been counted. People who share a "
+            "connection, at home, at work, at school or on public wi-fi, share this limit, "
+            "so it may have been someone else. If you have not voted, you can vote from "
+            f"another connection, or from this one once the {window} {have} passed."
+        )
+    return PollError(409, "already-voted", title, detail, poll=poll.id)

@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from ..publish.live import current_results
-from .accept import HONEYPOT_FIELD, accept_vote, voted_in_session
+from .accept import HONEYPOT_FIELD, accept_vote, unanswered, voted_in_session
 from .errors import PollError, csrf_problem, render_problem, wants_json
 from .lookup import get_poll
 from .outcomes import note_refusal
@@ -30,11 +30,23 @@ def choice_from_our_page() -> str | None:
     return request.args.get("option")
 
 
+# The static pages' form sends this field, so that a submit without an answer
+# can be told apart from a reader simply opening the poll's page.
+SUBMITTED_FIELD = "submitted"
+
+
 @bp.get("/<poll_id>/")
 def form(poll_id: str):
     """The poll as a page, keeping a choice made on one of our static pages."""
     poll = get_poll(poll_id)
     chosen = choice_from_our_page()
+    submitted = request.args.get("option")
+    if (
+        SUBMITTED_FIELD in request.args
+        and poll.status() == "open"
+        and not poll.option(submitted or "")
+    ):
+        return form_with_error(poll_id, unanswered(submitted))
     results = None
     if poll.status() != "open":  # nothing to vote on: show where the poll stands
         results = current_results(poll)
@@ -87,7 +99,7 @@ def vote(poll_id: str):
             return form_with_error(poll_id, error)
         if error.slug == "already-voted":
             note_refusal(error.slug)
-            return _results_page(poll, already=True), 409
+            return _results_page(poll, refused=error), 409
         raise
     return redirect(url_for("voting.thanks", poll_id=poll.id), 303)
 
@@ -106,9 +118,10 @@ def thanks(poll_id: str):
     poll = get_poll(poll_id)
     if not voted_in_session(poll):
         return redirect(url_for("voting.form", poll_id=poll.id), 303)
-    return _results_page(poll, already=False)
+    return _results_page(poll)
 
 
-def _results_page(poll, already: bool):
+def _results_page(poll, refused: PollError | None = None):
+    """The results after a vote: thanks, or why a second vote was not counted."""
     document = current_results(poll)
-    return render_template("poll/thanks.html", poll=poll, results=document, already=already)
+    return render_template("poll/thanks.html", poll=poll, results=document, refused=refused)

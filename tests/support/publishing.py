@@ -6,10 +6,11 @@ import http.cookiejar
 import json
 import time
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from poll_service import create_app
+from poll_service.publish.publisher import poll_output_dir
 from poll_service.store.ballots import record_vote
 from poll_service.store.engine import get_engine_for
 
@@ -97,3 +98,25 @@ def wait_for_total(server, expected: int, timeout: float = 5.0) -> float:
         return None
 
     return wait_until(reached, timeout, f"results.json to reach {expected}")
+
+
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+OPEN_POLL = """
+id = "open"
+question = "Is this a test poll?"
+opens = 2026-01-01T00:00:00Z
+[duplicates]
+policy = "cookie"
+window_hours = 12
+[[options]]
+id = "yes"
+label = "Yes"
+[[options]]
+id = "no"
+label = "No"
+"""
+
+
+def results_json(app, poll_id: str = "inquiry") -> dict:
+    return json.loads((poll_output_dir(app, poll_id) / "results.json").read_text())

@@ -41,6 +41,10 @@
 
   function updateResults(form, results) {
     if (!results) return;
+    // results.js, where the page has it, shows them wherever else the page does.
+    if (typeof CustomEvent === "function") {
+      document.dispatchEvent(new CustomEvent("poll:results", { detail: results }));
+    }
     var scope = resultsScope(form);
     scope.querySelectorAll("[data-total]").forEach(function (cell) {
       cell.textContent = formatNumber(results.total);
@@ -216,8 +220,9 @@
           "Your vote is anonymous: we do not know who you are.");
       } else if (response.status === 409 && /\/already-voted$/.test(data.type || "")) {
         updateResults(form, data.results);
-        showConfirmation(form, "You have already voted",
-          "Only one vote per person is counted in this poll. Thank you for taking part.");
+        // The service says what the poll's rule is and why (this browser, or
+        // someone else on the same connection), so show its words.
+        showConfirmation(form, data.title || "This vote has not been counted", data.detail);
       } else {
         showError(form, data.detail || MESSAGES.unexpected);
       }

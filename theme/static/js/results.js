@@ -1,5 +1,9 @@
-// Results pages: refresh the numbers from results.json without a reload.
-// Progressive enhancement only: the page already holds the numbers from the build.
+// Every page that shows a poll's numbers (the home page, a post with a poll,
+// the results page): refresh them from the published results.json, at once and
+// every few seconds, so a reader who has just voted never sees the older total
+// the page was built with. Progressive enhancement only: the page already
+// holds the numbers from the build. Each element with data-results-url is
+// refreshed; one request per file however many elements show it.
 (function () {
   "use strict";
 
@@ -38,11 +42,17 @@
     if (element && element.textContent !== text) element.textContent = text;
   }
 
-  function renderResults(section, data) {
+  // ``live``: results handed over after a vote rather than the published file,
+  // whose charts may not be drawn yet, so the charts wait for the file.
+  function renderResults(section, data, live) {
     setText(section.querySelector("[data-status]"), statusText(data));
     section.querySelectorAll("[data-total]").forEach(function (total) {
       setText(total, data.total.toLocaleString("en-GB"));
     });
+    section.querySelectorAll("[data-total-unit]").forEach(function (unit) {
+      setText(unit, data.total === 1 ? "vote" : "votes");
+    });
+    renderMilestones(section, data);
     (data.options || []).forEach(function (option) {
       setText(section.querySelector('[data-count="' + option.id + '"]'),
         option.count.toLocaleString("en-GB"));
@@ -55,12 +65,48 @@
       setText(updated, longTime(data.updated_at));
     }
     renderDaily(section, data);
+    if (live) return;
     // Charts are images: ask for the new version only when the numbers changed.
     var version = String(data.last_ballot_id);
     section.querySelectorAll("img[data-chart]").forEach(function (image) {
       if (image.getAttribute("data-version") === version) return;
       image.setAttribute("data-version", version);
       image.src = image.src.split("?")[0] + "?v=" + encodeURIComponent(version);
+    });
+  }
+
+  // Progress toward the next milestone not yet reached (the goal once all are),
+  // and each milestone's status, as templates/partials/poll_progress.html has them.
+  function renderMilestones(section, data) {
+    var milestones = data.milestones || [];
+    if (!milestones.length) return;
+    var next = milestones.filter(function (m) { return data.total < m.count; })[0] ||
+      milestones[milestones.length - 1];
+    var count = next.count.toLocaleString("en-GB");
+    var reached = data.total >= next.count;
+    section.querySelectorAll("[data-next-milestone]").forEach(function (p) {
+      var start = reached ? "Goal of " + count + " votes reached" : "Next milestone: " + count + " votes";
+      var short = p.getAttribute("data-next-milestone") === "short";
+      setText(p, short ? start + "." : start + (reached ? ": " : ". Then: ") + next.then);
+    });
+    section.querySelectorAll("[data-progress-bar]").forEach(function (bar) {
+      bar.max = next.count;
+      bar.value = Math.min(data.total, next.count);
+    });
+    milestones.forEach(function (milestone) {
+      var item = section.querySelector('[data-milestone="' + milestone.count + '"]');
+      var status = item && item.querySelector("[data-milestone-status]");
+      if (!status) return;
+      item.classList.toggle("milestones__item--reached", Boolean(milestone.reached_at));
+      var time = status.querySelector("time");
+      if (!milestone.reached_at) {
+        setText(status, "Not reached yet.");
+      } else if (!time || time.getAttribute("datetime") !== milestone.reached_at) {
+        time = document.createElement("time");
+        time.setAttribute("datetime", milestone.reached_at);
+        time.textContent = longDate(milestone.reached_at);
+        status.replaceChildren("Reached on ", time, ".");
+      }
     });
   }
 
@@ -97,19 +143,48 @@
     if (empty) empty.hidden = days.length > 0;
   }
 
-  function refresh(section) {
-    fetch(section.getAttribute("data-results-url"), { cache: "no-cache" })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (data) { if (data) renderResults(section, data); })
-      .catch(function () { /* keep the numbers from the build */ });
+  // The newest ballot shown so far, per poll: a published file lags a vote by
+  // a moment, and must not take back the count poll.js has just shown.
+  var newest = {};
+
+  function render(url, data, live) {
+    if (data.last_ballot_id < (newest[data.poll] || 0)) return;
+    newest[data.poll] = data.last_ballot_id;
+    document.querySelectorAll("[data-results-url]").forEach(function (section) {
+      if (section.getAttribute("data-results-url") === url) renderResults(section, data, live);
+    });
   }
 
-  // Poll only while the page is on screen, and catch up as soon as it is again.
+  function refresh(url) {
+    fetch(url, { cache: "no-cache" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) render(url, data); })
+      .catch(function () { /* keep the numbers already shown */ });
+  }
+
+  var urls = [];
   document.querySelectorAll("[data-results-url]").forEach(function (section) {
-    refresh(section);
-    setInterval(function () { if (!document.hidden) refresh(section); }, REFRESH_MS);
-    document.addEventListener("visibilitychange", function () {
-      if (!document.hidden) refresh(section);
-    });
+    var url = section.getAttribute("data-results-url");
+    if (urls.indexOf(url) === -1) urls.push(url);
+  });
+  if (!urls.length || !window.fetch) return;
+
+  function refreshAll() { urls.forEach(refresh); }
+
+  // After a vote in place, poll.js hands over the live results it was given.
+  document.addEventListener("poll:results", function (event) {
+    var data = event.detail;
+    if (data && data.poll) render("/polls/" + data.poll + "/results.json", data, true);
+  });
+
+  // Poll only while the page is on screen, and catch up as soon as it is again,
+  // including when the browser brings the page back from its back-forward cache.
+  refreshAll();
+  setInterval(function () { if (!document.hidden) refreshAll(); }, REFRESH_MS);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) refreshAll();
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) refreshAll();
   });
 })();
