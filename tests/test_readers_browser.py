@@ -183,7 +183,8 @@ def test_someone_sharing_a_connection_is_told_the_real_rule_without_blame(
 ):
     server = shared_connection_site
     first = open_reader().page  # another browser on the same connection
-    first.goto(server.url + "/poll/inquiry/?option=no")
+    first.goto(server.url + "/poll/inquiry/")
+    first.get_by_label("No", exact=True).check()
     first.get_by_role("button", name="Vote").click()
     first.wait_for_load_state()  # counted, or refused if an earlier case voted already
     assert published_total(server) >= 1
