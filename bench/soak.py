@@ -18,7 +18,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from .common import free_port, quick_or, run_benchmark, save, verdict
+from .common import quick_or, run_benchmark, save, verdict
 from .vote import (
     POLL,
     PROBE_POLL,
@@ -43,11 +43,10 @@ def rss_mb(pid: int) -> float:
 
 
 def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int) -> dict:
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
     rows = []
     acknowledged = 0
-    with embedded_service(workdir, port, []) as (master, env):
+    with embedded_service(workdir, []) as (master, port, env):
+        origin = f"http://127.0.0.1:{port}"
         tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), workdir / "tokens.tsv")
         workers = worker_pids(master.pid)
         for minute in range(minutes):
