@@ -6,14 +6,13 @@ site by ``publish/``; ``cli.py`` holds the maintainers' ``flask poll`` commands.
 
 from __future__ import annotations
 
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from campaign_model.files import create_once
 from campaign_model.poll_catalogue import PollCatalogue
 
 from .cli import poll_cli
@@ -69,15 +68,6 @@ def _ensure_secret_key(app: Flask) -> None:
         return
     key_file = Path(app.instance_path) / "secret_key"
     if not key_file.exists():
-        # Written aside and hard-linked into place, so workers starting together
-        # agree on one key and none reads a half-written file.
-        fd, draft = tempfile.mkstemp(dir=app.instance_path, prefix=".secret_key.")
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_hex(32))
-        try:
-            os.link(draft, key_file)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(draft)
+        # Workers starting together agree on one key (create_once never replaces).
+        create_once(key_file, secrets.token_hex(32).encode())
     app.config["SECRET_KEY"] = key_file.read_text().strip()

@@ -147,3 +147,15 @@ def test_the_import_check_lets_the_harness_through(tmp_path):
     found = imported_modules(probe, package="tests")
     assert not any(map(is_test_module_or_conftest, found)), found
     assert not any(map(outside_the_harness, found)), found
+
+
+def test_create_once_makes_one_whole_file_and_never_replaces_it(tmp_path):
+    """Workers starting together must agree on one secret key."""
+    from campaign_model.files import create_once
+
+    target = tmp_path / "secret_key"
+    assert create_once(target, b"first") is True
+    assert create_once(target, b"second") is False
+    assert target.read_bytes() == b"first"
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary left
