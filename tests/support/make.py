@@ -8,6 +8,15 @@ import subprocess
 from .paths import ROOT
 
 
+# Set by a make that runs the tests (`make test`): a maintainer's shell has none of them.
+MAKE_VARIABLES = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+
+
+def maintainer_environment() -> dict[str, str]:
+    """The environment without what an outer make adds (its "make[1]:" prefixes, flags)."""
+    return {name: value for name, value in os.environ.items() if name not in MAKE_VARIABLES}
+
+
 def make(*args, **env) -> subprocess.CompletedProcess:
     """Run a make target in the project, as a maintainer would (without reinstalling)."""
     return subprocess.run(
@@ -15,6 +24,6 @@ def make(*args, **env) -> subprocess.CompletedProcess:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
+        env={**maintainer_environment(), **env},
         timeout=120,
     )
