@@ -54,6 +54,14 @@ DEFAULTS = {
     # old: each process recounts a poll at most this often, however many votes
     # arrive (a recount reads every ballot). 0 recounts for every request.
     "RESULTS_MAX_AGE": 1.0,
+    # No published or API number moves by fewer than ANONYMITY_K ballots: votes
+    # wait as pending ballots until a batch of at least k is sealed
+    # (poll_service/store/batches.py). When an hour closes, its pending
+    # ballots are sealed if there are at least k; fewer roll into the next
+    # batch. As soon as ANONYMITY_BATCH are pending (under load) they are
+    # sealed at once. A poll that closes has the rest sealed, even fewer than k.
+    "ANONYMITY_K": 10,
+    "ANONYMITY_BATCH": 25,
     # Seconds between publisher checks for new votes.
     "PUBLISH_INTERVAL": 0.5,
     # Seconds between key-rotation passes of the background maintenance

@@ -8,11 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
 
 from campaign_model.poll_files import with_time
-from poll_service.store.tables import ballots
-from tests.service_support import api_vote, make_app, write_poll
+from tests.service_support import api_vote, make_app, seed_sealed, write_poll
 
 
 @pytest.fixture
@@ -94,9 +92,7 @@ def test_unknown_polls_and_bad_times_get_clear_errors(app):
 
 
 def seed(app, poll_id, votes):
-    with app.extensions["poll_db"].begin() as conn:
-        for hour, option in votes:
-            conn.execute(insert(ballots).values(poll_id=poll_id, option_id=option, cast_hour=hour))
+    seed_sealed(app, poll_id, votes)
 
 
 HOUR_1 = datetime(2026, 3, 1, 9, tzinfo=UTC)

@@ -1,16 +1,13 @@
 """Voting over HTTP, with the form and with the JSON API, and what is refused."""
 
 import pytest
-from sqlalchemy import func, select
 
-from poll_service.store.tables import ballots
 from tests.conftest import ORIGIN, csrf_token_from
-from tests.service_support import make_app
+from tests.service_support import count, make_app
 
 
 def ballot_count(app) -> int:
-    with app.extensions["poll_db"].connect() as conn:
-        return conn.execute(select(func.count()).select_from(ballots)).scalar_one()
+    return count(app)
 
 
 def form_token(client, poll="inquiry"):

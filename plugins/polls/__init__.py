@@ -63,7 +63,7 @@ class PublishedPoll:
 
     @property
     def updated(self) -> str:
-        return long_time(self.results.get("updated_at")) if self.results else ""
+        return long_time(self.results.get("counted_to")) if self.results else ""
 
     @property
     def status_text(self) -> str:

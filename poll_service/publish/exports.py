@@ -54,13 +54,15 @@ def embed_stylesheet() -> tuple[str, bytes]:
     return f"embed.{hashlib.sha256(data).hexdigest()[:10]}.css", data
 
 
-def human_time(iso_moment: str) -> str:
+def human_time(iso_moment: str | None) -> str:
+    if iso_moment is None:
+        return "no batch yet"
     moment = datetime.fromisoformat(iso_moment.replace("Z", "+00:00"))
     return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
 
 
 def embed_html(document: dict, stylesheet: str) -> bytes:
     html = _templates.get_template("embed.html").render(
-        results=document, stylesheet=stylesheet, updated=human_time(document["updated_at"])
+        results=document, stylesheet=stylesheet, counted_to=human_time(document["counted_to"])
     )
     return html.encode("utf-8")

@@ -15,8 +15,11 @@ Four rules keep the files right:
 - **One publisher at a time.** A publish runs only while holding the lease in
   the database (publish_lock.py), and the counts are taken inside it.
 - **Never stale over fresh.** A publish never replaces results.json with a
-  snapshot whose last ballot id is older than the published one (unless the
-  published file counts ballots this database never had: it was reset).
+  snapshot that counts fewer ledger entries than the published one (unless
+  the published file counts entries this database never had: it was reset).
+- **Sealed batches only.** Inside the lock, a publish first seals the batches
+  that are due (store/batches.py) and then counts the ledger alone, so no
+  published number moves by fewer than ANONYMITY_K ballots.
 - **Bounded writes.** The background publisher checks for new ballots every
   PUBLISH_INTERVAL seconds and publishes at most once per check, however many
   votes arrived; a poll whose results have not changed is not rewritten.
@@ -30,18 +33,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import func, select
 
 from campaign_model.files import write_atomically
 
 from ..store.ballots import tally
+from ..store.batches import hour_of, next_position, pending_count, seal_due
 from ..store.engine import get_engine_for, read_connection
-from ..store.tables import ballots
 from .charts import results_svg, trend_svg
 from .document import rate_limits_in_force, results_document, same_results
 from .exports import embed_html, embed_stylesheet, results_csv
@@ -99,14 +101,14 @@ def publish_poll(
 ) -> str:
     """Write one poll's files unless that would go backwards or change nothing.
 
-    Returns "written", "stale" (the published file counts newer ballots) or
-    "unchanged". A published file that counts ballots the database does not
-    have (its last ballot id is beyond ``newest_in_database()``) was made from
-    another database, one since reset or restored, and is replaced.
+    Returns "written", "stale" (the published file counts more of the ledger)
+    or "unchanged". A published file that counts entries the database does
+    not have (its ledger size is beyond ``newest_in_database()``) was made
+    from another database, one since reset or restored, and is replaced.
     """
     current = read_published(folder / "results.json")
-    published_up_to = current.get("last_ballot_id", -1) if current else -1
-    if published_up_to > document["last_ballot_id"]:
+    published_up_to = current.get("ledger_size", -1) if current else -1
+    if published_up_to > document["ledger_size"]:
         if newest_in_database is None or published_up_to <= newest_in_database():
             return "stale"
         log.warning(
@@ -169,10 +171,11 @@ def publish(
             limits = rate_limits_in_force()
         report = PublishReport()
         stylesheet = publish_stylesheet(app)
+        seal_batches(app, now)
         for poll in app.extensions["polls"].values():
             document = results_document(tally(engine, poll), limits, now)
             folder = poll_output_dir(app, poll.id)
-            newest = partial(latest_ballot_id, app, poll.id)
+            newest = partial(ledger_size, app, poll.id)
             outcome = publish_poll(folder, document, stylesheet, force, newest)
             report.outcomes[poll.id] = outcome
             if outcome == "written":
@@ -182,13 +185,21 @@ def publish(
         lock.release()
 
 
-def latest_ballot_id(app: Flask, poll_id: str | None = None) -> int:
-    """The newest ballot's id, in one poll or in all."""
-    query = select(func.coalesce(func.max(ballots.c.id), 0))
-    if poll_id is not None:
-        query = query.where(ballots.c.poll_id == poll_id)
+def seal_batches(app: Flask, now: datetime | None = None) -> list:
+    """Seal every batch that is due (call it holding the publish lock)."""
+    return seal_due(
+        get_engine_for(app),
+        app.extensions["polls"].values(),
+        int(app.config["ANONYMITY_K"]),
+        int(app.config["ANONYMITY_BATCH"]),
+        now,
+    )
+
+
+def ledger_size(app: Flask, poll_id: str) -> int:
+    """How many ledger entries one poll has."""
     with read_connection(get_engine_for(app)) as conn:
-        return conn.execute(query).scalar_one()
+        return next_position(conn, poll_id)
 
 
 class Publisher(threading.Thread):
@@ -201,14 +212,17 @@ class Publisher(threading.Thread):
         self.stopping = threading.Event()
         self.lock = PublishLock(get_engine_for(app))
         self.published_state: tuple | None = None
-        # After a change, look once more: on PostgreSQL a ballot with a lower id
-        # can commit after a higher one, leaving the newest id unchanged.
+        # After a change, look once more: a vote committed while a batch was
+        # being sealed leaves the pending count where it was.
         self.recheck = False
 
     def current_state(self) -> tuple:
-        """What, when it changes, calls for a publish."""
+        """What, when it changes, calls for a publish: pending votes (a batch may
+        be due), an hour closing (the hourly seal), a poll's status."""
         polls = self.app.extensions["polls"].values()
-        return latest_ballot_id(self.app), tuple((p.status(), p.results_visible()) for p in polls)
+        engine = get_engine_for(self.app)
+        statuses = tuple((p.status(), p.results_visible()) for p in polls)
+        return pending_count(engine), hour_of(datetime.now(UTC)), statuses
 
     def publish_if_changed(self) -> bool:
         state = self.current_state()

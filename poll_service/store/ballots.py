@@ -3,23 +3,31 @@ the publisher all call these functions."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from campaign_model.polls import Poll
 
+from .batches import label_hour, next_position
 from .engine import read_connection, write_transaction
 from .keys import KeyRing
-from .tables import ballots, vote_marks
+from .tables import ledger_entries, pending_ballots, vote_marks
+
+RECEIPT_BYTES = 16
 
 
 class AlreadyVoted(Exception):
     """This network has already voted in this poll within the poll's window."""
+
+
+class ReceiptInUse(Exception):
+    """The receipt sent with a vote is already another ballot's."""
 
 
 def _hour(moment: datetime) -> datetime:
@@ -50,15 +58,28 @@ def record_vote(
     *,
     keyring: KeyRing | None = None,
     network: str | None = None,
+    receipt: bytes | None = None,
     now: datetime | None = None,
-) -> None:
-    """Store one ballot in one transaction, or raise AlreadyVoted.
+) -> bytes:
+    """Store one vote as a pending ballot and return its receipt, or raise.
 
-    With the ``cookie+network`` policy, ``keyring`` and ``network`` are needed:
-    the mark and the ballot are written together, so either both are stored or
-    neither is.
+    The contract every caller (and any faster write path) keeps:
+
+    - On return the ballot is durable (committed) and will be counted once its
+      batch is sealed (store/batches.py); it is counted nowhere before that.
+    - The row holds only poll, option, the hour and the receipt: no id, no
+      exact time, nothing about the voter.
+    - ``receipt`` is 16 bytes chosen by the voter's browser; None draws one
+      with ``secrets.token_bytes(16)``. A receipt already used raises
+      ReceiptInUse and stores nothing.
+    - With the ``cookie+network`` policy, ``keyring`` and ``network`` are
+      needed, and a network that already voted raises AlreadyVoted and stores
+      nothing.
     """
     now = now or datetime.now(UTC)
+    receipt = secrets.token_bytes(RECEIPT_BYTES) if receipt is None else bytes(receipt)
+    if len(receipt) != RECEIPT_BYTES:
+        raise ValueError(f"a receipt is {RECEIPT_BYTES} bytes")
     check_network = poll.duplicate_policy == "cookie+network"
     if check_network and (keyring is None or network is None):
         raise ValueError("cookie+network polls need a keyring and a network")
@@ -66,6 +87,8 @@ def record_vote(
     # write of its own and would wait forever for this transaction's lock.
     digests = keyring.all_digests(network, poll.id) if check_network else []
     with write_transaction(engine) as conn:
+        if _receipt_used(conn, receipt):
+            raise ReceiptInUse()
         if check_network:
             # A mark past its window no longer counts, even before the purge removes it.
             conn.execute(
@@ -82,16 +105,34 @@ def record_vote(
             if live is not None or not _insert_mark_once(conn, digests[0], expires_at):
                 raise AlreadyVoted(poll.id)
         conn.execute(
-            insert(ballots).values(poll_id=poll.id, option_id=option_id, cast_hour=_hour(now))
+            insert(pending_ballots).values(
+                receipt=receipt, poll_id=poll.id, option_id=option_id, cast_hour=_hour(now)
+            )
         )
+    return receipt
+
+
+def _receipt_used(conn, receipt: bytes) -> bool:
+    pending = select(pending_ballots.c.receipt).where(pending_ballots.c.receipt == receipt)
+    sealed = select(ledger_entries.c.receipt).where(
+        ledger_entries.c.kind == "ballot", ledger_entries.c.receipt == receipt
+    )
+    return conn.execute(pending.union_all(sealed).limit(1)).first() is not None
 
 
 @dataclass(frozen=True)
 class Tally:
+    """A poll's counts, from sealed ledger entries only (ballots minus revocations).
+
+    ``ledger_size`` is how many of the poll's entries were counted, and
+    ``last_batch`` the newest batch's label: neither is finer than an hour.
+    """
+
     poll: Poll
     counts: dict[str, int]
     daily: list[tuple[str, dict[str, int]]]
-    last_ballot_id: int
+    ledger_size: int
+    last_batch: str | None
 
     @property
     def total(self) -> int:
@@ -101,21 +142,30 @@ class Tally:
         return round(100 * self.counts[option_id] / self.total, 1) if self.total else 0.0
 
 
+def _net_counts(conn, poll: Poll, up_to: int):
+    """(batch, option, ballots minus revocations) for entries below position ``up_to``."""
+    sign = case((ledger_entries.c.kind == "revocation", -1), else_=1)
+    return conn.execute(
+        select(ledger_entries.c.batch, ledger_entries.c.option_id, func.sum(sign).label("n"))
+        .where(ledger_entries.c.poll_id == poll.id, ledger_entries.c.position < up_to)
+        .group_by(ledger_entries.c.batch, ledger_entries.c.option_id)
+    ).all()
+
+
 def tally(engine: Engine, poll: Poll) -> Tally:
-    """Counts per option and per day, read in one consistent snapshot."""
-    day = func.substr(func.cast(ballots.c.cast_hour, ballots.c.poll_id.type), 1, 10)
+    """Counts per option and per day (the day of each batch's label), from the ledger."""
     with read_connection(engine) as conn, conn.begin():
-        last_id = conn.execute(
-            select(func.coalesce(func.max(ballots.c.id), 0)).where(ballots.c.poll_id == poll.id)
-        ).scalar_one()
-        # Counting only up to last_id keeps counts and last_id in step even where
+        size = next_position(conn, poll.id)
+        # Counting only below ``size`` keeps counts and size in step even where
         # each statement sees its own snapshot (PostgreSQL's READ COMMITTED).
-        rows = conn.execute(
-            select(day.label("day"), ballots.c.option_id, func.count().label("n"))
-            .where(ballots.c.poll_id == poll.id, ballots.c.id <= last_id)
-            .group_by("day", ballots.c.option_id)
-            .order_by("day")
-        ).all()
+        rows = _net_counts(conn, poll, size)
+        last_batch = None
+        if size:
+            last_batch = conn.execute(
+                select(ledger_entries.c.batch).where(
+                    ledger_entries.c.poll_id == poll.id, ledger_entries.c.position == size - 1
+                )
+            ).scalar_one()
     known = {option.id for option in poll.options}
     counts = dict.fromkeys(known, 0)
     by_day: dict[str, dict[str, int]] = {}
@@ -123,22 +173,26 @@ def tally(engine: Engine, poll: Poll) -> Tally:
         if row.option_id not in known:
             continue  # an option removed from the definition is not published
         counts[row.option_id] += row.n
-        by_day.setdefault(row.day, {o.id: 0 for o in poll.options})[row.option_id] += row.n
+        day = row.batch[:10]
+        by_day.setdefault(day, {o.id: 0 for o in poll.options})[row.option_id] += row.n
     ordered = {option.id: counts[option.id] for option in poll.options}
-    return Tally(poll, ordered, sorted(by_day.items()), last_id)
+    return Tally(poll, ordered, sorted(by_day.items()), size, last_batch)
 
 
 def hourly_counts(engine: Engine, poll: Poll) -> list[tuple[datetime, str, int]]:
-    """(hour, option id, votes) for every hour with votes, oldest first: for exports."""
+    """(hour, option id, votes) per batch hour, oldest first: for exports.
+
+    The hour is the batch's label, so no hour shows fewer than a batch.
+    """
     known = {option.id for option in poll.options}
-    with read_connection(engine) as conn:
-        rows = conn.execute(
-            select(ballots.c.cast_hour, ballots.c.option_id, func.count().label("n"))
-            .where(ballots.c.poll_id == poll.id)
-            .group_by(ballots.c.cast_hour, ballots.c.option_id)
-            .order_by(ballots.c.cast_hour, ballots.c.option_id)
-        ).all()
-    return [(_utc(row.cast_hour), row.option_id, row.n) for row in rows if row.option_id in known]
+    with read_connection(engine) as conn, conn.begin():
+        rows = _net_counts(conn, poll, next_position(conn, poll.id))
+    counts: dict[tuple[datetime, str], int] = {}
+    for row in rows:
+        if row.option_id in known:
+            key = (label_hour(row.batch), row.option_id)
+            counts[key] = counts.get(key, 0) + row.n
+    return [(hour, option_id, n) for (hour, option_id), n in sorted(counts.items())]
 
 
 def _utc(moment: datetime) -> datetime:
