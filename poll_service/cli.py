@@ -13,16 +13,23 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from campaign_model.ledger.entries import EntryError, parse_receipt
+from campaign_model.ledger.keyring import NoKey
 from campaign_model.poll_catalogue import UnknownPoll
 from campaign_model.poll_files import rewrite_poll_file, toml_datetime
 from campaign_model.polls import PollDefinitionError
 
 from .publish.document import rate_limits_in_force, results_document
+from .publish.ledger import keyring as ledger_keyring
+from .publish.ledger import log_name as ledger_log_name
+from .publish.ledger import publish_keys
+from .publish.lock import PublishLock
 from .publish.publisher import Publisher, publish
 from .store import schema
 from .store.ballots import hourly_counts, tally
 from .store.engine import get_engine
 from .store.keys import KeyRotator, rotate_keys
+from .store.ledger import revoke
 
 poll_cli = AppGroup("poll", help="Run the campaign's polls.")
 
@@ -218,3 +225,93 @@ def publish_command(watch):
     finally:
         publisher.stop()
         rotator.stop()
+
+
+ledger_key_cli = AppGroup("ledger-key", help="The key that signs the public ledger's checkpoints.")
+poll_cli.add_command(ledger_key_cli)
+
+
+@ledger_key_cli.command("create")
+def ledger_key_create():
+    """Make the first signing key (0600, in LEDGER_KEY_DIR) and print its public key."""
+    app = current_app._get_current_object()
+    try:
+        key = ledger_keyring(app).create(ledger_log_name(app))
+    except FileExistsError as error:
+        raise click.ClickException(str(error)) from None
+    publish_keys(app)
+    click.echo(f"Public key (publish it; docs/ledger.md): {key.verifier}")
+
+
+@ledger_key_cli.command("show")
+def ledger_key_show():
+    """Print every public key, newest first (what ledger/keys.txt lists)."""
+    keys = ledger_keyring(current_app._get_current_object()).keys()
+    if not keys:
+        raise click.ClickException("No ledger key yet: run `flask poll ledger-key create`.")
+    for key in reversed(keys):
+        click.echo(str(key.verifier))
+
+
+@ledger_key_cli.command("rotate")
+def ledger_key_rotate():
+    """Make a new signing key; the old one signs a handover note for it.
+
+    The next publish re-signs every checkpoint with the new key. Send the new
+    public key to your witnesses and anyone who pinned the old one.
+    """
+    app = current_app._get_current_object()
+    ring = ledger_keyring(app)
+    try:
+        key, handover = ring.rotate(ledger_log_name(app))
+    except NoKey as error:
+        raise click.ClickException(str(error)) from None
+    with ring.handovers_file().open("a", encoding="utf-8") as file:
+        file.write(handover + "\n")
+    publish_keys(app)
+    click.echo(f"New public key: {key.verifier}")
+    click.echo("Handover note (published in ledger/handovers.txt):")
+    click.echo(handover)
+
+
+@poll_cli.command("invalidate")
+@click.argument("poll_id")
+@click.option("--reason", required=True, help="Why, in one line: it is published with each entry.")
+@click.option("--batch", help="Revoke the ballots of this batch (e.g. 2026-11-30T14Z-1).")
+@click.option("--option", "option_id", help="Only ballots for this option.")
+@click.option("--receipt", "receipts", multiple=True, help="Revoke the ballot with this receipt.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def invalidate(poll_id, reason, batch, option_id, receipts, yes):
+    """Withdraw ballots in the open: append a revocation entry for each, with the reason.
+
+    Nothing is deleted or rewritten; the recount applies the revocations and
+    shows them. Choose the ballots by --receipt, or by --batch (and --option).
+    """
+    poll = _poll_or_exit(poll_id)
+    if not receipts and not batch:
+        raise click.ClickException("Choose ballots with --batch or --receipt.")
+    try:
+        chosen = [parse_receipt(text) for text in receipts] or None
+    except EntryError as error:
+        raise click.ClickException(str(error)) from None
+    if not yes:
+        question = f"Append revocations to {poll.id}'s public ledger? This is permanent"
+        click.confirm(question, abort=True)
+    app = current_app._get_current_object()
+    lock = PublishLock(get_engine())
+    if not lock.acquire():
+        raise click.ClickException("The publisher is busy; try again in a moment.")
+    try:
+        appended = revoke(
+            get_engine(), poll.id, reason, receipts=chosen, batch=batch, option_id=option_id
+        )
+    except (ValueError, EntryError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        lock.release()
+    counts = Counter(entry.option for entry in appended)
+    summary = ", ".join(f"{n} for {option}" for option, n in sorted(counts.items())) or "none"
+    click.echo(f"{len(appended)} ballots revoked ({summary}): {reason}")
+    if appended:
+        publish(app, force=True, wait=None)
+        click.echo("Published: the ledger, its checkpoint and results.json.")

@@ -62,6 +62,13 @@ DEFAULTS = {
     # sealed at once. A poll that closes has the rest sealed, even fewer than k.
     "ANONYMITY_K": 10,
     "ANONYMITY_BATCH": 25,
+    # The site's host name, without scheme: the public ledger's checkpoints are
+    # signed for "<LEDGER_HOST>/ledger/<poll>" (docs/ledger.md). Set it once in
+    # production and never change it: it is the ledger's identity.
+    "LEDGER_HOST": "localhost",
+    # Where the ledger's private signing keys are kept (0600); empty means
+    # instance/ledger-keys. Never inside the site's output. Back it up offline.
+    "LEDGER_KEY_DIR": "",
     # Seconds between publisher checks for new votes.
     "PUBLISH_INTERVAL": 0.5,
     # Seconds between key-rotation passes of the background maintenance

@@ -126,6 +126,7 @@ def app(tmp_path, database_url):
             "SECRET_KEY": "test",
             "DATABASE_URL": database_url,
             "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+            "LEDGER_KEY_DIR": str(tmp_path / "ledger-keys"),
         }
     )
     yield app

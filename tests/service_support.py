@@ -66,6 +66,7 @@ def make_app(tmp_path: Path, polls: dict[str, dict] | None = None, **config):
         "SECRET_KEY": "test",
         "DATABASE_URL": database_url_for(tmp_path),
         "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        "LEDGER_KEY_DIR": str(tmp_path / "ledger-keys"),
     }
     if polls is not None:
         folder = tmp_path / "polls"

@@ -6,7 +6,7 @@ read a bundle with any tool and a browser can parse it with ``split``:
     ballot      <poll> <batch> <option> <receipt, 32 hex digits>
     revocation  <poll> <batch> <option> <receipt of the revoked ballot> <reason>
 
-A batch label is the UTC hour the batch closed (``2026-11-30T14Z``). Nothing
+A batch label is an hour and a number within it (``2026-11-30T14Z-1``). Nothing
 else is recorded: no time finer than the batch, no network, no arrival order.
 
 A receipt is 16 random bytes. People see it as 26 characters of Crockford's
@@ -27,7 +27,7 @@ KINDS = (BALLOT, REVOCATION)
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _READ_AS = {"O": "0", "I": "1", "L": "1"}
-BATCH_LABEL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}Z")
+BATCH_LABEL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}Z(-\d{1,6})?")
 _FIELD = re.compile(r"[^\t\n\r]*")
 
 

@@ -189,7 +189,7 @@ def open_note(data: bytes | str, key: VerifierKey) -> Note:
     note = Note.parse(data)
     signature = note.signed_by(key)
     if signature is None:
-        names = ", ".join(sorted({s.name for s in note.signatures}))
+        names = ", ".join(sorted({f"{s.name}+{s.key_id.hex()}" for s in note.signatures}))
         raise NoteError(f"not signed by the key {key.name}+{key.id.hex()} (signed by: {names})")
     if not key.verify(note.text.encode(), signature.signature):
         raise NoteError(f"the signature by {key.name} does not match the text: it was altered")

@@ -99,10 +99,10 @@ class Ledger:
 
     def published_keys(self) -> list[VerifierKey]:
         try:
-            lines = self.source.fetch(KEYS_FILE).decode().split()
+            lines = self.source.fetch(KEYS_FILE).decode().splitlines()
         except Missing:
             return []
-        return [VerifierKey.parse(line) for line in lines if not line.startswith("#")]
+        return [VerifierKey.parse(line) for line in lines if line.strip() and line[0] != "#"]
 
     def checkpoint(self, keys: list[VerifierKey]) -> tuple[Checkpoint, VerifierKey]:
         data = self.fetch("checkpoint")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .entries import EntryError, parse_receipt, receipt_code
 from .merkle import inclusion_proof, leaf_hash, verify_inclusion
-from .notes import Checkpoint, NoteError, VerifierKey
+from .notes import Checkpoint, Note, NoteError, VerifierKey
 from .recount import Ledger, LedgerProblem, Missing, Source, compare_with_results, read_results
 from .tiles import TileReader
 
@@ -63,7 +63,9 @@ def run(args, out=sys.stdout) -> int:
     ledger = Ledger(source, args.poll)
     state = _load_state(args.state)
     try:
-        saved = state.get(f"{args.site} {args.poll}")
+        # Checkpoints seen are remembered by the log's origin, wherever it was read from.
+        origin = Checkpoint.parse_text(Note.parse(ledger.fetch("checkpoint")).text).origin
+        saved = state.get(origin)
         keys = _keys(ledger, args.key, saved and saved["key"], out)
         checkpoint, key = ledger.checkpoint(keys)
         print(f"Ledger {checkpoint.origin}", file=out)
@@ -94,7 +96,7 @@ def run(args, out=sys.stdout) -> int:
         print(f"PROBLEM: {problem}", file=out)
         return 1
     if not args.no_save:
-        state[f"{args.site} {args.poll}"] = {
+        state[checkpoint.origin] = {
             "size": checkpoint.size,
             "root": base64.b64encode(checkpoint.root).decode(),
             "key": str(key),

@@ -31,8 +31,14 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def results_document(result: Tally, rate_limits: dict, now: datetime | None = None) -> dict:
-    """results.json: counts only when the poll shows them, always status and total."""
+def results_document(
+    result: Tally, rate_limits: dict, now: datetime | None = None, ledger: dict | None = None
+) -> dict:
+    """results.json: counts only when the poll shows them, always status and total.
+
+    ``ledger`` (origin, tree_size, root, checkpoint) names the published ledger
+    the counts were taken from, so anyone can recount them (issue 17).
+    """
     now = now or datetime.now(UTC)
     poll: Poll = result.poll
     visible = poll.results_visible(now)
@@ -54,6 +60,8 @@ def results_document(result: Tally, rate_limits: dict, now: datetime | None = No
         },
         "rate_limits": rate_limits,
     }
+    if ledger is not None:
+        document["ledger"] = ledger
     if visible:
         document["options"] = [
             {

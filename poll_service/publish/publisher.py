@@ -20,6 +20,9 @@ Four rules keep the files right:
 - **Sealed batches only.** Inside the lock, a publish first seals the batches
   that are due (store/batches.py) and then counts the ledger alone, so no
   published number moves by fewer than ANONYMITY_K ballots.
+- **A ledger anyone can recount.** Each poll's sealed entries are published
+  as a signed, append-only Merkle log (ledger.py), and results.json names the
+  tree size and root its counts were taken from.
 - **Bounded writes.** The background publisher checks for new ballots every
   PUBLISH_INTERVAL seconds and publishes at most once per check, however many
   votes arrived; a poll whose results have not changed is not rewritten.
@@ -47,6 +50,7 @@ from ..store.engine import get_engine_for, read_connection
 from .charts import results_svg, trend_svg
 from .document import rate_limits_in_force, results_document, same_results
 from .exports import embed_html, embed_stylesheet, results_csv
+from .ledger import publish_poll_ledger
 from .lock import PublishLock
 from .share_card import share_png
 
@@ -173,7 +177,9 @@ def publish(
         stylesheet = publish_stylesheet(app)
         seal_batches(app, now)
         for poll in app.extensions["polls"].values():
-            document = results_document(tally(engine, poll), limits, now)
+            counted = tally(engine, poll)
+            ledger = publish_poll_ledger(app, poll, counted.ledger_size, now)
+            document = results_document(counted, limits, now, ledger=ledger)
             folder = poll_output_dir(app, poll.id)
             newest = partial(ledger_size, app, poll.id)
             outcome = publish_poll(folder, document, stylesheet, force, newest)

@@ -1,0 +1,84 @@
+"""Reading a poll's ledger entries in order, and appending revocations.
+
+Nothing here updates or deletes an entry: a correction is a new "revocation"
+entry that names the ballot's receipt and says why (issue 17, "corrections in
+the open"). Sealing ballots is store/batches.py's.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Engine
+
+from campaign_model.ledger.entries import BALLOT, REVOCATION, Entry
+
+from .batches import POSTGRES_SEAL_LOCK, next_position
+from .engine import read_connection, write_transaction
+from .tables import ledger_entries
+
+
+def read_entries(engine: Engine, poll_id: str, up_to: int | None = None) -> list[Entry]:
+    """The poll's entries in position order (those below ``up_to`` when given)."""
+    query = select(ledger_entries).where(ledger_entries.c.poll_id == poll_id)
+    if up_to is not None:
+        query = query.where(ledger_entries.c.position < up_to)
+    with read_connection(engine) as conn:
+        rows = conn.execute(query.order_by(ledger_entries.c.position)).all()
+    return [
+        Entry(row.kind, poll_id, row.batch, row.option_id, bytes(row.receipt), row.note or "")
+        for row in rows
+    ]
+
+
+def revoke(
+    engine: Engine,
+    poll_id: str,
+    reason: str,
+    *,
+    receipts: list[bytes] | None = None,
+    batch: str | None = None,
+    option_id: str | None = None,
+) -> list[Entry]:
+    """Append one revocation per ballot chosen (by receipts, or by batch and option).
+
+    Ballots already revoked are skipped. Returns the entries appended.
+    """
+    reason = " ".join(reason.split())  # one line: an entry's fields hold no tab or newline
+    if not reason or len(reason) > 500:
+        raise ValueError("a revocation needs a reason of at most 500 characters")
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":  # the sealer's lock: one appender at a time
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_SEAL_LOCK})
+        rows = conn.execute(select(ledger_entries).where(ledger_entries.c.poll_id == poll_id)).all()
+        revoked = {bytes(r.receipt) for r in rows if r.kind == REVOCATION}
+        chosen = [
+            r
+            for r in rows
+            if r.kind == BALLOT
+            and bytes(r.receipt) not in revoked
+            and (receipts is None or bytes(r.receipt) in receipts)
+            and (batch is None or r.batch == batch)
+            and (option_id is None or r.option_id == option_id)
+        ]
+        start = next_position(conn, poll_id)
+        appended = [
+            Entry(REVOCATION, poll_id, r.batch, r.option_id, bytes(r.receipt), reason)
+            for r in sorted(chosen, key=lambda r: r.position)
+        ]
+        if appended:
+            conn.execute(
+                insert(ledger_entries),
+                [
+                    {
+                        "poll_id": poll_id,
+                        "position": start + offset,
+                        "batch": entry.batch,
+                        "kind": REVOCATION,
+                        "option_id": entry.option,
+                        "receipt": entry.receipt,
+                        "note": entry.reason,
+                    }
+                    for offset, entry in enumerate(appended)
+                ],
+            )
+    return appended
