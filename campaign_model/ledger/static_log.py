@@ -67,6 +67,11 @@ def batch_csv(entries: Sequence[tuple[int, Entry]], size: int, root: bytes) -> b
     return buffer.getvalue().encode()
 
 
+def _rows_in(path: Path) -> int:
+    with path.open("rb") as file:
+        return sum(1 for _ in file) - 1
+
+
 def batch_index(origin: str, entries: Sequence[Entry], root: bytes) -> dict:
     """batches.json: where each batch starts and what it holds, for people and the verifier."""
     batches: dict[str, dict] = {}
@@ -110,10 +115,15 @@ def publish_ledger(
     for position, entry in enumerate(entries):
         by_batch.setdefault(entry.batch, []).append((position, entry))
     for label, rows in by_batch.items():
-        write_atomically(folder / "batches" / f"{label}.csv", batch_csv(rows, size, root))
+        # A batch's CSV names the tree it was written with; it is rewritten only
+        # when the batch gains entries (a revocation), not at every publish.
+        path = folder / "batches" / f"{label}.csv"
+        if not path.exists() or _rows_in(path) != len(rows):
+            write_atomically(path, batch_csv(rows, size, root))
+            written += 1
     index = batch_index(origin, entries, root)
     write_atomically(folder / INDEX_FILE, (json.dumps(index, indent=1) + "\n").encode())
     checkpoint = Checkpoint(origin, size, root)
     note = str(sign_note(checkpoint.text(), signer))
     write_atomically(folder / "checkpoint", note.encode())
-    return Published(checkpoint, note, written + len(by_batch) + 2)
+    return Published(checkpoint, note, written + 2)

@@ -1,0 +1,98 @@
+"""Figures for the public ledger (issue 17): size on disk, what a verifier downloads,
+the time to publish a batch and the time of a full command-line recount.
+
+    .venv/bin/python -m bench.ledger_figures 10000 1000000
+
+Generates N ballots for two options in hourly batches of 500, sorted by
+receipt as the sealer does, publishes them with the real code, then recounts
+from the folder with the real verifier. Prints the figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import secrets
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from campaign_model.ledger.entries import Entry
+from campaign_model.ledger.notes import SignerKey
+from campaign_model.ledger.recount import Ledger, Source
+from campaign_model.ledger.static_log import publish_ledger
+from campaign_model.ledger.tiles import TILE_WIDTH, bundle_path
+
+BATCH = 500
+
+
+def generate(count: int) -> list[Entry]:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    entries = []
+    for first in range(0, count, BATCH):
+        label = f"{start + timedelta(hours=first // BATCH):%Y-%m-%dT%H}Z-1"
+        receipts = sorted(secrets.token_bytes(16) for _ in range(min(BATCH, count - first)))
+        entries += [
+            Entry("ballot", "inquiry", label, "yes" if r[0] < 160 else "no", r) for r in receipts
+        ]
+    return entries
+
+
+def folder_size(folder: Path, pattern: str = "**/*") -> int:
+    return sum(p.stat().st_size for p in folder.glob(pattern) if p.is_file())
+
+
+def main(sizes: list[int]) -> None:
+    key = SignerKey.generate("bench.example/ledger")
+    for count in sizes:
+        entries = generate(count)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "ledger/inquiry"
+            started = time.perf_counter()
+            publish_ledger(folder, "bench.example/ledger/inquiry", entries[:-BATCH], key)
+            first = time.perf_counter() - started
+            started = time.perf_counter()
+            publish_ledger(folder, "bench.example/ledger/inquiry", entries, key)
+            seal = time.perf_counter() - started
+            bundles = folder_size(folder, "tile/entries/**/*")
+            tiles = folder_size(folder) - bundles - folder_size(folder, "batches/*")
+            gzipped = sum(
+                len(gzip.compress(p.read_bytes()))
+                for p in (folder / "tile/entries").rglob("*")
+                if p.is_file()
+            )
+            last = (count - 1) // TILE_WIDTH
+            one_bundle = folder / bundle_path(last, count - last * TILE_WIDTH or TILE_WIDTH)
+            started = time.perf_counter()
+            ledger = Ledger(Source(tmp), "inquiry")
+            from campaign_model.ledger.notes import Checkpoint, Note
+
+            checkpoint = Checkpoint.parse_text(Note.parse(ledger.fetch("checkpoint")).text)
+            recount = ledger.recount(checkpoint)
+            recount_time = time.perf_counter() - started
+            assert sum(recount.counts.values()) == count
+            print(f"--- {count:,} ballots")
+            print(
+                f"ledger on disk: {folder_size(folder):,} B (tiles {tiles:,} B,"
+                f" entry bundles {bundles:,} B, gzip {gzipped:,} B,"
+                f" batch CSVs {folder_size(folder, 'batches/*'):,} B)"
+            )
+            print(
+                f"full recount download (bundles + tiles + checkpoint): "
+                f"{ledger.source.downloaded:,} B uncompressed"
+            )
+            print(
+                f"one receipt check (browser): a batch's bundles + one tile per level;"
+                f" one bundle is {one_bundle.stat().st_size if one_bundle.exists() else 0:,} B"
+            )
+            print(
+                f"publish all but the last batch: {first:.2f} s;"
+                f" publish after sealing one more batch of {BATCH}: {seal:.2f} s"
+            )
+            print(f"CLI recount from a folder: {recount_time:.2f} s")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main([int(n) for n in sys.argv[1:]] or [10_000])
