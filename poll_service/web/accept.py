@@ -14,7 +14,7 @@ from flask import current_app, request, session
 
 from campaign_model.polls import Poll
 
-from ..store.ballots import AlreadyVoted, record_vote
+from ..store.ballots import AlreadyVoted, ReceiptInUse, record_vote
 from ..store.engine import get_engine
 from .errors import PollError
 from .identity import network_of
@@ -52,8 +52,14 @@ def check_poll_is_open(poll: Poll) -> None:
         raise PollError(409, f"poll-{status}", "This poll is not open", f"This poll {when}.")
 
 
-def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Poll:
-    """Check the vote against every rule, store it, and remember it in the session."""
+def accept_vote(
+    poll_id: str, option_id: str | None, honeypot: str | None, receipt: bytes | None = None
+) -> tuple[Poll, bytes]:
+    """Check the vote against every rule, store it, and remember it in the session.
+
+    Returns the poll and the ballot's receipt: the one the voter's browser drew,
+    or one the server drew (never logged, never put in a URL or a cookie).
+    """
     poll = get_poll(poll_id)
     check_poll_is_open(poll)
     if honeypot:
@@ -65,17 +71,22 @@ def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Po
     if poll.duplicate_policy != "none" and voted_in_session(poll):
         raise already_voted(poll)
     try:
-        record_vote(
+        receipt = record_vote(
             get_engine(),
             poll,
             option_id,
             keyring=current_app.extensions["keyring"],
             network=network_of(request.remote_addr or ""),
+            receipt=receipt,
         )
     except AlreadyVoted:
         raise already_voted(poll) from None
+    except ReceiptInUse:
+        raise PollError(
+            409, "receipt-in-use", "Receipt already used", "Draw a new receipt and vote again."
+        ) from None
     _remember_in_session(poll)
-    return poll
+    return poll, receipt
 
 
 def already_voted(poll: Poll) -> PollError:

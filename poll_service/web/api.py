@@ -7,10 +7,13 @@ check every response against it.
 from __future__ import annotations
 
 import json
+import re
 from importlib.resources import files
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_wtf.csrf import generate_csrf
+
+from campaign_model.ledger.entries import receipt_code
 
 from ..publish.live import current_results
 from .accept import HONEYPOT_FIELD, accept_vote
@@ -20,6 +23,7 @@ from .lookup import get_poll
 bp = Blueprint("api", __name__, url_prefix="/poll/api")
 
 OPENAPI_DOCUMENT = files(__package__).joinpath("openapi.json")
+RECEIPT_HEX = re.compile(r"[0-9a-f]{32}")
 
 
 @bp.get("/openapi.json")
@@ -71,21 +75,41 @@ def _json_body() -> dict:
         raise PollError(400, "bad-json", "Bad request", "The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise PollError(400, "bad-json", "Bad request", "The body must be a JSON object.")
-    for field in ("option", HONEYPOT_FIELD):
+    for field in ("option", HONEYPOT_FIELD, "receipt"):
         if body.get(field) is not None and not isinstance(body[field], str):
             raise PollError(422, "bad-field", "Bad field", f"'{field}' must be a string.")
     return body
+
+
+def _receipt(body: dict) -> bytes | None:
+    """The 16 random bytes the browser drew (32 lower-case hex digits), if it sent them."""
+    text = body.get("receipt")
+    if text is None:
+        return None
+    if not RECEIPT_HEX.fullmatch(text):
+        raise PollError(422, "bad-field", "Bad field", "'receipt' must be 32 hex digits.")
+    return bytes.fromhex(text)
 
 
 @bp.post("/polls/<poll_id>/votes")
 def vote(poll_id: str):
     body = _json_body()
     try:
-        poll = accept_vote(poll_id, body.get("option"), body.get(HONEYPOT_FIELD))
+        poll, receipt = accept_vote(
+            poll_id, body.get("option"), body.get(HONEYPOT_FIELD), _receipt(body)
+        )
     except PollError as error:
         if error.slug == "already-voted":
             # A friendly refusal that still shows the reader where the poll stands.
             error.extra["results"] = _current_results(get_poll(poll_id))
         raise
-    document = {"status": "recorded", "poll": poll.id, "results": _current_results(poll)}
-    return jsonify(document), 201
+    document = {
+        "status": "recorded",
+        "poll": poll.id,
+        "receipt": receipt.hex(),
+        "receipt_code": receipt_code(receipt),
+        "results": _current_results(poll),
+    }
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "no-store"  # the receipt is for this reader only
+    return response, 201

@@ -62,7 +62,7 @@ def vote(poll_id: str):
         raise PollError(415, "unsupported-media-type", "Unsupported content type", "Send a form.")
     poll = get_poll(poll_id)
     try:
-        accept_vote(poll_id, _single("option"), _single(HONEYPOT_FIELD))
+        accept_vote(poll_id, _single("option"), _single(HONEYPOT_FIELD))  # receipt: issue 17
     except PollError as error:
         if wants_json():
             raise
