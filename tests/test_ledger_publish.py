@@ -240,3 +240,27 @@ def test_a_hidden_poll_publishes_no_ledger_until_it_closes(tmp_path):
     assert not (site / "ledger/secret").exists()
     assert "ledger" not in json.loads((site / "polls/secret/results.json").read_text())
     app.extensions["poll_db"].dispose()
+
+
+def test_a_witness_cosigns_only_a_ledger_it_has_checked(published, tmp_path):
+    from campaign_model.ledger import witness
+
+    _, site = published
+    log_key = (site / "ledger/keys.txt").read_text().splitlines()[1]
+    witness_key = witness.keygen("witness.example/w1")
+    (tmp_path / "w.key").write_text(str(witness_key))
+    args = Namespace(
+        site=str(site), poll="test", log_key=log_key, witness_key=str(tmp_path / "w.key"),
+        state=str(tmp_path / "w.json"),
+    )  # fmt: skip
+    out = io.StringIO()
+    assert witness.witness(args, out) == 0
+    cosigned = notes.Note.parse(out.getvalue())
+    notes.open_checkpoint(out.getvalue(), notes.VerifierKey.parse(log_key))
+    assert notes.verify_cosignature(cosigned, witness_key.verifier) > 0
+    # A history rewritten under the real key is refused, and nothing is signed.
+    copy = tamper_copy(site, tmp_path)
+    rewrite_bundle(copy, lambda e: e[:3] + [e[4], e[3]] + e[5:])
+    out = io.StringIO()
+    assert witness.witness(Namespace(**{**vars(args), "site": str(copy)}), out) == 1
+    assert out.getvalue() == ""
