@@ -8,13 +8,14 @@ then are the ballot and its duplicate mark stored, in one transaction.
 
 from __future__ import annotations
 
+import re
 import time
 
 from flask import current_app, request, session
 
 from campaign_model.polls import Poll
 
-from ..store.ballots import AlreadyVoted, record_vote
+from ..store.ballots import AlreadyVoted, ReceiptInUse, ballot_stored, record_vote
 from ..store.engine import get_engine
 from .errors import PollError
 from .identity import network_of
@@ -24,6 +25,7 @@ HONEYPOT_FIELD = "website"
 # With the "none" policy the session still notes the vote briefly, only so the
 # confirmation page can tell a voter from a passer-by.
 CONFIRMATION_SECONDS = 3600
+RECEIPT_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
 def voted_in_session(poll: Poll) -> bool:
@@ -52,7 +54,20 @@ def check_poll_is_open(poll: Poll) -> None:
         raise PollError(409, f"poll-{status}", "This poll is not open", f"This poll {when}.")
 
 
-def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Poll:
+def parse_receipt(value: str | None) -> bytes | None:
+    """A receipt as sent: 32 lowercase hex digits (16 random bytes), or none."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not RECEIPT_PATTERN.fullmatch(value):
+        raise PollError(
+            422, "bad-receipt", "Bad receipt", "A receipt is 32 lowercase hexadecimal digits."
+        )
+    return bytes.fromhex(value)
+
+
+def accept_vote(
+    poll_id: str, option_id: str | None, honeypot: str | None, receipt: str | None = None
+) -> Poll:
     """Check the vote against every rule, store it, and remember it in the session."""
     poll = get_poll(poll_id)
     check_poll_is_open(poll)
@@ -62,8 +77,11 @@ def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Po
         raise PollError(422, "missing-option", "Select an answer", "Select an answer to vote.")
     if poll.option(option_id) is None:
         raise PollError(422, "unknown-option", "Select an answer", "Select one of the answers.")
+    drawn = parse_receipt(receipt)
     if poll.duplicate_policy != "none" and voted_in_session(poll):
-        raise already_voted(poll)
+        if drawn is None or not ballot_stored(get_engine(), drawn, poll.id, option_id):
+            raise already_voted(poll)
+        return poll  # the same vote sent again after a lost answer: stored once
     try:
         record_vote(
             get_engine(),
@@ -71,9 +89,14 @@ def accept_vote(poll_id: str, option_id: str | None, honeypot: str | None) -> Po
             option_id,
             keyring=current_app.extensions["keyring"],
             network=network_of(request.remote_addr or ""),
+            receipt=drawn,
         )
     except AlreadyVoted:
         raise already_voted(poll) from None
+    except ReceiptInUse:
+        raise PollError(
+            409, "receipt-in-use", "Receipt already used", "Draw a new receipt and vote again."
+        ) from None
     _remember_in_session(poll)
     return poll
 

@@ -71,7 +71,7 @@ def _json_body() -> dict:
         raise PollError(400, "bad-json", "Bad request", "The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise PollError(400, "bad-json", "Bad request", "The body must be a JSON object.")
-    for field in ("option", HONEYPOT_FIELD):
+    for field in ("option", "receipt", HONEYPOT_FIELD):
         if body.get(field) is not None and not isinstance(body[field], str):
             raise PollError(422, "bad-field", "Bad field", f"'{field}' must be a string.")
     return body
@@ -81,7 +81,9 @@ def _json_body() -> dict:
 def vote(poll_id: str):
     body = _json_body()
     try:
-        poll = accept_vote(poll_id, body.get("option"), body.get(HONEYPOT_FIELD))
+        poll = accept_vote(
+            poll_id, body.get("option"), body.get(HONEYPOT_FIELD), body.get("receipt")
+        )
     except PollError as error:
         if error.slug == "already-voted":
             # A friendly refusal that still shows the reader where the poll stands.

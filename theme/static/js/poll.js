@@ -143,7 +143,8 @@
       if (response.status === 201) {
         updateResults(form, data.results);
         showConfirmation(form, "Thank you: your vote has been counted",
-          "Your vote is anonymous: we do not know who you are.");
+          "Your vote is anonymous: we do not know who you are. It will appear in the " +
+          "results with the next batch of votes.");
       } else if (response.status === 409 && /\/already-voted$/.test(data.type || "")) {
         updateResults(form, data.results);
         showConfirmation(form, "You have already voted",
