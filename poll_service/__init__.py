@@ -21,7 +21,7 @@ from .config import DEFAULTS, load_settings
 from .store import engine, schema
 from .store.keys import KeyRing
 from .store.marks import open_mark_store
-from .web import api, errors, form, guards, health, rate_limits, theme
+from .web import api, errors, form, guards, health, rate_limits, session, theme
 from .web.extensions import csrf
 
 
@@ -52,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["marks"] = marks
     app.extensions["keyring"] = KeyRing(marks)
     theme.init_app(app)
+    session.init_app(app)
     # before_request order: same origin and a sane body, then the CSRF token,
     # then the rate limits, so refused requests never spend a reader's allowance.
     guards.init_app(app)

@@ -9,9 +9,8 @@ then are the ballot and its duplicate mark stored, in one transaction.
 from __future__ import annotations
 
 import re
-import time
 
-from flask import current_app, request, session
+from flask import current_app, request
 
 from campaign_model.polls import Poll
 
@@ -20,31 +19,30 @@ from ..store.engine import get_engine
 from .errors import PollError
 from .identity import network_of
 from .lookup import get_poll
+from .session import remember_vote, remembers_vote
 
 HONEYPOT_FIELD = "website"
 # With the "none" policy the session still notes the vote briefly, only so the
-# confirmation page can tell a voter from a passer-by.
-CONFIRMATION_SECONDS = 3600
+# confirmation page can tell a voter from a passer-by (1 to 2 hours: the
+# cookie's expiry is rounded down to the hour).
+CONFIRMATION_SECONDS = 7200
 RECEIPT_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
 def voted_in_session(poll: Poll) -> bool:
-    expires = session.get("voted", {}).get(poll.id)
-    return expires is not None and expires > time.time()
+    return remembers_vote(poll.id)
 
 
 def _remember_in_session(poll: Poll) -> None:
-    """Note that this browser voted in ``poll`` (never how), until the window ends."""
-    now = time.time()
+    """Note that this browser voted in ``poll`` (never how), until the window ends.
+
+    The cookie outlives the browser session, so closing the browser does not
+    reset the window, but not the window itself (session.py)."""
     if poll.duplicate_policy == "none":
         seconds = CONFIRMATION_SECONDS
     else:
         seconds = poll.duplicate_window_hours * 3600
-    live = {k: v for k, v in session.get("voted", {}).items() if v > now}
-    live[poll.id] = int(now) + seconds
-    session["voted"] = live
-    # Outlive the browser session, so closing the browser does not reset the window.
-    session.permanent = True
+    remember_vote(poll.id, seconds)
 
 
 def check_poll_is_open(poll: Poll) -> None:
