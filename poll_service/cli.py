@@ -28,7 +28,7 @@ from .publish.publisher import Publisher, publish
 from .store import schema
 from .store.ballots import hourly_counts, tally
 from .store.engine import get_engine
-from .store.keys import KeyRotator, rotate_keys
+from .store.keys import Maintenance, maintain
 from .store.ledger import revoke
 
 poll_cli = AppGroup("poll", help="Run the campaign's polls.")
@@ -191,12 +191,18 @@ def export(poll_id, fmt, by, output):
 def rotate():
     """Make today's hashing key if needed; destroy keys older than 48 h and expired marks.
 
-    The publisher (`flask poll publish --watch`, the dev server) does this every
-    KEY_MAINTENANCE_INTERVAL seconds; run it from cron if neither runs.
+    Also empties the SQLite votes database's write-ahead log. The publisher
+    (`flask poll publish --watch`, the dev server, each gunicorn worker) does
+    this every KEY_MAINTENANCE_INTERVAL seconds; run it from cron if none runs.
     """
-    made = rotate_keys(get_engine())
+    marks = current_app.extensions["marks"]
+    before = marks.keys()[0][1]
+    destroyed = maintain(marks, get_engine())
+    made = marks.keys()[0][1] != before
     current_app.extensions["keyring"].invalidate()
     click.echo("New key made." if made else "Current key is less than a day old.")
+    if destroyed:
+        click.echo(f"Destroyed {destroyed} key(s) older than 48 hours.")
 
 
 @poll_cli.command("publish")
@@ -213,7 +219,9 @@ def publish_command(watch):
             click.echo(f"{poll_id}: {outcome}")
         return
     publisher = Publisher(app)
-    rotator = KeyRotator(get_engine(), float(app.config["KEY_MAINTENANCE_INTERVAL"]))
+    rotator = Maintenance(
+        app.extensions["marks"], get_engine(), float(app.config["KEY_MAINTENANCE_INTERVAL"])
+    )
     publisher.start()
     rotator.start()
     click.echo("Publishing as votes arrive; Ctrl-C to stop.")

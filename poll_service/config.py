@@ -54,6 +54,12 @@ DEFAULTS = {
     # old: each process recounts a poll at most this often, however many votes
     # arrive (a recount reads every ballot). 0 recounts for every request.
     "RESULTS_MAX_AGE": 1.0,
+    # Where duplicate marks and hashing keys live (poll_service/store/marks.py):
+    # empty means their own SQLite file, marks.sqlite3, beside the SQLite votes
+    # database (in the instance folder when the votes are in PostgreSQL);
+    # redis://host:6379/1 when several machines serve votes. That Redis must
+    # not save to disk (--save '' --appendonly no); the service checks.
+    "MARKS_URL": "",
     # No published or API number moves by fewer than ANONYMITY_K ballots: votes
     # wait as pending ballots until a batch of at least k is sealed
     # (poll_service/store/batches.py). When an hour closes, its pending

@@ -21,7 +21,7 @@ from campaign_model.assets import AssetManifest
 
 from . import create_app
 from .publish.publisher import Publisher, publish
-from .store.keys import KeyRotator
+from .store.keys import Maintenance
 from .web.headers import SECURITY_HEADERS
 
 
@@ -152,7 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     publisher = Publisher(app)
     publisher.start()
     # Keys must be destroyed after 48 h even when nobody votes.
-    rotator = KeyRotator(app.extensions["poll_db"], app.config["KEY_MAINTENANCE_INTERVAL"])
+    rotator = Maintenance(
+        app.extensions["marks"], app.extensions["poll_db"], app.config["KEY_MAINTENANCE_INTERVAL"]
+    )
     rotator.start()
     print(f"\n  Open http://{args.host}:{args.port}/ for the site and its poll. Ctrl-C stops.\n")
     try:

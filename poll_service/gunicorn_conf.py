@@ -14,7 +14,7 @@ import sys
 from flask import Flask
 
 from poll_service.config import load_settings
-from poll_service.store.keys import KeyRotator
+from poll_service.store.keys import Maintenance
 from poll_service.web.workers import UnsafeWorkerSetup, check_rate_limit_storage
 
 bind = os.environ.get("POLL_BIND", "127.0.0.1:8001")
@@ -42,4 +42,5 @@ def on_starting(server):
 def post_worker_init(worker):
     """Each worker rotates and destroys keys on a timer (cheap, and safe to overlap)."""
     app = worker.wsgi
-    KeyRotator(app.extensions["poll_db"], app.config["KEY_MAINTENANCE_INTERVAL"]).start()
+    marks, engine = app.extensions["marks"], app.extensions["poll_db"]
+    Maintenance(marks, engine, app.config["KEY_MAINTENANCE_INTERVAL"]).start()

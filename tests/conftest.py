@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from poll_service import create_app
 from poll_service.devserver import PrivateRequestHandler, StaticSite, with_security_headers
 from poll_service.publish.publisher import Publisher, publish
-from tests.databases import database_url_for, use_postgresql
+from tests.databases import database_url_for, marks_url_for, use_postgresql
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -125,6 +125,7 @@ def app(tmp_path, database_url):
             "TESTING": True,
             "SECRET_KEY": "test",
             "DATABASE_URL": database_url,
+            "MARKS_URL": marks_url_for(tmp_path),
             "SITE_OUTPUT_DIR": str(tmp_path / "output"),
             "LEDGER_KEY_DIR": str(tmp_path / "ledger-keys"),
         }
@@ -176,6 +177,12 @@ class LiveServer:
         self.server.shutdown()
 
 
+# For tests of the plumbing (a vote reaches the files and pages), not of
+# anonymity: every vote is a full batch, sealed by the next publisher pass, as
+# under load. tests/test_anonymity*.py run with the real k.
+EVERY_VOTE_A_BATCH = {"ANONYMITY_K": 1, "ANONYMITY_BATCH": 1}
+
+
 def start_live_server(folder: Path, **config) -> LiveServer:
     """Build the site into ``folder``/output and serve it with the service; call .stop().
 
@@ -183,8 +190,15 @@ def start_live_server(folder: Path, **config) -> LiveServer:
     start with the real numbers.
     """
     output = folder / "output"
-    settings = {"SECRET_KEY": "test", "SITE_OUTPUT_DIR": str(output), **config}
-    app = create_app({"DATABASE_URL": database_url_for(folder), **settings})
+    settings = {
+        "SECRET_KEY": "test",
+        "SITE_OUTPUT_DIR": str(output),
+        **EVERY_VOTE_A_BATCH,
+        **config,
+    }
+    app = create_app(
+        {"DATABASE_URL": database_url_for(folder), "MARKS_URL": marks_url_for(folder), **settings}
+    )
     publish(app)
     build_site(output)
     server = LiveServer(app, output)

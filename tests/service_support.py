@@ -7,9 +7,9 @@ from pathlib import Path
 from sqlalchemy import case, func, select
 
 from poll_service import create_app
-from poll_service.store.tables import ledger_entries, pending_ballots, vote_marks
+from poll_service.store.tables import ledger_entries, pending_ballots
 from tests.conftest import ORIGIN, csrf_token_from
-from tests.databases import database_url_for
+from tests.databases import database_url_for, marks_url_for
 
 POLL_TEMPLATE = """# A poll for the tests.
 id = "{id}"
@@ -65,6 +65,7 @@ def make_app(tmp_path: Path, polls: dict[str, dict] | None = None, **config):
         "TESTING": True,
         "SECRET_KEY": "test",
         "DATABASE_URL": database_url_for(tmp_path),
+        "MARKS_URL": marks_url_for(tmp_path),
         "SITE_OUTPUT_DIR": str(tmp_path / "output"),
         "LEDGER_KEY_DIR": str(tmp_path / "ledger-keys"),
     }
@@ -110,7 +111,7 @@ def count(app, table=None) -> int:
 
 def stored(app) -> tuple[int, int]:
     """(ballots, duplicate marks): what a refused vote must leave unchanged."""
-    return count(app), count(app, vote_marks)
+    return count(app), app.extensions["marks"].count_marks()
 
 
 def seed_sealed(app, poll_id: str, votes) -> None:
@@ -148,6 +149,7 @@ def seal_all(app) -> None:
     from poll_service.store.batches import seal_due
 
     seal_due(app.extensions["poll_db"], app.extensions["polls"].values(), 1, 1)
+    app.extensions.pop("tally_cache", None)  # show the new counts at once
 
 
 def form_token(client, poll_id: str = "inquiry") -> str:

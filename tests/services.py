@@ -389,6 +389,8 @@ class Deployment:
                 "POLL_SECRET_KEY": "one-key-for-every-instance",
                 "POLL_DATABASE_URL": self.database_url,
                 "POLL_RATELIMIT_STORAGE_URI": self.redis.url,
+                # Marks and keys in memory only, shared by every instance.
+                "POLL_MARKS_URL": self.redis.url,
                 "POLL_POLLS_DIR": str(ROOT / "content" / "polls"),
                 "POLL_SITE_OUTPUT_DIR": str(self.output),
                 "POLL_PUBLISH_INTERVAL": "0.2",

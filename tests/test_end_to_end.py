@@ -31,7 +31,7 @@ def test_a_form_vote_over_http_is_published(live_server):
     browser = opener()
     home = browser.open(live_server.url + "/").read().decode()
     assert "why-we-need-an-inquiry" in home
-    form = browser.open(live_server.url + "/poll/inquiry/?option=yes-judge").read().decode()
+    form = browser.open(live_server.url + "/poll/inquiry/").read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     body = urllib.parse.urlencode({"option": "yes-judge", "csrf_token": token}).encode()
     request = urllib.request.Request(

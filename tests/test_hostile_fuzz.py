@@ -17,11 +17,10 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
 from poll_service import create_app
-from poll_service.store.tables import ballots, vote_marks
 from tests.conftest import ORIGIN, csrf_token_from
+from tests.service_support import stored_counts
 
 EXAMPLES = settings(
     max_examples=150,
@@ -76,11 +75,9 @@ addresses = (f"198.18.{n // 250}.{n % 250 + 1}" for n in count())
 
 
 def stored(app) -> tuple[int, int]:
-    with app.extensions["poll_db"].connect() as conn:
-        return (
-            conn.execute(select(func.count()).select_from(ballots)).scalar_one(),
-            conn.execute(select(func.count()).select_from(vote_marks)).scalar_one(),
-        )
+    return sum(stored_counts(app.extensions["poll_db"]).values()), app.extensions[
+        "marks"
+    ].count_marks()
 
 
 def check(app, send):

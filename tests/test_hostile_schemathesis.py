@@ -22,11 +22,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from sqlalchemy import func, select
 
 from poll_service import create_app
-from poll_service.store.tables import ballots, vote_marks
 from tests.conftest import ORIGIN
+from tests.service_support import stored_counts
 
 OPTION_IDS = ["yes-judge", "yes-expert", "no", "not-sure"]
 outcomes: Counter = Counter()  # (path, status) -> calls
@@ -84,11 +83,9 @@ def aim_at_a_real_poll(case) -> None:
 
 
 def stored(app) -> tuple[int, int]:
-    with app.extensions["poll_db"].connect() as conn:
-        return (
-            conn.execute(select(func.count()).select_from(ballots)).scalar_one(),
-            conn.execute(select(func.count()).select_from(vote_marks)).scalar_one(),
-        )
+    return sum(stored_counts(app.extensions["poll_db"]).values()), app.extensions[
+        "marks"
+    ].count_marks()
 
 
 @schema.parametrize()

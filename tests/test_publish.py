@@ -22,7 +22,8 @@ from poll_service.publish.lock import DEFAULT_LEASE, PublishLock
 from poll_service.publish.publisher import PUBLISHED_FILES, poll_output_dir, publish, publish_poll
 from poll_service.store.ballots import record_vote
 from poll_service.store.engine import get_engine_for
-from tests.databases import database_url_for
+from tests.conftest import EVERY_VOTE_A_BATCH
+from tests.databases import database_url_for, marks_url_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "results.schema.json").read_text())
@@ -71,7 +72,11 @@ def make_app(tmp_path: Path, name: str = "app", polls: dict[str, str] | None = N
         "TESTING": True,
         "SECRET_KEY": "test",
         "DATABASE_URL": database_url_for(folder),
+        "MARKS_URL": marks_url_for(folder),
         "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        # These tests are about the files: each vote is its own batch (as under
+        # load). tests/test_anonymity.py holds the publisher to the real k.
+        **EVERY_VOTE_A_BATCH,
         **config,
     }
     if polls is not None:
@@ -151,20 +156,25 @@ def test_results_json_matches_the_documented_schema(tmp_path):
     assert document["duplicate_policy"] == {"policy": "cookie", "window_hours": 12}
     assert document["rate_limits"]["burst"] == "5 per minute"
     assert document["status"] == "open" and document["closes"] is None
-    assert document["updated_at"] == "2026-11-21T10:00:00Z"
+    # Hour-granular: the newest batch's hour, never the time of a vote or a publish.
+    assert document["counted_to"] == "2026-11-21T10:00:00Z"
+    assert document["last_batch"] == "2026-11-21T10Z-1"
+    assert document["ledger_size"] == 4
+    assert "updated_at" not in document and "last_ballot_id" not in document
 
 
 def test_the_schema_rejects_counts_for_a_hidden_poll():
     """The schema itself states the hidden-until-closed rule, for third parties too."""
     leaky = {
-        "schema_version": 1,
+        "schema_version": 2,
         "poll": "p",
         "question": "Q?",
         "status": "open",
         "opens": "2026-01-01T00:00:00Z",
         "closes": None,
-        "updated_at": "2026-01-02T00:00:00Z",
-        "last_ballot_id": 1,
+        "ledger_size": 1,
+        "last_batch": "2026-01-02T00Z-1",
+        "counted_to": "2026-01-02T00:00:00Z",
         "results_visible": False,
         "total": 1,
         "duplicate_policy": {"policy": "none", "window_hours": 1},
@@ -291,7 +301,7 @@ def test_an_older_snapshot_never_replaces_a_newer_file(tmp_path):
     publish(app)
     folder = poll_output_dir(app, "inquiry")
     before = published(app, "inquiry")
-    older = {**results_json(app), "last_ballot_id": 1, "total": 1}
+    older = {**results_json(app), "ledger_size": 1, "total": 1}
     outcome = publish_poll(folder, older, "embed.css", force=True, newest_in_database=lambda: 2)
     assert outcome == "stale"
     assert published(app, "inquiry") == before

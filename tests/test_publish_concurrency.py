@@ -14,6 +14,7 @@ from pathlib import Path
 
 from poll_service.publish import publisher as publisher_module
 from poll_service.publish.publisher import PUBLISHED_FILES, Publisher, poll_output_dir
+from tests.conftest import EVERY_VOTE_A_BATCH
 from tests.test_publish import make_app, vote
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +59,7 @@ class Reader(threading.Thread):
             return
         if sum(option["count"] for option in document["options"]) != document["total"]:
             self.problems.append(f"counts do not add up to the total in {document}")
-        for key in ("total", "last_ballot_id"):
+        for key in ("total", "ledger_size"):
             if document[key] < last.get(key, 0):
                 self.problems.append(f"{key} went back from {last[key]} to {document[key]}")
             last[key] = document[key]
@@ -94,6 +95,7 @@ def test_concurrent_publishers_never_show_a_partial_or_older_file(tmp_path):
         "SECRET_KEY": "test",
         "DATABASE_URL": app.config["DATABASE_URL"],
         "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        **EVERY_VOTE_A_BATCH,
     }
     stop_file = tmp_path / "stop"
     other_process = subprocess.Popen(

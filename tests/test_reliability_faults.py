@@ -12,15 +12,15 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from poll_service import create_app
 from poll_service.publish.lock import PublishLock
 from poll_service.publish.publisher import Publisher
-from poll_service.store.tables import ballots, vote_marks
 from tests.conftest import ORIGIN, csrf_token_from
 from tests.load import ROOT, service_env
+from tests.service_support import stored_counts
 
 BUSY_TIMEOUT = 0.2  # seconds; the real default is 5
 
@@ -42,11 +42,9 @@ def app(tmp_path):
 
 def stored(app) -> tuple[int, int]:
     """(ballots, duplicate marks) in the database."""
-    with app.extensions["poll_db"].connect() as conn:
-        return (
-            conn.execute(select(func.count()).select_from(ballots)).scalar_one(),
-            conn.execute(select(func.count()).select_from(vote_marks)).scalar_one(),
-        )
+    return sum(stored_counts(app.extensions["poll_db"]).values()), app.extensions[
+        "marks"
+    ].count_marks()
 
 
 def form_vote(app, address: str):

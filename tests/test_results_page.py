@@ -130,8 +130,11 @@ def test_the_results_page_states_the_numbers_as_text(results_site):
     page = page_of(results_site)
     assert 'data-count="yes-judge">2<' in page and 'data-percentage="yes-judge">66.7%<' in page
     assert "data-total>3<" in page
+    # When the numbers were counted, to the hour of the newest batch: never finer.
     assert re.search(
-        r"Last updated: <time data-updated datetime=\"[^\"]+Z\">\d+ \w+ 20\d\d at", page
+        r"Counted up to the batch of: <time data-updated "
+        r"datetime=\"20\d\d-\d\d-\d\dT\d\d:00:00Z\">\d+ \w+ 20\d\d at \d\d:00 UTC",
+        page,
     )
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     assert f'<time datetime="{today}">{today}</time></th><td>2</td><td>0</td><td>1</td>' in page

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,14 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, select
 
 from poll_service import create_app
 from poll_service.store.ballots import record_vote, tally
 from poll_service.store.engine import get_engine_for
-from poll_service.store.keys import rotate_keys
-from poll_service.store.tables import ballots, hash_keys
+from poll_service.store.marks import SQLiteMarks
+from poll_service.store.tables import pending_ballots
 from tests.conftest import csrf_token_from
+from tests.service_support import seal_all, stored_counts
 from tests.services import ROOT, LoopbackClient, NginxServer, free_port
 
 VOTERS = 120
@@ -32,14 +34,13 @@ OPTIONS = ["yes-judge", "yes-expert", "no", "not-sure"]
 def ballot_count(deployment) -> int:
     engine = create_engine(deployment.database_url)
     try:
-        with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(ballots)).scalar_one()
+        return sum(stored_counts(engine).values())
     finally:
         engine.dispose()
 
 
 def vote_with_the_form(url: str, voter: LoopbackClient, option: str) -> int:
-    _, _, page = voter.request(f"{url}/poll/inquiry/?option={option}")
+    _, _, page = voter.request(f"{url}/poll/inquiry/")
     body = f"option={option}&csrf_token={csrf_token_from(page.decode())}"
     status, _, _ = voter.request(
         f"{url}/poll/inquiry/vote",
@@ -284,24 +285,19 @@ def test_votes_are_counted_by_utc_day_whatever_the_database_time_zone(app):
             keyring=app.extensions["keyring"],
             network=f"192.0.2.{hour}",
         )
+    seal_all(app)
     assert [day for day, _ in tally(engine, poll).daily] == ["2026-03-01"]
 
 
-def test_processes_rotating_keys_at_once_make_one_key(app):
+def test_processes_rotating_keys_at_once_make_one_key(tmp_path):
     """Instances that rotate together must agree on one key, or they would hash
     the same network differently (and rate-limit it separately)."""
-    engine = get_engine_for(app)
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def widen_the_race(conn, cursor, statement, *args):
-        if statement.startswith("INSERT INTO hash_keys"):
-            time.sleep(0.3)  # every rotation has read "no key yet" by now, unless serialised
-
+    stores = [SQLiteMarks(tmp_path / "marks.sqlite3") for _ in range(4)]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        made = list(pool.map(lambda _: rotate_keys(engine), range(4)))
-    with engine.connect() as conn:
-        keys = conn.execute(select(func.count()).select_from(hash_keys)).scalar_one()
-    assert (made.count(True), keys) == (1, 1)
+        seen = list(pool.map(lambda store: store.keys()[0][0], stores))
+    assert len(set(seen)) == 1
+    with sqlite3.connect(tmp_path / "marks.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM keys").fetchone() == (1,)
 
 
 # --- The logs ---------------------------------------------------------------
@@ -394,6 +390,7 @@ def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql,
     before, after = tally(get_engine_for(sqlite), poll), tally(get_engine_for(postgres), poll)
     assert (after.counts, after.daily) == (before.counts, before.daily)
     assert cast_hours(postgres) == cast_hours(sqlite)  # the same instants, in UTC
+    assert stored_counts(get_engine_for(postgres)) == stored_counts(get_engine_for(sqlite))
     with pytest.raises(AlreadyVoted):  # the mark made on SQLite, under the copied key
         record_vote(
             get_engine_for(postgres),
@@ -410,7 +407,11 @@ def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql,
         network="192.0.2.9",
         now=datetime(2026, 3, 1, 4, tzinfo=UTC),
     )
-    assert tally(get_engine_for(postgres), poll).last_ballot_id == 4
+    assert stored_counts(get_engine_for(postgres)) == {
+        ("inquiry", "yes-judge"): 1,
+        ("inquiry", "yes-expert"): 1,
+        ("inquiry", "no"): 2,
+    }
     again = subprocess.run(
         [str(ROOT / "deploy" / "sqlite-to-postgresql.sh"), str(tmp_path / "votes.sqlite3"), url],
         capture_output=True,
@@ -423,5 +424,7 @@ def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql,
 
 def cast_hours(app) -> list[datetime]:
     with get_engine_for(app).connect() as conn:
-        rows = conn.execute(select(ballots.c.cast_hour).order_by(ballots.c.id)).scalars()
+        rows = conn.execute(
+            select(pending_ballots.c.cast_hour).order_by(pending_ballots.c.receipt)
+        ).scalars()
         return [hour if hour.tzinfo else hour.replace(tzinfo=UTC) for hour in rows]

@@ -1,6 +1,7 @@
 """Several workers must share rate-limit counts: memory:// with N > 1 refuses to start."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -9,19 +10,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
 
-from poll_service.store.tables import hash_keys
 from poll_service.web.workers import UnsafeWorkerSetup, check_rate_limit_storage
-from tests.databases import database_url_for
+from tests.databases import database_url_for, marks_url_for
 from tests.service_support import make_app
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
-def secrets(engine) -> list[bytes]:
-    with engine.connect() as conn:
-        return [row.secret for row in conn.execute(select(hash_keys.c.secret))]
+def secrets(marks_file: Path) -> list[bytes]:
+    with sqlite3.connect(marks_file) as conn:
+        return [row[0] for row in conn.execute("SELECT secret FROM keys")]
 
 
 @pytest.mark.parametrize(
@@ -53,6 +52,7 @@ def gunicorn(tmp_path, workers: int, **env):
         "POLL_DATABASE_URL": database_url_for(tmp_path),
         "POLL_SECRET_KEY": "test",
         "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        "POLL_MARKS_URL": marks_url_for(tmp_path),
         # gunicorn's control socket goes under $HOME: keep it away from other servers'.
         "HOME": str(tmp_path),
         **env,
@@ -91,10 +91,12 @@ def test_gunicorn_with_two_workers_on_memory_refuses_to_start(tmp_path):
 
 
 def test_gunicorn_with_one_worker_serves_logs_no_address_and_destroys_old_keys(tmp_path):
-    engine = make_app(tmp_path).extensions["poll_db"]  # the database gunicorn will use
-    with engine.begin() as conn:
-        old = datetime.now(UTC) - timedelta(hours=49)
-        conn.execute(insert(hash_keys).values(secret=b"o" * 32, created_at=old))
+    marks = make_app(tmp_path).extensions["marks"]  # the store gunicorn will use
+    old = datetime.now(UTC) - timedelta(hours=49)
+    with sqlite3.connect(marks.path) as conn:
+        conn.execute(
+            "INSERT INTO keys (made_at, secret) VALUES (?, ?)", (int(old.timestamp()), b"o" * 32)
+        )
     server = gunicorn(tmp_path, workers=1, POLL_KEY_MAINTENANCE_INTERVAL="0.1")
     try:
         lines = []
@@ -110,9 +112,10 @@ def test_gunicorn_with_one_worker_serves_logs_no_address_and_destroys_old_keys(t
             assert r.status == 200
         # Nobody votes, yet the worker's rotator destroys the 49-hour-old key.
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and b"o" * 32 in secrets(engine):
+        while time.monotonic() < deadline and b"o" * 32 in secrets(marks.path):
             time.sleep(0.1)
-        assert b"o" * 32 not in secrets(engine)
+        assert b"o" * 32 not in secrets(marks.path)
+        assert b"o" * 32 not in marks.path.read_bytes()  # overwritten, not just unlinked
     finally:
         server.terminate()
         rest, _ = server.communicate(timeout=30)

@@ -57,7 +57,7 @@ def test_published_results_are_baked_into_the_html(tmp_path):
                 "poll": "inquiry",
                 "question": "Q?",
                 "total": 1234,
-                "updated_at": "2026-11-21T10:00:00Z",
+                "counted_to": "2026-11-21T10:00:00Z",
                 "options": [{"id": "no", "label": "No", "count": 1234, "percentage": 100.0}],
             }
         )

@@ -25,14 +25,29 @@ def test_form_vote_redirects_to_a_confirmation_with_results(app, client):
     assert response.headers["Location"].endswith("/poll/inquiry/thanks")
     page = client.get("/poll/inquiry/thanks")
     assert "your vote has been counted" in page.text
-    assert 'data-count="yes-expert">1<' in page.text
+    assert "will appear in the results with the next batch" in page.text
+    assert "batches of at least 10 votes" in page.text
+    # Stored, but not counted anywhere until its batch is sealed.
     assert ballot_count(app) == 1
+    assert 'data-count="yes-expert">0<' in page.text
 
 
-def test_the_choice_from_a_static_page_is_carried_to_the_form(client):
-    page = client.get("/poll/inquiry/?option=no").text
-    assert 'value="no" checked' in page
-    assert "checked" not in client.get("/poll/inquiry/").text
+def test_the_choice_from_a_static_page_is_posted_to_the_form_never_put_in_its_url(client):
+    chosen = client.post("/poll/inquiry/", data={"option": "no"}, headers={"Origin": ORIGIN})
+    assert chosen.status_code == 200
+    assert 'value="no" checked' in chosen.text
+    assert 'name="csrf_token"' in chosen.text
+    # A choice in the query string is ignored, so no link or history entry can carry one.
+    assert "checked" not in client.get("/poll/inquiry/?option=no").text
+    # The static pages' forms POST.
+    assert 'method="post"' in client.get("/poll/inquiry/").text
+
+
+def test_posting_a_choice_from_another_site_is_refused(client):
+    response = client.post(
+        "/poll/inquiry/", data={"option": "no"}, headers={"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 403
 
 
 def test_api_vote_returns_201_with_results(app, client, api_token):
@@ -43,7 +58,7 @@ def test_api_vote_returns_201_with_results(app, client, api_token):
     )
     assert response.status_code == 201
     counts = {o["id"]: o["count"] for o in response.json["results"]["options"]}
-    assert counts["yes-judge"] == 1
+    assert counts["yes-judge"] == 0  # counted with its batch, not alone
     assert ballot_count(app) == 1
 
 

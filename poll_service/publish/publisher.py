@@ -36,17 +36,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import func, select
 
 from campaign_model.files import write_atomically
 
 from ..store.ballots import tally
-from ..store.batches import hour_of, next_position, pending_count, seal_due
+from ..store.batches import next_position, pending_count, seal_due
 from ..store.engine import get_engine_for, read_connection
+from ..store.tables import ledger_entries
 from .charts import results_svg, trend_svg
 from .document import rate_limits_in_force, results_document, same_results
 from .exports import embed_html, embed_stylesheet, results_csv
@@ -208,8 +210,18 @@ def ledger_size(app: Flask, poll_id: str) -> int:
         return next_position(conn, poll_id)
 
 
+def ledger_sizes(app: Flask) -> dict[str, int]:
+    """{poll id: ledger entries}, for every poll with any (one index scan)."""
+    query = select(ledger_entries.c.poll_id, func.max(ledger_entries.c.position) + 1).group_by(
+        ledger_entries.c.poll_id
+    )
+    with read_connection(get_engine_for(app)) as conn:
+        return dict(conn.execute(query).all())
+
+
 class Publisher(threading.Thread):
-    """Publishes whenever a new ballot arrives or a poll opens, closes or reveals results."""
+    """Seals due batches, and publishes when the ledger grows or a poll opens,
+    closes or reveals its results."""
 
     def __init__(self, app: Flask, interval: float | None = None):
         super().__init__(name="results-publisher", daemon=True)
@@ -218,27 +230,30 @@ class Publisher(threading.Thread):
         self.stopping = threading.Event()
         self.lock = PublishLock(get_engine_for(app))
         self.published_state: tuple | None = None
-        # After a change, look once more: a vote committed while a batch was
-        # being sealed leaves the pending count where it was.
-        self.recheck = False
 
     def current_state(self) -> tuple:
-        """What, when it changes, calls for a publish: pending votes (a batch may
-        be due), an hour closing (the hourly seal), a poll's status."""
+        """What, when it changes, calls for a publish."""
         polls = self.app.extensions["polls"].values()
-        engine = get_engine_for(self.app)
         statuses = tuple((p.status(), p.results_visible()) for p in polls)
-        return pending_count(engine), hour_of(datetime.now(UTC)), statuses
+        return ledger_sizes(self.app), statuses
+
+    def seal_if_pending(self) -> None:
+        """Seal what is due, if anything waits (cheap when nothing does)."""
+        if pending_count(get_engine_for(self.app)) == 0:
+            return
+        with self.lock.held() as acquired:
+            if acquired:
+                seal_batches(self.app)
 
     def publish_if_changed(self) -> bool:
+        self.seal_if_pending()
         state = self.current_state()
-        if state == self.published_state and not self.recheck:
+        if state == self.published_state:
             return False
         # The first pass rewrites every file, in case this version draws them differently.
         first = self.published_state is None
         if publish(self.app, lock=self.lock, force=first).locked_out:
             return False  # another publisher is at work; check again next time
-        self.recheck = state != self.published_state
         self.published_state = state
         return True
 

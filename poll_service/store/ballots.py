@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import case, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from campaign_model.polls import Poll
 
 from .batches import label_hour, next_position
 from .engine import read_connection, write_transaction
-from .keys import KeyRing
-from .tables import ledger_entries, pending_ballots, vote_marks
+from .keys import KeyRing, digest
+from .marks import mark_expiry
+from .tables import ledger_entries, pending_ballots
 
 RECEIPT_BYTES = 16
 
@@ -32,23 +32,6 @@ class ReceiptInUse(Exception):
 
 def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def _insert_mark_once(conn, digest: bytes, expires_at: datetime) -> bool:
-    """Insert a duplicate-check mark; False when it was already there."""
-    dialect = conn.dialect.name
-    builder = {"sqlite": sqlite_insert, "postgresql": pg_insert}.get(dialect)
-    values = {"digest": digest, "expires_at": expires_at}
-    if builder is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database {dialect}")
-    statement = (
-        builder(vote_marks)
-        .values(values)
-        .on_conflict_do_nothing()
-        # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement.
-        .returning(vote_marks.c.digest)
-    )
-    return conn.execute(statement).first() is not None
 
 
 def record_vote(
@@ -67,14 +50,19 @@ def record_vote(
 
     - On return the ballot is durable (committed) and will be counted once its
       batch is sealed (store/batches.py); it is counted nowhere before that.
-    - The row holds only poll, option, the hour and the receipt: no id, no
-      exact time, nothing about the voter.
-    - ``receipt`` is 16 bytes chosen by the voter's browser; None draws one
-      with ``secrets.token_bytes(16)``. A receipt already used raises
-      ReceiptInUse and stores nothing.
+    - The ballot row holds only poll, option, the hour and the receipt: no id,
+      no exact time, nothing about the voter.
+    - ``receipt`` is 16 bytes chosen by the voter's browser (or drawn by the
+      server into its form); None draws one with ``secrets.token_bytes(16)``.
+      Sending the same vote with the same receipt again (a retry after a lost
+      answer) stores nothing more and returns normally: exactly once. A
+      receipt already used by a different vote raises ReceiptInUse.
     - With the ``cookie+network`` policy, ``keyring`` and ``network`` are
-      needed, and a network that already voted raises AlreadyVoted and stores
-      nothing.
+      needed. The duplicate mark lives in the keyring's own store (marks.py),
+      never in the votes database nor in the ballot's transaction: a network
+      with a live mark raises AlreadyVoted before anything is stored; the mark
+      is claimed after the ballot is stored (a retry claims it if a crash came
+      between), and a vote that loses a race for the mark is withdrawn.
     """
     now = now or datetime.now(UTC)
     receipt = secrets.token_bytes(RECEIPT_BYTES) if receipt is None else bytes(receipt)
@@ -83,41 +71,70 @@ def record_vote(
     check_network = poll.duplicate_policy == "cookie+network"
     if check_network and (keyring is None or network is None):
         raise ValueError("cookie+network polls need a keyring and a network")
-    # Hash before the transaction: loading the keys may rotate them, which is a
-    # write of its own and would wait forever for this transaction's lock.
-    digests = keyring.all_digests(network, poll.id) if check_network else []
-    with write_transaction(engine) as conn:
-        if _receipt_used(conn, receipt):
+    claim_mark = _MarkClaim(keyring, network, poll, now) if check_network else None
+    with read_connection(engine) as conn:
+        stored = _ballot_with_receipt(conn, receipt)
+    if stored is not None:
+        if stored != (poll.id, option_id):
             raise ReceiptInUse()
-        if check_network:
-            # A mark past its window no longer counts, even before the purge removes it.
+        if claim_mark:
+            claim_mark()  # the earlier attempt may have died before its mark
+        return receipt
+    if claim_mark and claim_mark.already_marked():
+        raise AlreadyVoted(poll.id)
+    try:
+        with write_transaction(engine) as conn:
             conn.execute(
-                delete(vote_marks).where(
-                    vote_marks.c.digest.in_(digests), vote_marks.c.expires_at <= now
+                insert(pending_ballots).values(
+                    receipt=receipt, poll_id=poll.id, option_id=option_id, cast_hour=_hour(now)
                 )
             )
-            live = conn.execute(
-                select(vote_marks.c.digest).where(
-                    vote_marks.c.digest.in_(digests), vote_marks.c.expires_at > now
-                )
-            ).first()
-            expires_at = _hour(now) + timedelta(hours=poll.duplicate_window_hours + 1)
-            if live is not None or not _insert_mark_once(conn, digests[0], expires_at):
-                raise AlreadyVoted(poll.id)
-        conn.execute(
-            insert(pending_ballots).values(
-                receipt=receipt, poll_id=poll.id, option_id=option_id, cast_hour=_hour(now)
-            )
-        )
+    except IntegrityError:
+        raise ReceiptInUse() from None  # the same receipt, sent twice at once
+    if claim_mark and not claim_mark():
+        _withdraw(engine, receipt)  # another vote from this network won the race
+        raise AlreadyVoted(poll.id)
     return receipt
 
 
-def _receipt_used(conn, receipt: bytes) -> bool:
-    pending = select(pending_ballots.c.receipt).where(pending_ballots.c.receipt == receipt)
-    sealed = select(ledger_entries.c.receipt).where(
+class _MarkClaim:
+    """The duplicate mark one vote would make, under the current key."""
+
+    def __init__(self, keyring: KeyRing, network: str, poll: Poll, now: datetime):
+        keys = keyring.keys()
+        self.store = keyring.store
+        self.digests = [digest(key, network, poll.id) for key, _ in keys]
+        self.expires_at = mark_expiry(now, poll.duplicate_window_hours, keys[0][1])
+        self.now = now
+
+    def already_marked(self) -> bool:
+        return self.store.is_marked(self.digests, self.now)
+
+    def __call__(self) -> bool:
+        return self.store.claim(self.digests, self.expires_at, self.now)
+
+
+def ballot_stored(engine: Engine, receipt: bytes, poll_id: str, option_id: str) -> bool:
+    """True when this very vote (same receipt, poll and option) is stored."""
+    with read_connection(engine) as conn:
+        return _ballot_with_receipt(conn, receipt) == (poll_id, option_id)
+
+
+def _withdraw(engine: Engine, receipt: bytes) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(delete(pending_ballots).where(pending_ballots.c.receipt == receipt))
+
+
+def _ballot_with_receipt(conn, receipt: bytes) -> tuple[str, str] | None:
+    """(poll, option) of the ballot holding ``receipt``, pending or sealed."""
+    pending = select(pending_ballots.c.poll_id, pending_ballots.c.option_id).where(
+        pending_ballots.c.receipt == receipt
+    )
+    sealed = select(ledger_entries.c.poll_id, ledger_entries.c.option_id).where(
         ledger_entries.c.kind == "ballot", ledger_entries.c.receipt == receipt
     )
-    return conn.execute(pending.union_all(sealed).limit(1)).first() is not None
+    row = conn.execute(pending.union_all(sealed).limit(1)).first()
+    return None if row is None else (row[0], row[1])
 
 
 @dataclass(frozen=True)
@@ -193,8 +210,3 @@ def hourly_counts(engine: Engine, poll: Poll) -> list[tuple[datetime, str, int]]
             key = (label_hour(row.batch), row.option_id)
             counts[key] = counts.get(key, 0) + row.n
     return [(hour, option_id, n) for (hour, option_id), n in sorted(counts.items())]
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

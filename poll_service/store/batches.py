@@ -8,12 +8,13 @@ read from ``ledger_entries`` alone (ballots minus revocations).
 The rule, for each poll, each time ``seal_due`` runs (the publisher runs it
 every PUBLISH_INTERVAL seconds, under the publish lock):
 
-1. **Under load**: when at least ``eager`` ballots are pending (ANONYMITY_BATCH,
-   never less than k), all of them are sealed at once, so a vote reaches the
-   published files within a couple of publish intervals.
-2. **An hour closed**: when the ballots cast in hours that have ended number at
-   least ``k`` (ANONYMITY_K), they are sealed. Fewer than k wait and roll into a
-   later batch with the next hour's ballots.
+1. **An hour closed**: going through the ended hours oldest first, an hour's
+   pending ballots (with any rolled over from earlier hours) are sealed as one
+   batch if they number at least ``k`` (ANONYMITY_K). Fewer than k wait and
+   roll into the next hour's batch.
+2. **Under load**: when at least ``eager`` ballots are then still pending
+   (ANONYMITY_BATCH, never less than k), they are all sealed at once, so a vote
+   reaches the published files within a couple of publish intervals.
 3. **The poll closed**: whatever is pending is sealed, even fewer than k, so a
    closed poll's ledger is complete and its recount equals its final result.
    This is the one exception to k, stated in the privacy notice; the batch is
@@ -68,24 +69,21 @@ class SealedBatch:
 def seal_due(
     engine: Engine, polls, k: int, eager: int, now: datetime | None = None
 ) -> list[SealedBatch]:
-    """Seal, for every poll, the batch the rule above says is due (if any)."""
+    """Seal, for every poll, the batches the rule above says are due."""
     now = now or datetime.now(UTC)
     sealed = []
     for poll in polls:
-        batch = seal_poll(engine, poll, k, eager, now)
-        if batch is not None:
-            sealed.append(batch)
+        sealed += seal_poll(engine, poll, k, eager, now)
     return sealed
 
 
 def seal_poll(
     engine: Engine, poll: Poll, k: int, eager: int, now: datetime | None = None
-) -> SealedBatch | None:
-    """Seal one poll's due batch; None when nothing is due."""
+) -> list[SealedBatch]:
+    """Seal one poll's due batches, oldest hour first; [] when none is due."""
     if k < 1:
         raise ValueError("k must be at least 1")
     now = now or datetime.now(UTC)
-    eager = max(eager, k)
     current_hour = hour_of(now)
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
@@ -95,19 +93,30 @@ def seal_poll(
                 pending_ballots.c.receipt, pending_ballots.c.option_id, pending_ballots.c.cast_hour
             ).where(pending_ballots.c.poll_id == poll.id)
         ).all()
-        if not pending:
-            return None
-        closed_hours = [row for row in pending if hour_of(row.cast_hour) < current_hour]
-        if poll.status(now) == "closed":
-            chosen, hour = pending, hour_of(poll.closes or now)
-        elif len(pending) >= eager:
-            chosen, hour = pending, current_hour
-        elif len(closed_hours) >= k:
-            chosen = closed_hours
-            hour = max(hour_of(row.cast_hour) for row in chosen)
-        else:
-            return None
-        return _append_batch(conn, poll.id, hour, chosen)
+        batches = []
+        for hour, rows in _due_batches(pending, poll, k, max(eager, k), now, current_hour):
+            batches.append(_append_batch(conn, poll.id, hour, rows))
+        return batches
+
+
+def _due_batches(pending, poll: Poll, k: int, eager: int, now: datetime, current_hour):
+    """[(label hour, rows)] to seal, in order: the rule in the module docstring."""
+    by_hour: dict[datetime, list] = {}
+    for row in pending:
+        by_hour.setdefault(hour_of(row.cast_hour), []).append(row)
+    due, waiting = [], []
+    for hour in sorted(h for h in by_hour if h < current_hour):
+        waiting += by_hour[hour]
+        if len(waiting) >= k:  # this hour closed with at least k: seal it
+            due.append((hour, waiting))
+            waiting = []
+    for hour in sorted(h for h in by_hour if h >= current_hour):
+        waiting += by_hour[hour]  # (an hour ahead of ``now`` only when a clock was wrong)
+    if waiting and poll.status(now) == "closed":
+        due.append((hour_of(poll.closes or now), waiting))
+    elif len(waiting) >= eager:
+        due.append((current_hour, waiting))
+    return due
 
 
 def _append_batch(conn: Connection, poll_id: str, hour: datetime, rows) -> SealedBatch:

@@ -56,26 +56,8 @@ ledger_entries = Table(
     sqlite_with_rowid=False,
 )
 
-# Duplicate checks: HMAC digests of (network address + poll) under a rotating
-# key. The digest is the primary key so rows are stored in random order and
-# carry no insertion sequence that could be lined up with ballots.
-vote_marks = Table(
-    "vote_marks",
-    metadata,
-    Column("digest", LargeBinary(32), primary_key=True),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
-    sqlite_with_rowid=False,
-)
-
-# The keys for those digests. Each is random, used for one day, and deleted
-# 48 hours after it was made.
-hash_keys = Table(
-    "hash_keys",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("secret", LargeBinary(32), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+# Duplicate marks and hashing keys are not in this database: its write-ahead
+# log keeps what it is given. They live in their own store (marks.py).
 
 
 # Only one publisher may write the published results at a time, across

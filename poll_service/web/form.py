@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+import secrets
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
 from ..publish.live import current_results
-from .accept import HONEYPOT_FIELD, accept_vote, voted_in_session
+from .accept import HONEYPOT_FIELD, RECEIPT_PATTERN, accept_vote, voted_in_session
 from .errors import PollError, csrf_problem, render_problem, wants_json
+from .extensions import csrf
 from .lookup import get_poll
 
 bp = Blueprint("voting", __name__, url_prefix="/poll")
@@ -17,11 +20,31 @@ FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 FORM_FIELD_ERRORS = {"missing-option", "unknown-option"}
 
 
+@bp.after_request
+def never_stored(response):
+    """A service page may hold a choice or a receipt: no browser or proxy cache keeps it."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 @bp.get("/<poll_id>/")
 def form(poll_id: str):
-    """The poll as a page; ``?option=`` carries a choice made on a static page."""
-    poll = get_poll(poll_id)
-    chosen = request.args.get("option")
+    """The poll as a page. The query string is ignored: a choice never rides in a URL."""
+    return _form_page(get_poll(poll_id), chosen=None)
+
+
+@bp.post("/<poll_id>/")
+@csrf.exempt  # it stores nothing: it only shows the form with the reader's choice
+def choose(poll_id: str):
+    """The choice made on a static page (which has no CSRF token), POSTed so that
+    it appears in no URL, browser history or access log; the reader confirms it
+    on the form, which carries a token."""
+    if request.mimetype not in FORM_TYPES:
+        raise PollError(415, "unsupported-media-type", "Unsupported content type", "Send a form.")
+    return _form_page(get_poll(poll_id), chosen=_single("option"))
+
+
+def _form_page(poll, chosen: str | None):
     results = None
     if poll.status() != "open":  # nothing to vote on: show where the poll stands
         results = current_results(poll)
@@ -30,7 +53,14 @@ def form(poll_id: str):
         poll=poll,
         chosen=chosen if poll.option(chosen or "") else None,
         results=results,
+        receipt=new_receipt(),
     )
+
+
+def new_receipt() -> str:
+    """The receipt a no-JavaScript vote carries (drawn here, as the browser's
+    script would draw its own), so that resending the form stores it once."""
+    return secrets.token_hex(16)
 
 
 def form_with_error(poll_id: str, error: PollError):
@@ -40,11 +70,13 @@ def form_with_error(poll_id: str, error: PollError):
     except PollError:
         return render_problem(error)
     chosen = request.form.get("option") if error.slug not in FORM_FIELD_ERRORS else None
+    sent = request.form.get("receipt", "")
     html = render_template(
         "poll/form.html",
         poll=poll,
         chosen=chosen if poll.option(chosen or "") else None,
         error=error,
+        receipt=sent if RECEIPT_PATTERN.fullmatch(sent) else new_receipt(),
     )
     return html, error.status
 
@@ -62,7 +94,7 @@ def vote(poll_id: str):
         raise PollError(415, "unsupported-media-type", "Unsupported content type", "Send a form.")
     poll = get_poll(poll_id)
     try:
-        accept_vote(poll_id, _single("option"), _single(HONEYPOT_FIELD))  # receipt: issue 17
+        accept_vote(poll_id, _single("option"), _single(HONEYPOT_FIELD), _single("receipt"))
     except PollError as error:
         if wants_json():
             raise
@@ -93,4 +125,10 @@ def thanks(poll_id: str):
 
 def _results_page(poll, already: bool):
     document = current_results(poll)
-    return render_template("poll/thanks.html", poll=poll, results=document, already=already)
+    return render_template(
+        "poll/thanks.html",
+        poll=poll,
+        results=document,
+        already=already,
+        batch_size=current_app.config["ANONYMITY_K"],
+    )

@@ -108,8 +108,7 @@
     }).join("");
   }
 
-  function receiptPanel(form, code) {
-    var pollId = form.getAttribute("data-poll");
+  function receiptPanel(code) {
     var box = element("div", "poll-receipt");
     box.appendChild(element("p", "", "Your receipt (write it down or take a photo):"));
     box.appendChild(element("p", "poll-receipt__code", code));
@@ -117,8 +116,12 @@
       "When the next batch of votes is published, your vote appears in this poll's public " +
       "ledger under this code, and anyone can recount the ledger. The code does not say who " +
       "you are, and once the batch is published it proves nothing about how you voted: " +
-      "anyone can point at any code in the ledger. Published batches are listed in /ledger/" +
-      pollId + "/batches.json."));
+      "anyone can point at any code in the ledger."));
+    var link = element("a", "", "Check my vote later");
+    link.href = "/ledger/check/";
+    var linkLine = element("p");
+    linkLine.appendChild(link);
+    box.appendChild(linkLine);
     return box;
   }
 
@@ -128,7 +131,7 @@
     panel.setAttribute("tabindex", "-1");
     panel.appendChild(element("h3", "", heading));
     if (text) panel.appendChild(element("p", "", text));
-    if (receiptCode) panel.appendChild(receiptPanel(form, receiptCode));
+    if (receiptCode) panel.appendChild(receiptPanel(receiptCode));
     form.replaceWith(panel);
     panel.focus();
   }
@@ -169,7 +172,8 @@
       if (response.status === 201) {
         updateResults(form, data.results);
         showConfirmation(form, "Thank you: your vote has been counted",
-          "Your vote is anonymous: we do not know who you are.", data.receipt_code);
+          "Your vote is anonymous: we do not know who you are. It will appear in the " +
+          "results with the next batch of votes.", data.receipt_code);
       } else if (response.status === 409 && /\/already-voted$/.test(data.type || "")) {
         updateResults(form, data.results);
         showConfirmation(form, "You have already voted",
@@ -192,7 +196,10 @@
         showError(form, MESSAGES.noChoice);
         return;
       }
-      var body = { option: chosen.value, receipt: drawReceipt() };
+      // One receipt per vote: a retry after a lost answer resends the same one,
+      // so the vote is stored once (issue 13) and keeps its receipt (issue 17).
+      if (!form.pollReceipt) form.pollReceipt = drawReceipt();
+      var body = { option: chosen.value, receipt: form.pollReceipt };
       var honeypot = form.querySelector("input[name=website]");
       if (honeypot && honeypot.value) body.website = honeypot.value;
 

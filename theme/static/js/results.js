@@ -39,7 +39,7 @@
     }
     renderDaily(section, data);
     // Charts are images: ask for the new version only when the numbers changed.
-    var version = String(data.ledger_size) + "-" + data.status;
+    var version = String(data.ledger_size);
     section.querySelectorAll("img[data-chart]").forEach(function (image) {
       if (image.getAttribute("data-version") === version) return;
       image.setAttribute("data-version", version);
