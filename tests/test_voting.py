@@ -1,7 +1,12 @@
 """Voting over HTTP, with the form and with the JSON API, and what is refused."""
 
-import pytest
+import re
 
+import pytest
+from sqlalchemy import select
+
+from campaign_model.ledger.entries import parse_receipt
+from poll_service.store.tables import pending_ballots
 from tests.conftest import ORIGIN, csrf_token_from
 from tests.service_support import count, make_app
 
@@ -14,16 +19,23 @@ def form_token(client, poll="inquiry"):
     return csrf_token_from(client.get(f"/poll/{poll}/").text)
 
 
-def test_form_vote_redirects_to_a_confirmation_with_results(app, client):
+def test_form_vote_answers_with_a_confirmation_its_receipt_and_results(app, client):
     token = form_token(client)
     response = client.post(
         "/poll/inquiry/vote",
         data={"option": "yes-expert", "csrf_token": token},
         headers={"Origin": ORIGIN},
     )
-    assert response.status_code == 303
-    assert response.headers["Location"].endswith("/poll/inquiry/thanks")
-    page = client.get("/poll/inquiry/thanks")
+    # The confirmation is the POST's own answer (no redirect), so the receipt it
+    # shows is in no URL, and the page is never cached.
+    assert response.status_code == 200 and "Location" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+    page = response
+    code = re.search(r'class="poll-receipt__code">([0-9A-Z-]+)<', page.text).group(1)
+    receipt = parse_receipt(code)
+    with app.extensions["poll_db"].connect() as conn:
+        assert conn.execute(select(pending_ballots.c.receipt)).scalar_one() == receipt
+    assert code not in "".join(c.value for c in client._cookies.values())
     assert "your vote has been counted" in page.text
     assert "will appear in the results with the next batch" in page.text
     assert "batches of at least 10 votes" in page.text

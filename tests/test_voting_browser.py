@@ -1,6 +1,7 @@
 """Voting in place with JavaScript (theme/static/js/poll.js), in a real browser."""
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -96,8 +97,12 @@ def test_without_javascript_the_vote_goes_through_the_service_pages(live_server,
         expect(page).to_have_url(live_server.url + "/poll/inquiry/")
         expect(page.get_by_label("Yes, led by a child abuse expert")).to_be_checked()
         page.get_by_role("button", name="Vote").click()
-        expect(page).to_have_url(live_server.url + "/poll/inquiry/thanks")
+        # The confirmation is the POST's own answer: the receipt is in no URL.
+        expect(page).to_have_url(live_server.url + "/poll/inquiry/vote")
         expect(page.get_by_role("heading", level=1)).to_contain_text("your vote has been counted")
         expect(page.get_by_text("with the next batch")).to_be_visible()
+        expect(page.locator(".poll-receipt__code")).to_have_text(
+            re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{1,4}){6}$")
+        )
     finally:
         context.close()

@@ -1,4 +1,4 @@
-"""Voting without JavaScript: a plain form, POST-redirect-GET, a confirmation page."""
+"""Voting without JavaScript: a plain form, and a confirmation page with the receipt."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import secrets
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+
+from campaign_model.ledger.entries import receipt_code
 
 from ..publish.live import current_results
 from .accept import HONEYPOT_FIELD, RECEIPT_PATTERN, accept_vote, voted_in_session
@@ -94,7 +96,9 @@ def vote(poll_id: str):
         raise PollError(415, "unsupported-media-type", "Unsupported content type", "Send a form.")
     poll = get_poll(poll_id)
     try:
-        accept_vote(poll_id, _single("option"), _single(HONEYPOT_FIELD), _single("receipt"))
+        poll, receipt = accept_vote(
+            poll_id, _single("option"), _single(HONEYPOT_FIELD), _single("receipt")
+        )
     except PollError as error:
         if wants_json():
             raise
@@ -103,7 +107,10 @@ def vote(poll_id: str):
         if error.slug == "already-voted":
             return _results_page(poll, already=True), 409
         raise
-    return redirect(url_for("voting.thanks", poll_id=poll.id), 303)
+    # The confirmation is this response, not a redirect: it shows the receipt,
+    # which must never ride in a URL, a cookie or a log (issue 17). Sending the
+    # form again resends the same receipt, so the vote is still stored once.
+    return _results_page(poll, already=False, receipt=receipt)
 
 
 @bp.errorhandler(CSRFError)
@@ -123,12 +130,13 @@ def thanks(poll_id: str):
     return _results_page(poll, already=False)
 
 
-def _results_page(poll, already: bool):
+def _results_page(poll, already: bool, receipt: bytes | None = None):
     document = current_results(poll)
     return render_template(
         "poll/thanks.html",
         poll=poll,
         results=document,
         already=already,
+        receipt_code=receipt_code(receipt) if receipt else None,
         batch_size=current_app.config["ANONYMITY_K"],
     )
