@@ -193,6 +193,7 @@ def start_live_server(folder: Path, **config) -> LiveServer:
     settings = {
         "SECRET_KEY": "test",
         "SITE_OUTPUT_DIR": str(output),
+        "LEDGER_KEY_DIR": str(folder / "ledger-keys"),
         **EVERY_VOTE_A_BATCH,
         **config,
     }

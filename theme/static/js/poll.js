@@ -118,7 +118,7 @@
       "you are, and once the batch is published it proves nothing about how you voted: " +
       "anyone can point at any code in the ledger."));
     var link = element("a", "", "Check my vote later");
-    link.href = "/ledger/check/";
+    link.href = "/check-your-vote/";
     var linkLine = element("p");
     linkLine.appendChild(link);
     box.appendChild(linkLine);
