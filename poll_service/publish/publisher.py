@@ -142,6 +142,7 @@ class PublishReport:
     locked_out: bool = False
     outcomes: dict[str, str] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
+    sealed: list = field(default_factory=list)  # the batches sealed first (SealedBatch)
 
 
 def publish(
@@ -173,7 +174,7 @@ def publish(
             limits = rate_limits_in_force()
         report = PublishReport()
         stylesheet = publish_stylesheet(app)
-        seal_batches(app, now)
+        report.sealed = seal_batches(app, now)
         for poll in app.extensions["polls"].values():
             document = results_document(tally(engine, poll), limits, now)
             folder = poll_output_dir(app, poll.id)
