@@ -111,9 +111,22 @@ def open_poll(poll_id, at, until):
 @click.argument("poll_id")
 @click.option("--at", "at", type=Moment(), help="When to close (default: now). UTC if no zone.")
 def close_poll(poll_id, at):
-    """Close a poll now or at --at, editing its closes line in content/polls/."""
+    """Close a poll now or at --at, editing its closes line in content/polls/.
+
+    Once closed, the ballots still waiting for a batch are sealed, however few
+    (the one exception to ANONYMITY_K), so the poll's ledger is complete and its
+    published results are final. With a later --at, the publisher does this then.
+    """
     poll = _poll_or_exit(poll_id)
     _apply(poll, {"closes": at or datetime.now(UTC).replace(microsecond=0)})
+    if current_app.extensions["polls"].find(poll_id).status() != "closed":
+        return
+    report = publish(current_app._get_current_object(), wait=None)
+    if report.locked_out:
+        raise click.ClickException("Another publisher holds the publish lock; try again.")
+    last = [batch for batch in report.sealed if batch.poll_id == poll_id]
+    sealed = sum(batch.size for batch in last)
+    click.echo(f"Sealed the last {sealed} pending ballot(s); the results are final.")
 
 
 @poll_cli.command("results")

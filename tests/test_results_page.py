@@ -35,9 +35,7 @@ def cast_form_vote(server, option: str, address: str | None = None) -> float:
     """
     browser = opener()
     forwarded = {"X-Forwarded-For": address} if address else {}
-    form_request = urllib.request.Request(
-        f"{server.url}/poll/inquiry/?option={option}", headers=forwarded
-    )
+    form_request = urllib.request.Request(f"{server.url}/poll/inquiry/", headers=forwarded)
     form = browser.open(form_request).read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     body = urllib.parse.urlencode({"option": option, "csrf_token": token}).encode()

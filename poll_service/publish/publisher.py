@@ -146,6 +146,7 @@ class PublishReport:
     locked_out: bool = False
     outcomes: dict[str, str] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
+    sealed: list = field(default_factory=list)  # the batches sealed first (SealedBatch)
 
 
 def publish(
@@ -177,7 +178,7 @@ def publish(
             limits = rate_limits_in_force()
         report = PublishReport()
         stylesheet = publish_stylesheet(app)
-        seal_batches(app, now)
+        report.sealed = seal_batches(app, now)
         for poll in app.extensions["polls"].values():
             counted = tally(engine, poll)
             ledger = publish_poll_ledger(app, poll, counted.ledger_size, now)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
-from .marks import KEY_LIFETIME, MarkStore
+from .marks import KEY_LIFETIME, KEY_ROTATION, MarkStore
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +46,12 @@ class KeyRing:
     def keys(self) -> list[tuple[bytes, datetime]]:
         """(key, when it was made), newest first; only keys younger than 48 h."""
         with self._lock:
-            if not self._keys or time.monotonic() - self._loaded_at > self.refresh_seconds:
+            now = datetime.now(UTC)
+            stale = time.monotonic() - self._loaded_at > self.refresh_seconds
+            if stale or not self._keys or self._keys[0][1] <= now - KEY_ROTATION:
                 self._keys = self.store.keys()
                 self._loaded_at = time.monotonic()
-            cutoff = datetime.now(UTC) - KEY_LIFETIME
-            return [(key, made) for key, made in self._keys if made > cutoff]
+            return [(key, made) for key, made in self._keys if made > now - KEY_LIFETIME]
 
     def invalidate(self) -> None:
         with self._lock:
