@@ -264,3 +264,26 @@ def test_a_witness_cosigns_only_a_ledger_it_has_checked(published, tmp_path):
     out = io.StringIO()
     assert witness.witness(Namespace(**{**vars(args), "site": str(copy)}), out) == 1
     assert out.getvalue() == ""
+
+
+def test_closing_a_poll_completes_its_ledger_and_the_recount_equals_the_final_result(
+    tmp_path,
+):
+    from tests.service_support import api_vote, client_from
+
+    app = make_app(tmp_path, {"closing": {"visibility": "after_close"}})
+    for i, option in enumerate(["yes", "no", "yes"]):  # fewer than k: nothing sealed yet
+        client = client_from(app, f"198.51.100.{i + 1}")
+        assert api_vote(client, "closing", {"option": option}).status_code == 201
+    site = Path(app.config["SITE_OUTPUT_DIR"])
+    publish(app, force=True)
+    assert not (site / "ledger/closing").exists()  # hidden until the close
+    result = app.test_cli_runner().invoke(poll_cli, ["close", "closing"])
+    assert result.exit_code == 0, result.output
+    final = json.loads((site / "polls/closing/results.json").read_text())
+    assert final["status"] == "closed" and final["ledger"]["tree_size"] == 3
+    code, out = recount(site, "closing", state=tmp_path / "s.json")
+    assert code == 0, out
+    assert "yes                            2           2  ok" in out
+    assert "total                          3           3  ok" in out
+    app.extensions["poll_db"].dispose()
