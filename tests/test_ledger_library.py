@@ -300,3 +300,42 @@ def test_entries_are_one_canonical_line_and_refuse_what_could_smuggle_data():
     ):
         with pytest.raises(EntryError):
             Entry(**{**ballot.__dict__, **bad})
+
+
+def test_publishing_batch_by_batch_writes_exactly_the_files_of_one_full_publish(tmp_path):
+    from campaign_model.ledger.static_log import publish_ledger
+
+    key = notes.SignerKey.generate("example.org/ledger")
+    generator = random.Random(13)
+    entries, hour = [], 0
+    while len(entries) < 66_100:  # past a full level-1 tile, so level 2 appears
+        size = generator.choice([1, 7, 255, 256, 300, 4000, 9000])
+        label = f"2026-11-{1 + hour // 24:02d}T{hour % 24:02d}Z-1"
+        receipts = sorted(generator.randbytes(16) for _ in range(size))
+        entries += [Entry("ballot", "p", label, generator.choice("ab"), r) for r in receipts]
+        hour += 1
+    step_by_step, at_once = tmp_path / "steps", tmp_path / "once"
+    cut = 0
+    while cut < len(entries):
+        cut = min(len(entries), cut + generator.choice([1, 200, 256, 3000, 20_000]))
+        publish_ledger(step_by_step, "example.org/ledger/p", entries[:cut], key)
+    publish_ledger(at_once, "example.org/ledger/p", entries, key)
+
+    def files(folder):
+        return {
+            str(p.relative_to(folder)): p.read_bytes()
+            for p in folder.rglob("*")
+            if p.is_file() and "batches" not in p.parts and p.name != "batches.json"
+        }
+
+    once, steps = files(at_once), files(step_by_step)
+    assert set(once) <= set(steps)  # the steps also keep their older partial tiles
+    assert {name: steps[name] for name in once} == once
+    import json
+
+    index = lambda f: json.loads((f / "batches.json").read_text())  # noqa: E731
+    assert index(step_by_step) == index(at_once)
+    for csv_file in (at_once / "batches").iterdir():
+        rows = csv_file.read_text().splitlines()
+        stepped = (step_by_step / "batches" / csv_file.name).read_text().splitlines()
+        assert [r.rsplit(",", 2)[0] for r in rows] == [r.rsplit(",", 2)[0] for r in stepped]

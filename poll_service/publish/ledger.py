@@ -19,11 +19,11 @@ from flask import Flask
 from campaign_model.files import write_atomically
 from campaign_model.ledger.keyring import Keyring, NoKey
 from campaign_model.ledger.notes import Checkpoint, Note
-from campaign_model.ledger.static_log import origin_for, publish_ledger
+from campaign_model.ledger.static_log import HistoryRewritten, origin_for, publish_ledger
 from campaign_model.polls import Poll
 
 from ..store.engine import get_engine_for
-from ..store.ledger import read_entries
+from ..store.ledger import DatabaseSource
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,14 @@ def publish_poll_ledger(app: Flask, poll: Poll, size: int, now=None) -> dict | N
     origin = origin_for(app.config["LEDGER_HOST"], poll.id)
     current = published_checkpoint(folder, key)
     if current is None or current.size != size or current.origin != origin:
-        entries = read_entries(get_engine_for(app), poll.id, up_to=size)
-        current = publish_ledger(folder, origin, entries, key).checkpoint
+        source = DatabaseSource(get_engine_for(app), poll.id, size)
+        try:
+            current = publish_ledger(folder, origin, source, key).checkpoint
+        except HistoryRewritten:
+            # The database no longer holds what was published (reset or
+            # restored): never overwrite a published ledger; say so loudly.
+            log.error("%s's published ledger is not a prefix of the database's", poll.id)
+            return None
         publish_keys(app)
     return {
         "origin": current.origin,

@@ -17,17 +17,43 @@ from .engine import read_connection, write_transaction
 from .tables import ledger_entries
 
 
-def read_entries(engine: Engine, poll_id: str, up_to: int | None = None) -> list[Entry]:
-    """The poll's entries in position order (those below ``up_to`` when given)."""
-    query = select(ledger_entries).where(ledger_entries.c.poll_id == poll_id)
+def read_entries(
+    engine: Engine, poll_id: str, up_to: int | None = None, since: int = 0, batches=None
+) -> list[Entry]:
+    """The poll's entries in position order: from ``since``, below ``up_to``, of ``batches``."""
+    return [entry for _, entry in _rows(engine, poll_id, up_to, since, batches)]
+
+
+def _rows(engine, poll_id, up_to, since, batches) -> list[tuple[int, Entry]]:
+    query = select(ledger_entries).where(
+        ledger_entries.c.poll_id == poll_id, ledger_entries.c.position >= since
+    )
     if up_to is not None:
         query = query.where(ledger_entries.c.position < up_to)
+    if batches is not None:
+        query = query.where(ledger_entries.c.batch.in_(sorted(batches)))
     with read_connection(engine) as conn:
         rows = conn.execute(query.order_by(ledger_entries.c.position)).all()
     return [
-        Entry(row.kind, poll_id, row.batch, row.option_id, bytes(row.receipt), row.note or "")
+        (
+            row.position,
+            Entry(row.kind, poll_id, row.batch, row.option_id, bytes(row.receipt), row.note or ""),
+        )
         for row in rows
     ]
+
+
+class DatabaseSource:
+    """A poll's first ``size`` entries, read only as far as publishing needs them."""
+
+    def __init__(self, engine: Engine, poll_id: str, size: int):
+        self.engine, self.poll_id, self.size = engine, poll_id, size
+
+    def since(self, position: int) -> list[Entry]:
+        return read_entries(self.engine, self.poll_id, up_to=self.size, since=position)
+
+    def batches(self, labels: set[str]) -> list[tuple[int, Entry]]:
+        return _rows(self.engine, self.poll_id, self.size, 0, labels)
 
 
 def revoke(
