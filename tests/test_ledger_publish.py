@@ -287,3 +287,12 @@ def test_closing_a_poll_completes_its_ledger_and_the_recount_equals_the_final_re
     assert "yes                            2           2  ok" in out
     assert "total                          3           3  ok" in out
     app.extensions["poll_db"].dispose()
+
+
+def test_a_changed_upper_tile_is_named_though_every_entry_still_matches(published, tmp_path):
+    copy = tamper_copy(published[1], tmp_path)
+    tile = copy / "ledger/test/tile/1/000.p/1"
+    tile.write_bytes(bytes(32))
+    code, out = recount(copy, state=tmp_path / "s.json")
+    assert code == 1
+    assert "PROBLEM: tile/1/000.p/1 does not match the tree rebuilt from the entries" in out

@@ -16,6 +16,7 @@ confusing 0/O or 1/I/L, and type it back in either case with or without the dash
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -74,18 +75,11 @@ class Entry:
     reason: str = ""
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise EntryError(f"unknown entry kind {self.kind!r}")
+        _check_labels(self.kind, self.poll, self.batch, self.option)
         if len(self.receipt) != RECEIPT_BYTES:
             raise EntryError("a receipt is 16 bytes")
-        if not BATCH_LABEL.fullmatch(self.batch):
-            raise EntryError(f"batch label {self.batch!r} is not an hour like 2026-11-30T14Z")
-        for name in ("poll", "option", "reason"):
-            value = getattr(self, name)
-            if not _FIELD.fullmatch(value):
-                raise EntryError(f"an entry's {name} holds a tab or a line break")
-        if not self.poll or not self.option:
-            raise EntryError("an entry names its poll and option")
+        if self.reason and not _FIELD.fullmatch(self.reason):
+            raise EntryError("an entry's reason holds a tab or a line break")
         if (self.kind == REVOCATION) != bool(self.reason):
             raise EntryError("a revocation, and only a revocation, carries a reason")
 
@@ -104,7 +98,23 @@ class Entry:
         expected = 6 if fields[0] == REVOCATION else 5
         if len(fields) != expected:
             raise EntryError(f"an entry has {len(fields)} fields, not {expected}")
-        if not re.fullmatch(r"[0-9a-f]{32}", fields[4]):
+        try:
+            receipt = bytes.fromhex(fields[4])
+        except ValueError:
+            receipt = b""
+        if len(fields[4]) != 32 or receipt.hex() != fields[4]:
             raise EntryError("an entry's receipt is not 32 lower-case hex digits")
         reason = fields[5] if expected == 6 else ""
-        return cls(fields[0], fields[1], fields[2], fields[3], bytes.fromhex(fields[4]), reason)
+        return cls(fields[0], fields[1], fields[2], fields[3], receipt, reason)
+
+
+@functools.lru_cache(maxsize=4096)  # a ledger repeats a few kinds, polls, batches, options
+def _check_labels(kind: str, poll: str, batch: str, option: str) -> None:
+    if kind not in KINDS:
+        raise EntryError(f"unknown entry kind {kind!r}")
+    if not BATCH_LABEL.fullmatch(batch):
+        raise EntryError(f"batch label {batch!r} is not an hour like 2026-11-30T14Z-1")
+    if not poll or not option:
+        raise EntryError("an entry names its poll and option")
+    if not (_FIELD.fullmatch(poll) and _FIELD.fullmatch(option)):
+        raise EntryError("an entry's poll or option holds a tab or a line break")

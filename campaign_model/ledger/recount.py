@@ -25,6 +25,7 @@ from .tiles import (
     TILE_WIDTH,
     TileError,
     TileReader,
+    build_tiles,
     bundle_path,
     bundles_for_size,
     decode_bundle,
@@ -32,6 +33,13 @@ from .tiles import (
 )
 
 KEYS_FILE = "ledger/keys.txt"
+
+
+def _tile_coordinates(path: str) -> tuple[int, int, int]:
+    """'tile/1/x001/234.p/17' -> (1, 1234, 17)."""
+    _, level, rest = path.split("/", 2)
+    index, _, width = rest.partition(".p/")
+    return int(level), int(index.replace("x", "").replace("/", "")), int(width or TILE_WIDTH)
 
 
 class Missing(LookupError):
@@ -119,6 +127,7 @@ class Ledger:
         size = checkpoint.size
         tiles = TileReader(size, self.fetch)
         encoded: list[bytes] = []
+        leaves: list[bytes] = []
         for index, width in bundles_for_size(size):
             path = bundle_path(index, width)
             try:
@@ -130,15 +139,32 @@ class Ledger:
                     f"{path} holds {len(bundle)} entries; the signed tree needs {width} there"
                     " (an entry was dropped or added)"
                 )
-            self._match_tile(index, width, bundle, tiles)
+            leaves.extend(self._match_tile(index, width, bundle, tiles))
             encoded.extend(bundle)
-        leaves = [leaf_hash(data) for data in encoded]
         if root_from_leaf_hashes(leaves) != checkpoint.root:
             raise LedgerProblem(
                 f"the {size} entries and their tiles do not add up to the root the checkpoint"
                 " signs: the published tree was rewritten after it was signed"
             )
+        self._match_upper_tiles(leaves, tiles)
         return self._count(checkpoint, encoded)
+
+    @staticmethod
+    def _match_upper_tiles(leaves: list[bytes], tiles: TileReader) -> None:
+        """The tiles above level 0 (what browsers build proofs from) match the entries."""
+        for path, data in build_tiles(leaves).items():
+            level, index, width = _tile_coordinates(path)
+            if level == 0:
+                continue  # checked entry by entry
+            try:
+                published = tiles.tile(level, index)
+            except (Missing, TileError) as error:
+                raise LedgerProblem(f"{path}: {error}") from None
+            if b"".join(published) != data or len(published) != width:
+                raise LedgerProblem(
+                    f"{path} does not match the tree rebuilt from the entries:"
+                    " proofs built from it would not verify"
+                )
 
     def recount_prefix(self, full: Recount, size: int, root: bytes) -> Recount:
         """The count of the first ``size`` entries, if they hash to ``root``."""
@@ -161,6 +187,8 @@ class Ledger:
         except (Missing, TileError) as error:
             raise LedgerProblem(f"{tile_path(0, index, width)}: {error}") from None
         hashes = [leaf_hash(data) for data in bundle]
+        if hashes == tile:
+            return hashes
         for offset, (mine, published) in enumerate(zip(hashes, tile, strict=True)):
             if mine == published:
                 continue
@@ -175,6 +203,7 @@ class Ledger:
                 f"entry {position} in {bundle_path(index, width)} was changed: its hash is not"
                 f" the one in {tile_path(0, index, width)}"
             )
+        return hashes
 
     def _count(self, checkpoint: Checkpoint, encoded: list[bytes]) -> Recount:
         entries, ballots = [], {}
