@@ -190,3 +190,25 @@ def test_tampering_is_named_in_the_browser(server, browser):
         "The ledger no longer extends the checkpoint you saw on your last visit (3 entries)"
     )
     context.close()
+
+
+def test_a_browser_without_ed25519_says_the_signature_was_not_checked(server, browser):
+    code = vote_with_javascript(server, browser, "No")
+    wait_for_ledger(server, 1)
+    context = browser.new_context()
+    # What a browser older than Chrome 137 / Firefox 129 / Safari 17 does.
+    context.add_init_script(
+        """
+        const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+        crypto.subtle.importKey = (format, data, algorithm, ...rest) =>
+          (algorithm && algorithm.name === "Ed25519")
+            ? Promise.reject(new DOMException("Unrecognized name.", "NotSupportedError"))
+            : importKey(format, data, algorithm, ...rest);
+        """
+    )
+    page = context.new_page()
+    result = check(page, server, code)
+    expect(result).to_contain_text("the checkpoint's signature was NOT checked")
+    expect(result).to_contain_text("Your vote is in the ledger")
+    assert page.evaluate("localStorage.length") == 0  # nothing unverified is remembered
+    context.close()
