@@ -89,14 +89,15 @@ def main(sizes: list[int]) -> None:
                 f"{ledger.source.downloaded:,} B uncompressed"
             )
             print(
-                f"one receipt check (browser): a batch's bundles + one tile per level;"
-                f" one bundle is {one_bundle.stat().st_size if one_bundle.exists() else 0:,} B"
+                "receipt check in the browser: the bundles up to the receipt's (at worst all:"
+                f" {bundles:,} B, {gzipped:,} B gzipped) + one tile per level, each at most"
+                f" {32 * TILE_WIDTH:,} B; the last bundle is {one_bundle.stat().st_size:,} B"
             )
             print(
-                f"publish all but the last batch: {first:.2f} s;"
-                f" publish after sealing one more batch of {BATCH}: {seal:.2f} s"
+                f"publish all but the last batch: {first};"
+                f" publish after sealing one more batch of {BATCH}: {seal}"
             )
-            print(f"CLI recount from a folder: {recount_time:.2f} s")
+            print(f"CLI recount from a folder: {recount_time}")
             sys.stdout.flush()
 
 
