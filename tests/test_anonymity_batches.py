@@ -112,3 +112,15 @@ def test_the_api_refuses_a_malformed_receipt_and_stores_nothing(app):
     assert response.status_code == 422
     assert response.json["type"].endswith("/bad-receipt")
     assert stored_counts(app.extensions["poll_db"]) == {}
+
+
+def test_the_publisher_checks_for_due_batches_with_a_read_alone(app):
+    from poll_service.store.batches import any_due
+
+    polls = app.extensions["polls"].values()
+    engine = app.extensions["poll_db"]
+    cast(app, 9, HOUR)
+    assert not any_due(engine, polls, 10, 25, HOUR + timedelta(hours=1))
+    cast(app, 1, HOUR)
+    assert not any_due(engine, polls, 10, 25, HOUR + timedelta(minutes=59))
+    assert any_due(engine, polls, 10, 25, HOUR + timedelta(hours=1))

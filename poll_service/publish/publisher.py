@@ -46,7 +46,7 @@ from sqlalchemy import func, select
 from campaign_model.files import write_atomically
 
 from ..store.ballots import tally
-from ..store.batches import next_position, pending_count, seal_due
+from ..store.batches import any_due, next_position, seal_due
 from ..store.engine import get_engine_for, read_connection
 from ..store.tables import ledger_entries
 from .charts import results_svg, trend_svg
@@ -239,8 +239,10 @@ class Publisher(threading.Thread):
         return ledger_sizes(self.app), statuses
 
     def seal_if_pending(self) -> None:
-        """Seal what is due, if anything waits (cheap when nothing does)."""
-        if pending_count(get_engine_for(self.app)) == 0:
+        """Seal what is due; only a read while ballots wait for their batch."""
+        config, polls = self.app.config, self.app.extensions["polls"].values()
+        k, eager = int(config["ANONYMITY_K"]), int(config["ANONYMITY_BATCH"])
+        if not any_due(get_engine_for(self.app), polls, k, eager):
             return
         with self.lock.held() as acquired:
             if acquired:

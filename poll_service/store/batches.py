@@ -99,6 +99,27 @@ def seal_poll(
         return batches
 
 
+def any_due(engine: Engine, polls, k: int, eager: int, now: datetime | None = None) -> bool:
+    """Whether ``seal_due`` would seal anything: a read, so callers can skip the lock."""
+    now = now or datetime.now(UTC)
+    with read_connection(engine) as conn:
+        pending = conn.execute(
+            select(
+                pending_ballots.c.poll_id,
+                pending_ballots.c.cast_hour,
+                func.count().label("n"),
+            ).group_by(pending_ballots.c.poll_id, pending_ballots.c.cast_hour)
+        ).all()
+    by_poll: dict[str, list] = {}
+    for row in pending:
+        by_poll.setdefault(row.poll_id, []).extend([row] * row.n)
+    return any(
+        _due_batches(by_poll[poll.id], poll, k, max(eager, k), now, hour_of(now))
+        for poll in polls
+        if poll.id in by_poll
+    )
+
+
 def _due_batches(pending, poll: Poll, k: int, eager: int, now: datetime, current_hour):
     """[(label hour, rows)] to seal, in order: the rule in the module docstring."""
     by_hour: dict[datetime, list] = {}
@@ -160,9 +181,3 @@ def next_position(conn: Connection, poll_id: str) -> int:
             ledger_entries.c.poll_id == poll_id
         )
     ).scalar_one()
-
-
-def pending_count(engine: Engine) -> int:
-    """How many ballots wait for a batch, in all polls (what the publisher watches)."""
-    with read_connection(engine) as conn:
-        return conn.execute(select(func.count()).select_from(pending_ballots)).scalar_one()

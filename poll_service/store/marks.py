@@ -151,35 +151,20 @@ class SQLiteMarks(MarkStore):
         return [(bytes(secret), _moment(made_at)) for secret, made_at in rows]
 
     def claim(self, digests, expires_at, now):
-        marks = ",".join("?" * len(digests))
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
-            try:
-                live = conn.execute(
-                    f"SELECT 1 FROM marks WHERE digest IN ({marks}) AND expires_at > ?",  # noqa: S608 - placeholders only
-                    (*digests, _epoch(now)),
-                ).fetchone()
-                if live is None:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO marks (digest, expires_at) VALUES (?, ?)",
-                        (digests[0], _epoch(expires_at)),
-                    )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return live is None
+            free = not _any_live(conn, digests, now)
+            if free:
+                conn.execute(
+                    "INSERT OR REPLACE INTO marks (digest, expires_at) VALUES (?, ?)",
+                    (digests[0], _epoch(expires_at)),
+                )
+            conn.execute("COMMIT")
+        return free
 
     def is_marked(self, digests, now):
-        marks = ",".join("?" * len(digests))
         with self._connect() as conn:
-            return (
-                conn.execute(
-                    f"SELECT 1 FROM marks WHERE digest IN ({marks}) AND expires_at > ?",  # noqa: S608 - placeholders only
-                    (*digests, _epoch(now)),
-                ).fetchone()
-                is not None
-            )
+            return _any_live(conn, digests, now)
 
     def maintain(self, now=None):
         now = now or datetime.now(UTC)
@@ -218,6 +203,12 @@ class SQLiteMarks(MarkStore):
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _any_live(conn: sqlite3.Connection, digests: list[bytes], now: datetime) -> bool:
+    """True when one of ``digests`` (one per live key: two at most) has a live mark."""
+    query = "SELECT 1 FROM marks WHERE digest = ? AND expires_at > ?"
+    return any(conn.execute(query, (d, _epoch(now))).fetchone() for d in digests)
 
 
 class _Borrowed:
