@@ -72,6 +72,9 @@ def test_a_build_keeps_the_published_results(tmp_path):
     published = output / "polls" / "inquiry" / "results.json"
     published.parent.mkdir(parents=True)
     published.write_text("{}")
+    ledger = output / "ledger" / "inquiry" / "checkpoint"  # the public ledger too
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text("localhost/ledger/inquiry\n0\n")
     build_site(output, DELETE_OUTPUT_DIRECTORY=True)
-    assert published.exists()
+    assert published.exists() and ledger.exists()
     assert (output / "index.html").exists()
