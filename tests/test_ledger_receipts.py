@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from argparse import Namespace
 from pathlib import Path
 
@@ -67,3 +68,30 @@ def test_a_malformed_or_reused_receipt_is_refused_and_stores_nothing(tmp_path):
     assert again.status_code == 409 and again.json["type"].endswith("/receipt-in-use")
     assert count(app, pending_ballots) == 1 and count(app, ledger_entries) == 0
     app.extensions["poll_db"].dispose()
+
+
+def test_the_cli_recounts_from_the_sites_address_over_http(tmp_path):
+    from tests.conftest import start_live_server
+
+    server = start_live_server(tmp_path, TRUSTED_PROXY_HOPS=1)
+    try:
+        codes = []
+        for i in range(3):
+            client = server.app.test_client()
+            client.environ_base["HTTP_X_FORWARDED_FOR"] = f"198.51.100.{i + 1}"
+            codes.append(api_vote(client, "inquiry", {"option": "no"}).json["receipt_code"])
+        checkpoint = Path(server.output) / "ledger/inquiry/checkpoint"
+        for _ in range(100):
+            if checkpoint.exists() and checkpoint.read_text().split("\n")[1] == "3":
+                break
+            time.sleep(0.1)
+        out = io.StringIO()
+        args = Namespace(
+            site=server.url, poll="inquiry", key=[], receipt=codes[1],
+            state=tmp_path / "state.json", no_save=False,
+        )  # fmt: skip
+        assert verify.run(args, out) == 0, out.getvalue()
+        assert f"receipt {codes[1]}: entry" in out.getvalue()
+        assert "All checks passed." in out.getvalue()
+    finally:
+        server.stop()
