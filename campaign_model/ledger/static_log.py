@@ -52,8 +52,8 @@ class EntrySource(Protocol):
     def since(self, position: int) -> Sequence[Entry]:
         """The entries from ``position`` up to ``size``, in order."""
 
-    def batches(self, labels: set[str]) -> list[tuple[int, Entry]]:
-        """Every (position, entry) below ``size`` whose batch is one of ``labels``."""
+    def batches(self, labels: set[str], since: int) -> list[tuple[int, Entry]]:
+        """Every (position, entry) from ``since`` below ``size`` in one of the ``labels``."""
 
 
 class ListSource:
@@ -64,8 +64,8 @@ class ListSource:
     def since(self, position: int) -> Sequence[Entry]:
         return self.entries[position:]
 
-    def batches(self, labels: set[str]) -> list[tuple[int, Entry]]:
-        return [(i, e) for i, e in enumerate(self.entries) if e.batch in labels]
+    def batches(self, labels: set[str], since: int) -> list[tuple[int, Entry]]:
+        return [(i, e) for i, e in enumerate(self.entries[since:], since) if e.batch in labels]
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,11 @@ def publish_ledger(
     new_entries = fresh[old - first :]
     touched = {entry.batch for entry in new_entries}
     by_batch: dict[str, list[tuple[int, Entry]]] = {}
-    for position, entry in source.batches(touched) if touched else []:
+    # A touched batch starts where the index says (or among the new entries), so
+    # the source reads from there, not the whole ledger.
+    starts = {batch["label"]: batch["first"] for batch in batches}
+    since = min((starts.get(label, old) for label in touched), default=old)
+    for position, entry in source.batches(touched, since) if touched else []:
         by_batch.setdefault(entry.batch, []).append((position, entry))
     for label, rows in by_batch.items():
         write_atomically(folder / "batches" / f"{label}.csv", batch_csv(rows, size, root))

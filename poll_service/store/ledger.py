@@ -52,8 +52,8 @@ class DatabaseSource:
     def since(self, position: int) -> list[Entry]:
         return read_entries(self.engine, self.poll_id, up_to=self.size, since=position)
 
-    def batches(self, labels: set[str]) -> list[tuple[int, Entry]]:
-        return _rows(self.engine, self.poll_id, self.size, 0, labels)
+    def batches(self, labels: set[str], since: int) -> list[tuple[int, Entry]]:
+        return _rows(self.engine, self.poll_id, self.size, since, labels)
 
 
 def revoke(
