@@ -114,6 +114,9 @@ class SQLiteMarks(MarkStore):
         self.busy_timeout = busy_timeout
         self.retries = retries
         self._local = threading.local()
+        # This process's writers take turns here rather than in SQLite's busy
+        # handler, which sleeps up to 100 ms between tries (see engine.py).
+        self._writing = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             for statement in self.SCHEMA:
@@ -151,7 +154,7 @@ class SQLiteMarks(MarkStore):
         return [(bytes(secret), _moment(made_at)) for secret, made_at in rows]
 
     def claim(self, digests, expires_at, now):
-        with self._connect() as conn:
+        with self._writing, self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             free = not _any_live(conn, digests, now)
             if free:
@@ -294,15 +297,18 @@ def _yes(config: dict, name: str) -> bool:
     return value in ("yes", b"yes")
 
 
-def open_mark_store(url: str, database_url: str, instance_path: str | Path) -> MarkStore:
+def open_mark_store(
+    url: str, database_url: str, instance_path: str | Path, busy_timeout: float = 5.0
+) -> MarkStore:
     """MARKS_URL: ``redis://...``, ``sqlite:///path``, or empty for marks.sqlite3
     beside the SQLite votes database (in the instance folder with PostgreSQL)."""
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisMarks(url)
     if url.startswith("sqlite:///"):
-        return SQLiteMarks(url.removeprefix("sqlite:///"))
+        return SQLiteMarks(url.removeprefix("sqlite:///"), busy_timeout)
     if url:
         raise ValueError(f"MARKS_URL must be empty, sqlite:///... or redis://..., not {url!r}")
     if database_url.startswith("sqlite:///"):
-        return SQLiteMarks(Path(database_url.removeprefix("sqlite:///")).parent / "marks.sqlite3")
-    return SQLiteMarks(Path(instance_path) / "marks.sqlite3")
+        folder = Path(database_url.removeprefix("sqlite:///")).parent
+        return SQLiteMarks(folder / "marks.sqlite3", busy_timeout)
+    return SQLiteMarks(Path(instance_path) / "marks.sqlite3", busy_timeout)
