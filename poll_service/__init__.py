@@ -48,7 +48,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["AUTO_MIGRATE"]:
         schema.upgrade(engine.get_engine_for(app))
     app.extensions["polls"] = PollCatalogue(app.config["POLLS_DIR"])
-    marks = open_mark_store(app.config["MARKS_URL"], engine.database_url(app), app.instance_path)
+    marks = open_mark_store(
+        app.config["MARKS_URL"],
+        engine.database_url(app),
+        app.instance_path,
+        float(app.config["SQLITE_BUSY_TIMEOUT"]),
+    )
     app.extensions["marks"] = marks
     app.extensions["keyring"] = KeyRing(marks)
     theme.init_app(app)

@@ -12,6 +12,7 @@ accepted one stores exactly one ballot and one mark.
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 from collections import Counter
 from itertools import count
@@ -80,6 +81,10 @@ def aim_at_a_real_poll(case) -> None:
     option = body.get("option") if isinstance(body, dict) else None
     if isinstance(option, str) and not is_negative(case, "body") and len(option) % 2 == 0:
         body["option"] = OPTION_IDS[len(option) % len(OPTION_IDS)]
+    receipt = body.get("receipt") if isinstance(body, dict) else None
+    if isinstance(receipt, str) and not is_negative(case, "body"):
+        # Generated receipts repeat (all zeros); a repeat is a retry, stored once.
+        body["receipt"] = secrets.token_hex(16)
 
 
 def stored(app) -> tuple[int, int]:

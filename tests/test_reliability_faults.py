@@ -18,7 +18,8 @@ from sqlalchemy.exc import OperationalError
 from poll_service import create_app
 from poll_service.publish.lock import PublishLock
 from poll_service.publish.publisher import Publisher
-from tests.conftest import ORIGIN, csrf_token_from
+from tests.conftest import EVERY_VOTE_A_BATCH, ORIGIN, csrf_token_from
+from tests.databases import marks_url_for
 from tests.load import ROOT, service_env
 from tests.service_support import stored_counts
 
@@ -33,6 +34,8 @@ def app(tmp_path):
         {
             "SECRET_KEY": "test",
             "DATABASE_URL": f"sqlite:///{instance / 'votes.sqlite3'}",
+            # Plumbing under faults, not anonymity: every vote is its own batch.
+            **EVERY_VOTE_A_BATCH,
             "SITE_OUTPUT_DIR": str(tmp_path / "output"),
             "SQLITE_BUSY_TIMEOUT": BUSY_TIMEOUT,
             "PUBLISH_INTERVAL": 0.05,
@@ -181,6 +184,8 @@ def test_publishing_catches_up_after_the_publisher_process_is_killed(app, tmp_pa
         tmp_path,
         app.config["DATABASE_URL"],
         POLL_PUBLISH_INTERVAL="0.05",
+        POLL_ANONYMITY_K="1",
+        POLL_ANONYMITY_BATCH="1",
     )
     command = [sys.executable, "-m", "flask", "--app", "poll_service", "poll", "publish"]
 
@@ -252,6 +257,7 @@ def pg_app(tmp_path, postgresql):
         {
             "SECRET_KEY": "test",
             "DATABASE_URL": postgresql.create_database(),
+            "MARKS_URL": marks_url_for(tmp_path),
             "SITE_OUTPUT_DIR": str(tmp_path / "output"),
         }
     )

@@ -361,11 +361,10 @@ def test_nginx_would_log_addresses_at_a_more_verbose_level(deployment):
         verbose.remove()
 
 
-def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql, tmp_path):
-    """deploy/sqlite-to-postgresql.sh: the counts, the UTC days and the
-    duplicate checks carry over, and new ballots follow the copied ones."""
-    from poll_service.store.ballots import AlreadyVoted
-
+def test_moving_from_sqlite_to_postgresql_keeps_the_votes(postgresql, tmp_path):
+    """deploy/sqlite-to-postgresql.sh: the ledger, the pending ballots, the
+    counts and the UTC days carry over. Marks and keys do not: they never were
+    in the votes database, and the machines start a fresh key in Redis."""
     sqlite = create_app(
         {"SECRET_KEY": "test", "DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}"}
     )
@@ -379,8 +378,22 @@ def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql,
             keyring=sqlite.extensions["keyring"],
             network=f"192.0.2.{number}",
         )
+    seal_all(sqlite)  # three in the ledger, and one still pending
+    record_vote(
+        get_engine_for(sqlite),
+        poll,
+        "yes-judge",
+        keyring=sqlite.extensions["keyring"],
+        network="192.0.2.7",
+    )
     url = postgresql.create_database()
-    postgres = create_app({"SECRET_KEY": "test", "DATABASE_URL": url})
+    postgres = create_app(
+        {
+            "SECRET_KEY": "test",
+            "DATABASE_URL": url,
+            "MARKS_URL": f"sqlite:///{tmp_path / 'pg-marks.sqlite3'}",
+        }
+    )
     result = subprocess.run(
         [str(ROOT / "deploy" / "sqlite-to-postgresql.sh"), str(tmp_path / "votes.sqlite3"), url],
         capture_output=True,
@@ -391,14 +404,6 @@ def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql,
     assert (after.counts, after.daily) == (before.counts, before.daily)
     assert cast_hours(postgres) == cast_hours(sqlite)  # the same instants, in UTC
     assert stored_counts(get_engine_for(postgres)) == stored_counts(get_engine_for(sqlite))
-    with pytest.raises(AlreadyVoted):  # the mark made on SQLite, under the copied key
-        record_vote(
-            get_engine_for(postgres),
-            poll,
-            "no",
-            keyring=postgres.extensions["keyring"],
-            network="192.0.2.0",
-        )
     record_vote(
         get_engine_for(postgres),
         poll,
@@ -408,10 +413,11 @@ def test_moving_from_sqlite_to_postgresql_keeps_votes_marks_and_keys(postgresql,
         now=datetime(2026, 3, 1, 4, tzinfo=UTC),
     )
     assert stored_counts(get_engine_for(postgres)) == {
-        ("inquiry", "yes-judge"): 1,
+        ("inquiry", "yes-judge"): 2,
         ("inquiry", "yes-expert"): 1,
         ("inquiry", "no"): 2,
     }
+    assert len(cast_hours(postgres)) == 2  # the one copied pending, and the new one
     again = subprocess.run(
         [str(ROOT / "deploy" / "sqlite-to-postgresql.sh"), str(tmp_path / "votes.sqlite3"), url],
         capture_output=True,

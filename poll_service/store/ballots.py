@@ -62,7 +62,8 @@ def record_vote(
       never in the votes database nor in the ballot's transaction: a network
       with a live mark raises AlreadyVoted before anything is stored; the mark
       is claimed after the ballot is stored (a retry claims it if a crash came
-      between), and a vote that loses a race for the mark is withdrawn.
+      between); a vote whose mark cannot be claimed (a lost race, or an error)
+      is withdrawn before the error is raised, so a refusal stores nothing.
     """
     now = now or datetime.now(UTC)
     receipt = secrets.token_bytes(RECEIPT_BYTES) if receipt is None else bytes(receipt)
@@ -91,9 +92,15 @@ def record_vote(
             )
     except IntegrityError:
         raise ReceiptInUse() from None  # the same receipt, sent twice at once
-    if claim_mark and not claim_mark():
-        _withdraw(engine, receipt)  # another vote from this network won the race
-        raise AlreadyVoted(poll.id)
+    if claim_mark:
+        try:
+            claimed = claim_mark()
+        except BaseException:
+            _withdraw(engine, receipt)  # a refused vote (503) must store nothing
+            raise
+        if not claimed:
+            _withdraw(engine, receipt)  # another vote from this network won the race
+            raise AlreadyVoted(poll.id)
     return receipt
 
 

@@ -114,9 +114,9 @@ class Maintenance(threading.Thread):
         while not self.stopping.is_set():
             wait = self.interval
             try:
+                keys = self.store.keys()  # makes today's key on time
                 maintain(self.store, self.engine)
                 # Wake when the oldest key turns 48 h, not up to an interval later.
-                keys = self.store.keys()  # (also makes today's key on time)
                 oldest = min(made for _, made in keys) + KEY_LIFETIME
                 wait = min(wait, max(1.0, (oldest - datetime.now(UTC)).total_seconds() + 1))
             except Exception:  # a locked file or unreachable store: try again soon

@@ -114,6 +114,11 @@ class SQLiteMarks(MarkStore):
         self.busy_timeout = busy_timeout
         self.retries = retries
         self._local = threading.local()
+        # This process's writers take turns here rather than in SQLite's busy
+        # handler, which sleeps up to 100 ms between tries (see engine.py).
+        self._writing = threading.Lock()
+        self._queue: list[_Claim] = []
+        self._queue_lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             for statement in self.SCHEMA:
@@ -151,16 +156,37 @@ class SQLiteMarks(MarkStore):
         return [(bytes(secret), _moment(made_at)) for secret, made_at in rows]
 
     def claim(self, digests, expires_at, now):
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            free = not _any_live(conn, digests, now)
-            if free:
-                conn.execute(
-                    "INSERT OR REPLACE INTO marks (digest, expires_at) VALUES (?, ?)",
-                    (digests[0], _epoch(expires_at)),
-                )
-            conn.execute("COMMIT")
-        return free
+        """Group commit: a commit here costs several fsyncs (no write-ahead log),
+        so the claims that queue up while one commit runs share the next one."""
+        claim = _Claim(digests, expires_at, now)
+        with self._queue_lock:
+            self._queue.append(claim)
+        with self._writing:
+            if not claim.done:  # no earlier committer took it: commit the queue
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        if claim.error is not None:
+            raise claim.error
+        return claim.free
+
+    def _commit(self, batch: list[_Claim]) -> None:
+        try:
+            with self._connect() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                for claim in batch:  # in order: a later claim sees an earlier one
+                    claim.free = not _any_live(conn, claim.digests, claim.now)
+                    if claim.free:
+                        conn.execute(
+                            "INSERT OR REPLACE INTO marks (digest, expires_at) VALUES (?, ?)",
+                            (claim.digests[0], _epoch(claim.expires_at)),
+                        )
+                conn.execute("COMMIT")
+        except Exception as error:  # every claim of the batch fails alike
+            for claim in batch:
+                claim.error = error
+        for claim in batch:
+            claim.done = True
 
     def is_marked(self, digests, now):
         with self._connect() as conn:
@@ -203,6 +229,16 @@ class SQLiteMarks(MarkStore):
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+class _Claim:
+    """One vote's request for a mark, waiting for a group commit."""
+
+    def __init__(self, digests: list[bytes], expires_at: datetime, now: datetime):
+        self.digests, self.expires_at, self.now = digests, expires_at, now
+        self.done = False
+        self.free = False
+        self.error: Exception | None = None
 
 
 def _any_live(conn: sqlite3.Connection, digests: list[bytes], now: datetime) -> bool:
@@ -294,15 +330,18 @@ def _yes(config: dict, name: str) -> bool:
     return value in ("yes", b"yes")
 
 
-def open_mark_store(url: str, database_url: str, instance_path: str | Path) -> MarkStore:
+def open_mark_store(
+    url: str, database_url: str, instance_path: str | Path, busy_timeout: float = 5.0
+) -> MarkStore:
     """MARKS_URL: ``redis://...``, ``sqlite:///path``, or empty for marks.sqlite3
     beside the SQLite votes database (in the instance folder with PostgreSQL)."""
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisMarks(url)
     if url.startswith("sqlite:///"):
-        return SQLiteMarks(url.removeprefix("sqlite:///"))
+        return SQLiteMarks(url.removeprefix("sqlite:///"), busy_timeout)
     if url:
         raise ValueError(f"MARKS_URL must be empty, sqlite:///... or redis://..., not {url!r}")
     if database_url.startswith("sqlite:///"):
-        return SQLiteMarks(Path(database_url.removeprefix("sqlite:///")).parent / "marks.sqlite3")
-    return SQLiteMarks(Path(instance_path) / "marks.sqlite3")
+        folder = Path(database_url.removeprefix("sqlite:///")).parent
+        return SQLiteMarks(folder / "marks.sqlite3", busy_timeout)
+    return SQLiteMarks(Path(instance_path) / "marks.sqlite3", busy_timeout)
