@@ -26,7 +26,7 @@ import pytest
 from poll_service import create_app
 from poll_service.config import DEFAULTS
 from tests.conftest import ORIGIN, csrf_token_from
-from tests.databases import database_url_for
+from tests.databases import database_url_for, marks_url_for
 from tests.service_support import stored, write_poll
 
 READER = "203.0.113.10"
@@ -42,6 +42,7 @@ def app(tmp_path):
             "SECRET_KEY": "test",
             "POLLS_DIR": str(polls),
             "DATABASE_URL": database_url_for(tmp_path),
+            "MARKS_URL": marks_url_for(tmp_path),
             "SITE_OUTPUT_DIR": str(tmp_path / "output"),
         }
     )
