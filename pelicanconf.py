@@ -71,9 +71,10 @@ PAGINATION_PATTERNS = (
 )
 DIRECT_TEMPLATES = ["index", "tags", "archives"]
 
-# The poll service writes published results under output/polls/; no build may
+# The poll service writes published results under output/polls/ and each
+# poll's public ledger under output/ledger/ (docs/ledger.md); no build may
 # delete them.
-OUTPUT_RETENTION = ["polls"]
+OUTPUT_RETENTION = ["polls", "ledger"]
 DELETE_OUTPUT_DIRECTORY = False
 OUTPUT_PATH = str(paths.site_output_dir())
 

@@ -31,6 +31,6 @@ DRAFT_LANG_SAVE_AS = ""
 DRAFT_PAGE_SAVE_AS = ""
 DRAFT_PAGE_LANG_SAVE_AS = ""
 
-# Safe because OUTPUT_RETENTION (pelicanconf.py) keeps output/polls/, where the
-# poll service publishes its results.
+# Safe because OUTPUT_RETENTION (pelicanconf.py) keeps output/polls/ and
+# output/ledger/, where the poll service publishes its results and ledgers.
 DELETE_OUTPUT_DIRECTORY = True

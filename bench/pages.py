@@ -59,7 +59,7 @@ PAGE_TYPES = {
     "tags": "/tags/",
     "archives": "/archives/",
     "not-found": "/404.html",
-    "poll-form": "/poll/inquiry/?option=yes-judge",
+    "poll-form": "/poll/inquiry/",
     "poll-thanks": "/poll/inquiry/thanks",
 }
 SERVICE_PAGES = {"poll-form", "poll-thanks"}

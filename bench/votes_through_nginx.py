@@ -53,7 +53,7 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             results = list(pool.map(cast, range(args.voters)))
         elapsed = time.perf_counter() - started
-        acknowledged = sum(status in (201, 303) for status, _ in results)
+        acknowledged = sum(status in (200, 201) for status, _ in results)
         latencies = sorted(seconds for _, seconds in results)
         print(
             f"{acknowledged}/{args.voters} votes acknowledged in {elapsed:.1f} s: "

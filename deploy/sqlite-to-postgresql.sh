@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Copies the votes, the duplicate-check marks and the hashing keys from the
+# Copies the votes (the sealed ledger and the pending ballots) from the
 # single-machine SQLite database into PostgreSQL, when moving to more than one
-# machine (docs/operators.md, "Adding a machine").
+# machine (docs/operators.md, "Adding a machine"). Duplicate marks and hashing
+# keys are not in that database (poll_service/store/marks.py) and are not
+# copied: the machines share them in Redis (POLL_MARKS_URL), starting afresh.
 #
 #   deploy/sqlite-to-postgresql.sh instance/votes.sqlite3 postgresql://poll:PASSWORD@10.0.0.11/poll
 #
@@ -29,16 +31,12 @@ fi
 export PGOPTIONS="-c timezone=UTC"
 psql "$postgresql_url" --quiet --no-psqlrc --single-transaction -v ON_ERROR_STOP=1 <<SQL
 DO \$\$ BEGIN
-  IF EXISTS (SELECT 1 FROM ballots) THEN
-    RAISE EXCEPTION 'ballots is not empty: copy only into a new database';
+  IF EXISTS (SELECT 1 FROM ledger_entries) OR EXISTS (SELECT 1 FROM pending_ballots) THEN
+    RAISE EXCEPTION 'ledger_entries is not empty: copy only into a new database';
   END IF;
 END \$\$;
-\copy ballots(id, poll_id, option_id, cast_hour) FROM PROGRAM 'sqlite3 -bail -csv "$sqlite_file" "SELECT id, poll_id, option_id, cast_hour FROM ballots"' WITH (FORMAT csv)
-\copy hash_keys(id, secret, created_at) FROM PROGRAM 'sqlite3 -bail -csv "$sqlite_file" "SELECT id, char(92, 120) || hex(secret), created_at FROM hash_keys"' WITH (FORMAT csv)
-\copy vote_marks(digest, expires_at) FROM PROGRAM 'sqlite3 -bail -csv "$sqlite_file" "SELECT char(92, 120) || hex(digest), expires_at FROM vote_marks"' WITH (FORMAT csv)
-SELECT setval(pg_get_serial_sequence('ballots', 'id'), coalesce(max(id), 0) + 1, false) FROM ballots;
-SELECT setval(pg_get_serial_sequence('hash_keys', 'id'), coalesce(max(id), 0) + 1, false) FROM hash_keys;
-SELECT (SELECT count(*) FROM ballots) AS ballots_copied,
-       (SELECT count(*) FROM vote_marks) AS marks_copied,
-       (SELECT count(*) FROM hash_keys) AS keys_copied;
+\copy ledger_entries(poll_id, position, batch, kind, option_id, receipt, note) FROM PROGRAM 'sqlite3 -bail -csv "$sqlite_file" "SELECT poll_id, position, batch, kind, option_id, char(92, 120) || hex(receipt), note FROM ledger_entries ORDER BY poll_id, position"' WITH (FORMAT csv)
+\copy pending_ballots(receipt, poll_id, option_id, cast_hour) FROM PROGRAM 'sqlite3 -bail -csv "$sqlite_file" "SELECT char(92, 120) || hex(receipt), poll_id, option_id, cast_hour FROM pending_ballots ORDER BY receipt"' WITH (FORMAT csv)
+SELECT (SELECT count(*) FROM ledger_entries) AS entries_copied,
+       (SELECT count(*) FROM pending_ballots) AS pending_copied;
 SQL

@@ -19,7 +19,19 @@ from .cli import poll_cli
 from .config import DEFAULTS, load_settings
 from .store import engine, schema
 from .store.keys import KeyRing
-from .web import api, errors, form, guards, health, identity, outcomes, rate_limits, theme
+from .store.marks import open_mark_store
+from .web import (
+    api,
+    errors,
+    form,
+    guards,
+    health,
+    identity,
+    outcomes,
+    rate_limits,
+    session,
+    theme,
+)
 from .web.extensions import csrf
 
 
@@ -46,10 +58,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["AUTO_MIGRATE"]:
         schema.upgrade(engine.get_engine_for(app))
     app.extensions["polls"] = PollCatalogue(app.config["POLLS_DIR"])
-    app.extensions["keyring"] = KeyRing(engine.get_engine_for(app))
+    marks = open_mark_store(
+        app.config["MARKS_URL"],
+        engine.database_url(app),
+        app.instance_path,
+        float(app.config["SQLITE_BUSY_TIMEOUT"]),
+    )
+    app.extensions["marks"] = marks
+    app.extensions["keyring"] = KeyRing(marks)
     theme.init_app(app)
     identity.init_app(app)
     outcomes.init_app(app)
+    session.init_app(app)
     # before_request order: same origin and a sane body, then the CSRF token,
     # then the rate limits, so refused requests never spend a reader's allowance.
     guards.init_app(app)

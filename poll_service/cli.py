@@ -14,17 +14,24 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from campaign_model.ledger.entries import EntryError, parse_receipt
+from campaign_model.ledger.keyring import NoKey
 from campaign_model.poll_catalogue import UnknownPoll
 from campaign_model.poll_files import rewrite_poll_file, toml_datetime
 from campaign_model.polls import PollDefinitionError
 
 from .jobs import BackgroundJobs
 from .publish.document import rate_limits_in_force, results_document
+from .publish.ledger import keyring as ledger_keyring
+from .publish.ledger import log_name as ledger_log_name
+from .publish.ledger import publish_keys
+from .publish.lock import PublishLock
 from .publish.publisher import publish
 from .store import schema
 from .store.ballots import hourly_counts, tally, votes_from_hour_of
 from .store.engine import get_engine
-from .store.keys import rotate_keys
+from .store.keys import maintain
+from .store.ledger import revoke
 from .store.outcomes import busy_networks
 
 poll_cli = AppGroup("poll", help="Run the campaign's polls.")
@@ -146,11 +153,23 @@ def close_poll(poll_id, at, force):
 
     A time in the past is refused unless --force: votes already cast are never
     removed, so the command says how many were cast after that time.
+
+    Once closed, the ballots still waiting for a batch are sealed, however few
+    (the one exception to ANONYMITY_K), so the poll's ledger is complete and its
+    published results are final. With a later --at, the publisher does this then.
     """
     poll = _poll_or_exit(poll_id)
     closes = at or datetime.now(UTC).replace(microsecond=0)
     _check_closing_time(poll, closes, force)
     _apply(poll, {"closes": closes})
+    if current_app.extensions["polls"].find(poll_id).status() != "closed":
+        return
+    report = publish(current_app._get_current_object(), wait=None)
+    if report.locked_out:
+        raise click.ClickException("Another publisher holds the publish lock; try again.")
+    last = [batch for batch in report.sealed if batch.poll_id == poll_id]
+    sealed = sum(batch.size for batch in last)
+    click.echo(f"Sealed the last {sealed} pending ballot(s); the results are final.")
 
 
 @poll_cli.command("results")
@@ -228,12 +247,18 @@ def export(poll_id, fmt, by, output):
 def rotate():
     """Make today's hashing key if needed; destroy keys older than 48 h and expired marks.
 
-    The background jobs (`flask poll publish --watch`, the dev server; see
-    poll_service/jobs.py) do this every KEY_MAINTENANCE_INTERVAL seconds.
+    Also empties the SQLite votes database's write-ahead log. The background
+    jobs (`flask poll publish --watch`, the dev server; see poll_service/jobs.py)
+    do this every KEY_MAINTENANCE_INTERVAL seconds.
     """
-    made = rotate_keys(get_engine())
+    marks = current_app.extensions["marks"]
+    before = marks.keys()[0][1]
+    destroyed = maintain(marks, get_engine())
+    made = marks.keys()[0][1] != before
     current_app.extensions["keyring"].invalidate()
     click.echo("New key made." if made else "Current key is less than a day old.")
+    if destroyed:
+        click.echo(f"Destroyed {destroyed} key(s) older than 48 hours.")
 
 
 @poll_cli.command("report")
@@ -253,7 +278,7 @@ def report(threshold):
     """
     counter = current_app.extensions["vote_outcomes"]
     counter.flush()  # this process's own counts, if it served any
-    busy = busy_networks(get_engine(), threshold)
+    busy = busy_networks(current_app.extensions["marks"], threshold)
     if not busy:
         click.echo(f"No network made {threshold} or more vote requests in the last hour.")
         return
@@ -291,3 +316,93 @@ def publish_command(watch):
             stopping.set()
     if not stopping.is_set():
         raise click.ClickException("A background job stopped unexpectedly; see the log above.")
+
+
+ledger_key_cli = AppGroup("ledger-key", help="The key that signs the public ledger's checkpoints.")
+poll_cli.add_command(ledger_key_cli)
+
+
+@ledger_key_cli.command("create")
+def ledger_key_create():
+    """Make the first signing key (0600, in LEDGER_KEY_DIR) and print its public key."""
+    app = current_app._get_current_object()
+    try:
+        key = ledger_keyring(app).create(ledger_log_name(app))
+    except FileExistsError as error:
+        raise click.ClickException(str(error)) from None
+    publish_keys(app)
+    click.echo(f"Public key (publish it; docs/ledger.md): {key.verifier}")
+
+
+@ledger_key_cli.command("show")
+def ledger_key_show():
+    """Print every public key, newest first (what ledger/keys.txt lists)."""
+    keys = ledger_keyring(current_app._get_current_object()).keys()
+    if not keys:
+        raise click.ClickException("No ledger key yet: run `flask poll ledger-key create`.")
+    for key in reversed(keys):
+        click.echo(str(key.verifier))
+
+
+@ledger_key_cli.command("rotate")
+def ledger_key_rotate():
+    """Make a new signing key; the old one signs a handover note for it.
+
+    The next publish re-signs every checkpoint with the new key. Send the new
+    public key to your witnesses and anyone who pinned the old one.
+    """
+    app = current_app._get_current_object()
+    ring = ledger_keyring(app)
+    try:
+        key, handover = ring.rotate(ledger_log_name(app))
+    except NoKey as error:
+        raise click.ClickException(str(error)) from None
+    with ring.handovers_file().open("a", encoding="utf-8") as file:
+        file.write(handover + "\n")
+    publish_keys(app)
+    click.echo(f"New public key: {key.verifier}")
+    click.echo("Handover note (published in ledger/handovers.txt):")
+    click.echo(handover)
+
+
+@poll_cli.command("invalidate")
+@click.argument("poll_id")
+@click.option("--reason", required=True, help="Why, in one line: it is published with each entry.")
+@click.option("--batch", help="Revoke the ballots of this batch (e.g. 2026-11-30T14Z-1).")
+@click.option("--option", "option_id", help="Only ballots for this option.")
+@click.option("--receipt", "receipts", multiple=True, help="Revoke the ballot with this receipt.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def invalidate(poll_id, reason, batch, option_id, receipts, yes):
+    """Withdraw ballots in the open: append a revocation entry for each, with the reason.
+
+    Nothing is deleted or rewritten; the recount applies the revocations and
+    shows them. Choose the ballots by --receipt, or by --batch (and --option).
+    """
+    poll = _poll_or_exit(poll_id)
+    if not receipts and not batch:
+        raise click.ClickException("Choose ballots with --batch or --receipt.")
+    try:
+        chosen = [parse_receipt(text) for text in receipts] or None
+    except EntryError as error:
+        raise click.ClickException(str(error)) from None
+    if not yes:
+        question = f"Append revocations to {poll.id}'s public ledger? This is permanent"
+        click.confirm(question, abort=True)
+    app = current_app._get_current_object()
+    lock = PublishLock(get_engine())
+    if not lock.acquire():
+        raise click.ClickException("The publisher is busy; try again in a moment.")
+    try:
+        appended = revoke(
+            get_engine(), poll.id, reason, receipts=chosen, batch=batch, option_id=option_id
+        )
+    except (ValueError, EntryError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        lock.release()
+    counts = Counter(entry.option for entry in appended)
+    summary = ", ".join(f"{n} for {option}" for option, n in sorted(counts.items())) or "none"
+    click.echo(f"{len(appended)} ballots revoked ({summary}): {reason}")
+    if appended:
+        publish(app, force=True, wait=None)
+        click.echo("Published: the ledger, its checkpoint and results.json.")

@@ -272,6 +272,51 @@ SETTINGS = (
         "publishing",
     ),
     Setting(
+        "MARKS_URL",
+        "",
+        "Where duplicate marks, hashing keys and per-network counters live "
+        "(`poll_service/store/marks.py`), apart from the votes so no write-ahead log "
+        "pairs a network with a ballot. Empty: their own SQLite file, `marks.sqlite3`, "
+        "beside the SQLite votes (in the instance folder with PostgreSQL). Several "
+        "machines share one Redis, e.g. `redis://10.0.0.11:6379/1`, that must not save "
+        "to disk (`--save '' --appendonly no`); the service checks.",
+        "storage",
+        shown_default="`marks.sqlite3` beside the votes",
+    ),
+    Setting(
+        "ANONYMITY_K",
+        10,
+        "No published or API number moves by fewer than this many ballots: votes wait "
+        "as pending ballots until a batch of at least k is sealed "
+        "(`poll_service/store/batches.py`). When an hour closes its pending ballots are "
+        "sealed if there are at least k; fewer roll into the next batch. A poll that "
+        "closes has the rest sealed, even fewer than k.",
+        "publishing",
+    ),
+    Setting(
+        "ANONYMITY_BATCH",
+        25,
+        "As soon as this many ballots are pending (under load) they are sealed at once.",
+        "publishing",
+    ),
+    Setting(
+        "LEDGER_HOST",
+        "localhost",
+        "The site's host name, without scheme: the public ledger's checkpoints are "
+        "signed for `<LEDGER_HOST>/ledger/<poll>` (docs/ledger.md). Set it once in "
+        "production and never change it: it is the ledger's identity.",
+        "publishing",
+        example="inquiry-now.example.org",
+    ),
+    Setting(
+        "LEDGER_KEY_DIR",
+        "",
+        "Where the ledger's private signing keys are kept (mode 0600). Never inside the "
+        "site's output; back it up offline.",
+        "files",
+        shown_default="`instance/ledger-keys`",
+    ),
+    Setting(
         "PUBLISH_INTERVAL",
         0.5,
         "Seconds between the publisher's checks for new votes; `results.json` is "

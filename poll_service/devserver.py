@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import logging
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -124,6 +125,10 @@ class PrivateRequestHandler(WSGIRequestHandler):
         self.log_request(code)
         self.send_response_only(code, message)
         self.send_header("Date", self.date_time_string())
+
+    def log_date_time_string(self):
+        # The hour only: a vote's log line to the second says when someone voted.
+        return time.strftime("%d/%b/%Y %H:00", time.gmtime())
 
 
 GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"

@@ -8,9 +8,10 @@ development server (`make run`). The gunicorn workers only answer requests.
 - **Publisher** (publish/publisher.py): writes results.json and the other
   published files whenever a ballot arrives or a poll opens, closes or reveals
   its results. A lease in the database lets only one publisher write at a time.
-- **Key rotator** (store/keys.py): every KEY_MAINTENANCE_INTERVAL seconds makes
-  the day's hashing key and destroys keys and duplicate marks past 48 hours, so
-  keys die on time even when nobody votes. `flask poll rotate-keys` does one
+- **Key maintenance** (store/keys.py): every KEY_MAINTENANCE_INTERVAL seconds
+  makes the day's hashing key in the marks store, destroys keys and duplicate
+  marks past 48 hours (so keys die on time even when nobody votes) and empties
+  the SQLite votes database's write-ahead log. `flask poll rotate-keys` does one
   pass by hand.
 """
 
@@ -20,7 +21,7 @@ from flask import Flask
 
 from .publish.publisher import Publisher
 from .store.engine import get_engine_for
-from .store.keys import KeyRotator
+from .store.keys import Maintenance
 
 # How long stop() waits for a job to finish its current pass.
 STOP_TIMEOUT_SECONDS = 30.0
@@ -35,8 +36,10 @@ class BackgroundJobs:
 
     def __init__(self, app: Flask):
         self.publisher = Publisher(app)
-        self.rotator = KeyRotator(
-            get_engine_for(app), float(app.config["KEY_MAINTENANCE_INTERVAL"])
+        self.rotator = Maintenance(
+            app.extensions["marks"],
+            get_engine_for(app),
+            float(app.config["KEY_MAINTENANCE_INTERVAL"]),
         )
 
     @property

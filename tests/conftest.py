@@ -9,7 +9,7 @@ import os
 import pytest
 
 from poll_service import config, create_app
-from tests.support.databases import database_url_for, use_postgresql
+from tests.support.databases import database_url_for, marks_url_for, use_postgresql
 from tests.support.live_server import start_live_server
 from tests.support.paths import CHROMIUM
 from tests.support.processes import Unavailable, skip_or_fail
@@ -100,7 +100,9 @@ def app(tmp_path, database_url):
             "TESTING": True,
             "SECRET_KEY": "test",
             "DATABASE_URL": database_url,
+            "MARKS_URL": marks_url_for(tmp_path),
             "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+            "LEDGER_KEY_DIR": str(tmp_path / "ledger-keys"),
         }
     )
     yield app

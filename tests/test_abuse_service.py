@@ -68,11 +68,11 @@ def _form_vote(client, poll_id: str) -> int:
 
 def test_a_planted_already_voted_cookie_does_not_block_a_reader(app):
     attacker = client_from(app, "198.51.100.1")
-    assert _form_vote(attacker, "test") == 303
+    assert _form_vote(attacker, "test") == 200
     planted = attacker.get_cookie(SESSION_COOKIE, path="/poll/").value
     reader = client_from(app, "203.0.113.9")
     reader.set_cookie(SESSION_COOKIE, planted, path="/poll/")
-    assert _form_vote(reader, "test") == 303
+    assert _form_vote(reader, "test") == 200
     assert count(app) == 2
     # The network's own mark still refuses a second vote from the attacker's network.
     assert _form_vote(client_from(app, "198.51.100.1"), "test") == 409
@@ -82,6 +82,6 @@ def test_a_planted_already_voted_cookie_does_not_block_a_reader(app):
 def test_a_tampered_session_cookie_is_ignored(app, value):
     reader = client_from(app, "203.0.113.10")
     reader.set_cookie(SESSION_COOKIE, value, path="/poll/")
-    assert _form_vote(reader, "test") == 303
-    assert _form_vote(reader, "bycookie") == 303
+    assert _form_vote(reader, "test") == 200
+    assert _form_vote(reader, "bycookie") == 200
     assert count(app) == 2

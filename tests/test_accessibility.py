@@ -227,7 +227,7 @@ def test_a_reader_votes_on_the_poll_page_with_the_keyboard_only(site, reader):
     page = reader.page
     page.goto(site.url + POLL_FORM)
     choose_second_answer_and_vote(page)
-    page.wait_for_url("**/thanks")
+    page.wait_for_url("**/poll/inquiry/vote")
     expect(page.get_by_role("heading", level=1)).to_contain_text("your vote has been counted")
     assert reader.outside == []
 
@@ -243,7 +243,7 @@ def test_a_reader_votes_on_the_article_with_the_keyboard_only(site, reader):
         expect(page.get_by_label("Yes, led by a child abuse expert")).to_be_checked()
         tab_to(page, "button[type=submit]")
         page.keyboard.press("Enter")
-        page.wait_for_url("**/thanks")
+        page.wait_for_url("**/poll/inquiry/vote")
     expect(page.get_by_text("Thank you: your vote has been counted")).to_be_visible()
     assert reader.outside == []
 
@@ -266,7 +266,7 @@ def test_errors_are_summarised_focused_and_linked_to_the_answers(site, reader):
     page.keyboard.press("Space")
     tab_to(page, "button[type=submit]")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/thanks")
+    page.wait_for_url("**/poll/inquiry/vote")
 
 
 def test_static_pages_set_no_cookies(site, reader):

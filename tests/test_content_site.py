@@ -308,10 +308,12 @@ def test_the_privacy_notice_matches_what_the_poll_stores(site):
     words = text_of(read(site, "privacy/index.html"))
     assert f"called {config.DEFAULTS['SESSION_COOKIE_NAME']}" in words
     assert f"addresses beginning {config.DEFAULTS['SESSION_COOKIE_PATH']}" in words
-    assert f"deleted {KEY_LIFETIME.days * 24} hours after it was made" in words
+    assert f"destroyed {KEY_LIFETIME.days * 24} hours after it was made" in words
     for path in sorted((ROOT / "content" / "polls").glob("*.toml")):
         poll = tomllib.loads(path.read_text())
-        assert f"({poll['duplicates']['window_hours']} hours, rounded up" in words, path.name
+        window = poll["duplicates"]["window_hours"]
+        assert f"({window} hours for our current poll)" in words, path.name
+    assert f"batch of at least {config.DEFAULTS['ANONYMITY_K']} votes" in words
     for stored in ("which poll", "which answer", "the hour"):
         assert stored in words
     assert "HMAC-SHA256" in words

@@ -109,7 +109,7 @@ def test_a_vote_and_its_refusals_carry_every_header_once(deployment):
         "no token": 400,
         "too large for the app": 413,
         "too large for nginx": 413,
-        "accepted": 303,
+        "accepted": 200,
         "duplicate": 409,
         "rate limited": 429,
     }

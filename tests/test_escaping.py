@@ -19,7 +19,7 @@ import pytest
 from poll_service import create_app
 from poll_service.publish.publisher import publish
 from tests.support.live_server import LiveServer
-from tests.support.service import ORIGIN, csrf_token_from
+from tests.support.service import ORIGIN, csrf_token_from, seal_all
 from tests.support.site import build_site
 
 # Each payload would open a dialog if it reached the page as markup.
@@ -76,12 +76,13 @@ def service_pages(app) -> dict[str, str]:
     """Every service page that shows the poll's text, as a reader reaches it."""
     client = app.test_client()
     html = {"Accept": "text/html", "Origin": ORIGIN}
-    pages = {"form": client.get("/poll/hostile/?option=a").text}
+    pages = {"form": client.post("/poll/hostile/", data={"option": "a"}, headers=html).text}
     token = csrf_token_from(pages["form"])
     pages["form with error"] = client.post(
         "/poll/hostile/vote", data={"csrf_token": token}, headers=html
     ).text
     client.post("/poll/hostile/vote", data={"option": "a", "csrf_token": token}, headers=html)
+    seal_all(app)
     pages["thanks"] = client.get("/poll/hostile/thanks").text
     pages["already voted"] = client.post(
         "/poll/hostile/vote", data={"option": "b", "csrf_token": token}, headers=html
@@ -140,12 +141,12 @@ def test_no_script_runs_in_a_browser_even_without_csp(browser, app, hostile_site
     page = context.new_page()
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     try:
-        for path in ("/", "/2026/hostile/", "/poll/hostile/?option=a"):
+        for path in ("/", "/2026/hostile/", "/poll/hostile/"):
             page.goto(server.url + path)
             page.wait_for_load_state("load")
         page.locator("input[name=option]").first.check()
         page.get_by_role("button", name="Vote").click()
-        page.wait_for_url("**/poll/hostile/thanks")
+        page.wait_for_url("**/poll/hostile/vote")
         assert "your vote has been counted" in page.content()
         page.wait_for_timeout(200)  # give any injected handler its chance
     finally:

@@ -7,6 +7,7 @@ tells every one of its voters; a write stuck behind the lock gives up cleanly.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -20,7 +21,8 @@ from campaign_model.polls import load_poll
 from poll_service.store.ballots import AlreadyVoted, record_vote
 from poll_service.store.engine import make_engine, write_transaction
 from poll_service.store.keys import KeyRing
-from poll_service.store.tables import ballots, metadata
+from poll_service.store.marks import SQLiteMarks
+from poll_service.store.tables import metadata, pending_ballots
 from poll_service.store.writer import GroupWriter, writer_for
 from tests.support.service import write_poll
 
@@ -35,11 +37,18 @@ def engine(tmp_path):
 
 def stored(engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(ballots)).scalar_one()
+        return conn.execute(select(func.count()).select_from(pending_ballots)).scalar_one()
 
 
 def add_ballot(conn, option="a"):
-    conn.execute(insert(ballots).values(poll_id="p", option_id=option, cast_hour=datetime.now(UTC)))
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    row = {
+        "receipt": secrets.token_bytes(16),
+        "poll_id": "p",
+        "option_id": option,
+        "cast_hour": hour,
+    }
+    conn.execute(insert(pending_ballots).values(row))
 
 
 def test_votes_arriving_during_a_commit_go_in_one_group_and_all_are_stored(engine):
@@ -69,7 +78,7 @@ def test_votes_arriving_during_a_commit_go_in_one_group_and_all_are_stored(engin
 def test_a_vote_refused_inside_a_group_is_undone_alone(tmp_path, engine):
     poll = load_poll(write_poll(tmp_path / "polls", "p", policy="cookie+network"))
     option = poll.options[0].id
-    keyring = KeyRing(engine)
+    keyring = KeyRing(SQLiteMarks(tmp_path / "marks.sqlite3", 5.0))
     writer = writer_for(engine)
     started, release = threading.Event(), threading.Event()
 
@@ -151,7 +160,7 @@ def test_a_vote_waiting_past_the_timeout_gets_an_error_and_is_never_stored(tmp_p
         holder.join()
     writer.run(lambda conn: add_ballot(conn, "b"))  # the writer recovers
     with engine.connect() as conn:
-        options = conn.execute(select(ballots.c.option_id)).scalars().all()
+        options = conn.execute(select(pending_ballots.c.option_id)).scalars().all()
     # The vote that was told "not counted" was not stored later either.
     assert options == ["b"]
 

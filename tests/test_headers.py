@@ -110,6 +110,15 @@ def published(deployment, relative: str) -> str:
     return "/" + relative
 
 
+def ledger_file(deployment, relative: str) -> str:
+    """A file where the publisher puts a poll's ledger (under a poll id of this
+    test's own, so the deployment's real ledger is left alone)."""
+    path = deployment.output / "ledger" / "header-check" / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"header check\n")
+    return "/ledger/header-check/" + relative
+
+
 def requests_for_every_path_class(deployment) -> dict[str, tuple[str, str, bytes | None, dict]]:
     """name -> (method, path, body, headers): at least one request per path class."""
     output = deployment.output
@@ -127,6 +136,9 @@ def requests_for_every_path_class(deployment) -> dict[str, tuple[str, str, bytes
         "chart.svg": ("GET", published(deployment, "polls/inquiry/chart.svg"), None, {}),
         "share.png": ("GET", published(deployment, "polls/inquiry/share.png"), None, {}),
         "embed.html": ("GET", published(deployment, "polls/inquiry/embed.html"), None, {}),
+        "a ledger checkpoint": ("GET", ledger_file(deployment, "checkpoint"), None, {}),
+        "a ledger tile": ("GET", ledger_file(deployment, "tile/0/000"), None, {}),
+        "a ledger batch list": ("GET", ledger_file(deployment, "batches.json"), None, {}),
         "a 404 page": ("GET", "/no-such-page/", None, {}),
         "a 404 under /polls/": ("GET", "/polls/inquiry/no-such-file.json", None, {}),
         "a half-written file": ("GET", "/polls/inquiry/.results.json.tmp1", None, {}),

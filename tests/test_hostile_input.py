@@ -24,7 +24,7 @@ import time_machine
 
 from poll_service import create_app
 from poll_service.config import DEFAULTS
-from tests.support.databases import database_url_for
+from tests.support.databases import database_url_for, marks_url_for
 from tests.support.service import ORIGIN, csrf_token_from, stored, write_poll
 
 READER = "203.0.113.10"
@@ -40,6 +40,7 @@ def app(tmp_path):
             "SECRET_KEY": "test",
             "POLLS_DIR": str(polls),
             "DATABASE_URL": database_url_for(tmp_path),
+            "MARKS_URL": marks_url_for(tmp_path),
             "SITE_OUTPUT_DIR": str(tmp_path / "output"),
         }
     )
@@ -103,7 +104,7 @@ def spoofed_forwarded_for(attempt: Attempt, app, client):
     with a fresh session: no proxy is trusted, so it is the same network."""
     first = app.test_client()
     token = session_and_token(first, attempt.route)
-    assert Attempt(attempt.route, token).send(first).status_code in (201, 303)
+    assert Attempt(attempt.route, token).send(first).status_code in (200, 201)
     attempt.headers = {**attempt.headers, "X-Forwarded-For": "198.51.100.99"}
 
 
@@ -193,7 +194,7 @@ def test_hostile_request_is_refused_and_changes_nothing(app, route, spoil, statu
     # Nothing was remembered about this reader: a proper vote still counts.
     fresh = app.test_client()
     token = session_and_token(fresh, route)
-    assert Attempt(route, token).send(fresh).status_code in (201, 303)
+    assert Attempt(route, token).send(fresh).status_code in (200, 201)
     assert stored(app) == (before[0] + 1, before[1] + 1)
 
 

@@ -4,16 +4,14 @@ destroys old hashing keys, even when nobody votes, and stops cleanly."""
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select
-
 from poll_service.jobs import BackgroundJobs
-from poll_service.store.tables import hash_keys, vote_marks
-from tests.support.databases import database_url_for
+from tests.support.databases import database_url_for, marks_url_for
 from tests.support.service import api_vote, make_app
 from tests.support.waiting import wait_until
 
@@ -21,28 +19,34 @@ FLASK = Path(sys.executable).with_name("flask")
 OLD_KEY = b"o" * 32
 
 
-def stored(engine) -> tuple[list[bytes], list]:
-    with engine.connect() as conn:
-        secrets = [row.secret for row in conn.execute(select(hash_keys.c.secret))]
-        marks = conn.execute(select(vote_marks)).all()
+def stored(marks_file: Path) -> tuple[list[bytes], list]:
+    """The keys' secrets and the marks in the marks store's file."""
+    with sqlite3.connect(marks_file) as conn:
+        secrets = [row[0] for row in conn.execute("SELECT secret FROM keys")]
+        marks = conn.execute("SELECT * FROM marks").fetchall()
     return secrets, marks
 
 
-def plant_expired_key_and_mark(engine) -> None:
-    old = datetime.now(UTC) - timedelta(hours=49)
-    with engine.begin() as conn:
-        conn.execute(insert(hash_keys).values(secret=OLD_KEY, created_at=old))
-        conn.execute(insert(vote_marks).values(digest=b"d" * 32, expires_at=old))
+def plant_expired_key_and_mark(marks_file: Path) -> None:
+    old = int((datetime.now(UTC) - timedelta(hours=49)).timestamp())
+    with sqlite3.connect(marks_file) as conn:
+        conn.execute("INSERT INTO keys (made_at, secret) VALUES (?, ?)", (old, OLD_KEY))
+        conn.execute("INSERT INTO marks (digest, expires_at) VALUES (?, ?)", (b"d" * 32, old))
 
 
 def test_publish_watch_destroys_old_keys_with_nobody_voting_and_stops_on_sigterm(tmp_path):
     """What production runs (deploy/systemd/poll-publisher.service)."""
     app = make_app(tmp_path, {"test": {}})
-    engine = app.extensions["poll_db"]
-    plant_expired_key_and_mark(engine)
+    marks_file = app.extensions["marks"].path
+    plant_expired_key_and_mark(marks_file)
     env = {
         **os.environ,
         "POLL_DATABASE_URL": database_url_for(tmp_path),
+        "POLL_MARKS_URL": marks_url_for(tmp_path),
+        "POLL_LEDGER_KEY_DIR": str(tmp_path / "ledger-keys"),
+        # One vote is followed through: it is a batch of its own (as under load).
+        "POLL_ANONYMITY_K": "1",
+        "POLL_ANONYMITY_BATCH": "1",
         "POLL_SECRET_KEY": "test",
         "POLL_POLLS_DIR": str(tmp_path / "polls"),
         "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
@@ -59,8 +63,8 @@ def test_publish_watch_destroys_old_keys_with_nobody_voting_and_stops_on_sigterm
     try:
         results = tmp_path / "output" / "polls" / "test" / "results.json"
         assert wait_until(results.exists, 15, "results.json to be published")
-        assert wait_until(lambda: OLD_KEY not in stored(engine)[0], 15, "the old key's removal")
-        secrets, marks = stored(engine)
+        assert wait_until(lambda: OLD_KEY not in stored(marks_file)[0], 15, "the old key's removal")
+        secrets, marks = stored(marks_file)
         assert marks == []
         assert len(secrets) == 1  # today's key took the old one's place
         # A vote cast now reaches results.json without anyone running anything else.
@@ -78,13 +82,12 @@ def test_publish_watch_destroys_old_keys_with_nobody_voting_and_stops_on_sigterm
 
 def test_stopping_the_jobs_waits_for_both_to_finish(tmp_path):
     app = make_app(tmp_path, {"test": {}}, KEY_MAINTENANCE_INTERVAL=0.05, PUBLISH_INTERVAL=0.05)
-    plant_expired_key_and_mark(app.extensions["poll_db"])
+    marks_file = app.extensions["marks"].path
+    plant_expired_key_and_mark(marks_file)
     jobs = BackgroundJobs(app).start()
     try:
         assert jobs.running()
-        assert wait_until(
-            lambda: OLD_KEY not in stored(app.extensions["poll_db"])[0], 15, "the old key's removal"
-        )
+        assert wait_until(lambda: OLD_KEY not in stored(marks_file)[0], 15, "the old key's removal")
     finally:
         jobs.stop()
     assert not jobs.publisher.is_alive()

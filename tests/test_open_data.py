@@ -95,7 +95,7 @@ def test_the_results_page_describes_each_poll_as_a_schema_org_dataset(published)
     assert dataset["url"] == f"{SITEURL}/results/#poll-inquiry"
     assert dataset["license"] == document["licence"]["url"]
     assert dataset["creator"]["name"] == SITENAME
-    assert dataset["dateModified"] == document["updated_at"]
+    assert dataset["dateModified"] == document["counted_to"]
     assert dataset["temporalCoverage"] == document["opens"][:10] + "/.."  # open: no end yet
     downloads = {item["encodingFormat"]: item["contentUrl"] for item in dataset["distribution"]}
     assert downloads == {
@@ -132,7 +132,7 @@ def test_the_sheet_has_the_question_totals_method_date_and_address(published):
     assert '<th scope="row">Total</th><td>3</td>' in sheet
     for note in methodology(document):
         assert note.replace("'", "&#39;") in sheet
-    assert f'<time datetime="{document["updated_at"]}">' in sheet
+    assert f'<time datetime="{document["counted_to"]}">' in sheet
     assert f"{SITEURL}/results/#poll-inquiry" in sheet
     assert POLL_CAVEAT in sheet and "CC BY 4.0" in sheet
     assert 'href="/get-help/"' in sheet and "Exit this page" in sheet

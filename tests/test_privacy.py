@@ -2,13 +2,15 @@
 
 import ipaddress
 import logging
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import inspect, select
 
-from poll_service.store.keys import KeyRotator, rotate_keys
-from poll_service.store.tables import ballots, hash_keys, vote_marks
+from poll_service.store.keys import Maintenance
+from poll_service.store.marks import KEY_LIFETIME, SQLiteMarks
+from poll_service.store.tables import pending_ballots
 from tests.support.service import ORIGIN, api_token, client_from, count, form_token, make_app
 from tests.support.waiting import wait_until
 
@@ -54,7 +56,7 @@ def test_no_address_or_user_agent_reaches_the_database_or_the_logs(tmp_path, cap
 
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    assert {"votes.sqlite3", "votes.sqlite3-wal", "votes.sqlite3-shm"} <= names
+    assert {"votes.sqlite3", "votes.sqlite3-wal", "votes.sqlite3-shm", "marks.sqlite3"} <= names
     captured = capfd.readouterr()
     logs = (caplog.text + captured.out + captured.err).encode()
     assert b"429" in logs or "rate" in caplog.text.lower()  # the logs did capture the run
@@ -67,7 +69,7 @@ def test_no_address_or_user_agent_reaches_the_database_or_the_logs(tmp_path, cap
         assert trace not in logs, f"{trace!r} found in the logs"
 
 
-def test_the_ballot_table_holds_only_poll_option_and_hour(tmp_path):
+def test_a_pending_ballot_holds_only_poll_option_hour_and_receipt(tmp_path):
     app = make_app(tmp_path)
     client = app.test_client()
     token = form_token(client)
@@ -75,18 +77,22 @@ def test_the_ballot_table_holds_only_poll_option_and_hour(tmp_path):
         "/poll/inquiry/vote", data={"option": "no", "csrf_token": token}, headers={"Origin": ORIGIN}
     )
     engine = app.extensions["poll_db"]
-    columns = {c["name"] for c in inspect(engine).get_columns("ballots")}
-    assert columns == {"id", "poll_id", "option_id", "cast_hour"}
+    columns = {c["name"] for c in inspect(engine).get_columns("pending_ballots")}
+    assert columns == {"receipt", "poll_id", "option_id", "cast_hour"}
+    network_linked = {"vote_marks", "hash_keys", "ballots", "network_activity", "spent_challenges"}
+    assert not network_linked & set(inspect(engine).get_table_names())
     with engine.connect() as conn:
-        row = conn.execute(select(ballots)).one()
-        mark = conn.execute(select(vote_marks)).one()
+        row = conn.execute(select(pending_ballots)).one()
     assert (row.cast_hour.minute, row.cast_hour.second, row.cast_hour.microsecond) == (0, 0, 0)
-    # The mark's expiry is on the hour too, so it gives away no more than the ballot.
-    assert (mark.expires_at.minute, mark.expires_at.second) == (0, 0)
-    assert {c["name"] for c in inspect(engine).get_columns("vote_marks")} == {
-        "digest",
-        "expires_at",
-    }
+    assert len(row.receipt) == 16
+    # The mark is elsewhere, with an expiry at a midnight (or its key's death):
+    # a boundary many marks share, never the vote's time plus the window.
+    with sqlite3.connect(tmp_path / "marks.sqlite3") as raw:
+        (expires_at,) = raw.execute("SELECT expires_at FROM marks").fetchone()
+        columns = [r[1] for r in raw.execute("PRAGMA table_info(marks)")]
+    assert columns == ["digest", "expires_at"]
+    key_made = app.extensions["keyring"].keys()[0][1]
+    assert expires_at % 86400 == 0 or expires_at == int((key_made + KEY_LIFETIME).timestamp())
 
 
 def test_rate_limit_keys_are_hashes_not_addresses(tmp_path):
@@ -101,40 +107,41 @@ def test_rate_limit_keys_are_hashes_not_addresses(tmp_path):
 
 
 def test_keys_rotate_daily_and_are_destroyed_after_48_hours(tmp_path):
-    app = make_app(tmp_path)
-    engine = app.extensions["poll_db"]
+    store = SQLiteMarks(tmp_path / "marks.sqlite3")
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    assert rotate_keys(engine, start) is True
-    assert rotate_keys(engine, start + timedelta(hours=23)) is False
-    assert rotate_keys(engine, start + timedelta(hours=24)) is True
-    with engine.connect() as conn:
-        assert len(conn.execute(select(hash_keys)).all()) == 2
-    rotate_keys(engine, start + timedelta(hours=48))
-    with engine.connect() as conn:
-        created = [r.created_at for r in conn.execute(select(hash_keys.c.created_at))]
-    assert start.replace(tzinfo=None) not in [c.replace(tzinfo=None) for c in created]
+    first = store.keys(start)[0][0]
+    assert store.keys(start + timedelta(hours=23))[0][0] == first
+    second = store.keys(start + timedelta(hours=24))
+    assert [key for key, _ in second][1:] == [first]  # kept one more day, for checking
+    assert store.maintain(start + timedelta(hours=48)) == 1
+    assert first not in [key for key, _ in store.keys(start + timedelta(hours=48))]
+    assert first not in (tmp_path / "marks.sqlite3").read_bytes()
 
 
 def test_old_keys_are_destroyed_even_when_nobody_votes(tmp_path):
     app = make_app(tmp_path)
-    engine = app.extensions["poll_db"]
-    old = datetime.now(UTC) - timedelta(hours=49)
-    with engine.begin() as conn:
-        conn.execute(insert(hash_keys).values(secret=b"k" * 32, created_at=old))
-        conn.execute(insert(vote_marks).values(digest=b"d" * 32, expires_at=old))
-    rotator = KeyRotator(engine, interval=0.05)
+    store = app.extensions["marks"]
+    old = int((datetime.now(UTC) - timedelta(hours=49)).timestamp())
+    with sqlite3.connect(store.path) as raw:
+        raw.execute("INSERT INTO keys (made_at, secret) VALUES (?, ?)", (old, b"k" * 32))
+        raw.execute("INSERT INTO marks (digest, expires_at) VALUES (?, ?)", (b"d" * 32, old))
 
     def secrets_and_marks():
-        with engine.connect() as conn:
-            secrets = [r.secret for r in conn.execute(select(hash_keys.c.secret))]
-            marks = conn.execute(select(vote_marks)).all()
+        with sqlite3.connect(store.path) as raw:
+            secrets = [r[0] for r in raw.execute("SELECT secret FROM keys")]
+            marks = raw.execute("SELECT * FROM marks").fetchall()
         return secrets, marks
 
-    rotator.start()
+    maintenance = Maintenance(store, app.extensions["poll_db"], interval=0.05)
+    maintenance.start()
     try:
-        wait_until(lambda: b"k" * 32 not in secrets_and_marks()[0], 5, "the old key's removal")
+        wait_until(
+            lambda: b"k" * 32 not in secrets_and_marks()[0] and not secrets_and_marks()[1],
+            5,
+            "the old key's and mark's removal",
+        )
     finally:
-        rotator.stop()
+        maintenance.stop()
     secrets, marks = secrets_and_marks()
     assert b"k" * 32 not in secrets
     assert marks == []
@@ -144,7 +151,6 @@ def test_old_keys_are_destroyed_even_when_nobody_votes(tmp_path):
 def test_a_vote_after_the_keys_change_is_still_checked_against_yesterdays_mark(tmp_path):
     """The previous day's key stays for checking, so midnight does not reset the window."""
     app = make_app(tmp_path)
-    engine = app.extensions["poll_db"]
     keyring = app.extensions["keyring"]
     first = client_from(app, IPV4)
     assert (
@@ -156,10 +162,11 @@ def test_a_vote_after_the_keys_change_is_still_checked_against_yesterdays_mark(t
         == 201
     )
     # A new key arrives (as it would a day later); the old one is kept for checking.
-    with engine.begin() as conn:
-        conn.execute(insert(hash_keys).values(secret=b"n" * 32, created_at=datetime.now(UTC)))
+    with sqlite3.connect(app.extensions["marks"].path) as raw:
+        now = int(datetime.now(UTC).timestamp()) + 1
+        raw.execute("INSERT INTO keys (made_at, secret) VALUES (?, ?)", (now, b"n" * 32))
     keyring.invalidate()
-    assert keyring.keys()[0] == b"n" * 32
+    assert keyring.keys()[0][0] == b"n" * 32
     second = client_from(app, IPV4)
     response = second.post(
         "/poll/api/polls/inquiry/votes",

@@ -86,20 +86,25 @@ def test_results_json_matches_the_documented_schema(tmp_path):
     assert document["duplicate_policy"] == {"policy": "cookie", "window_hours": 12}
     assert document["rate_limits"]["burst"] == "5 per minute"
     assert document["status"] == "open" and document["closes"] is None
-    assert document["updated_at"] == "2026-11-21T10:00:00Z"
+    # Hour-granular: the newest batch's hour, never the time of a vote or a publish.
+    assert document["counted_to"] == "2026-11-21T10:00:00Z"
+    assert document["last_batch"] == "2026-11-21T10Z-1"
+    assert document["ledger_size"] == 4
+    assert "updated_at" not in document and "last_ballot_id" not in document
 
 
 def test_the_schema_rejects_counts_for_a_hidden_poll():
     """The schema itself states the hidden-until-closed rule, for third parties too."""
     leaky = {
-        "schema_version": 1,
+        "schema_version": 2,
         "poll": "p",
         "question": "Q?",
         "status": "open",
         "opens": "2026-01-01T00:00:00Z",
         "closes": None,
-        "updated_at": "2026-01-02T00:00:00Z",
-        "last_ballot_id": 1,
+        "ledger_size": 1,
+        "last_batch": "2026-01-02T00Z-1",
+        "counted_to": "2026-01-02T00:00:00Z",
         "results_visible": False,
         "total": 1,
         "duplicate_policy": {"policy": "none", "window_hours": 1},
@@ -231,7 +236,7 @@ def test_an_older_snapshot_never_replaces_a_newer_file(tmp_path):
     publish(app)
     folder = poll_output_dir(app, "inquiry")
     before = published(app, "inquiry")
-    older = {**results_json(app), "last_ballot_id": 1, "total": 1}
+    older = {**results_json(app), "ledger_size": 1, "total": 1}
     outcome = publish_poll(folder, older, SiteContext(), force=True, newest_in_database=lambda: 2)
     assert outcome == "stale"
     assert published(app, "inquiry") == before

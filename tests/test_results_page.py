@@ -6,7 +6,6 @@ with caching that suits it."""
 import html
 import json
 import re
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,36 +19,20 @@ from playwright.sync_api import expect
 from poll_service.publish.publisher import publish
 from tests.support.live_server import start_live_server
 from tests.support.paths import ROOT
-from tests.support.publishing import HIDDEN_POLL, SCHEMA, make_app, opener, vote, wait_for_total
+from tests.support.publishing import (
+    HIDDEN_POLL,
+    SCHEMA,
+    cast_form_vote,
+    make_app,
+    opener,
+    vote,
+    wait_for_total,
+)
 from tests.support.site import build_site
 from tests.support.site_content import campaign_article
 
 RESULTS_PAGE = "results/index.html"
 ARTICLE = campaign_article().save_as
-
-
-def cast_form_vote(server, option: str, address: str | None = None) -> float:
-    """Vote through the HTML form as a reader does; return when it was acknowledged.
-
-    ``address`` is sent as X-Forwarded-For, which only a server that trusts one
-    proxy believes.
-    """
-    browser = opener()
-    forwarded = {"X-Forwarded-For": address} if address else {}
-    form_request = urllib.request.Request(
-        f"{server.url}/poll/inquiry/?option={option}", headers=forwarded
-    )
-    form = browser.open(form_request).read().decode()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    body = urllib.parse.urlencode({"option": option, "csrf_token": token}).encode()
-    request = urllib.request.Request(
-        server.url + "/poll/inquiry/vote",
-        data=body,
-        headers={"Origin": server.url, **forwarded},
-    )
-    with browser.open(request) as response:
-        assert response.url.endswith("/poll/inquiry/thanks")
-    return time.monotonic()
 
 
 class Resources(HTMLParser):
@@ -132,8 +115,11 @@ def test_the_results_page_states_the_numbers_as_text(results_site):
     page = page_of(results_site)
     assert 'data-count="yes-judge">2<' in page and 'data-percentage="yes-judge">66.7%<' in page
     assert "data-total>3<" in page
+    # When the numbers were counted, to the hour of the newest batch: never finer.
     assert re.search(
-        r"Last updated: <time data-updated datetime=\"[^\"]+Z\">\d+ \w+ 20\d\d at", page
+        r"Counted up to the batch of: <time data-updated "
+        r"datetime=\"20\d\d-\d\d-\d\dT\d\d:00:00Z\">\d+ \w+ 20\d\d at \d\d:00 UTC",
+        page,
     )
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     assert f'<time datetime="{today}">{today}</time></th><td>2</td><td>0</td><td>1</td>' in page

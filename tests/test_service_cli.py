@@ -7,11 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
 
 from campaign_model.poll_files import with_time
-from poll_service.store.tables import ballots
-from tests.support.service import api_vote, make_app, write_poll
+from tests.support.service import api_vote, make_app, seed_sealed, write_poll
 
 
 @pytest.fixture
@@ -93,9 +91,7 @@ def test_unknown_polls_and_bad_times_get_clear_errors(app):
 
 
 def seed(app, poll_id, votes):
-    with app.extensions["poll_db"].begin() as conn:
-        for hour, option in votes:
-            conn.execute(insert(ballots).values(poll_id=poll_id, option_id=option, cast_hour=hour))
+    seed_sealed(app, poll_id, votes)
 
 
 HOUR_1 = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -227,9 +223,8 @@ def test_the_service_follows_edits_to_poll_files_and_ignores_broken_ones(app, tm
 
 
 def store_votes(app, poll_id, *hours):
-    with app.extensions["poll_db"].begin() as conn:
-        for hour in hours:
-            conn.execute(insert(ballots).values(poll_id=poll_id, option_id="yes", cast_hour=hour))
+    """Ballots cast in these hours, each sealed in its own hour's batch."""
+    seed_sealed(app, poll_id, [(hour, "yes") for hour in hours])
 
 
 def test_a_closing_time_in_the_past_is_refused_and_changes_nothing(app):

@@ -64,7 +64,7 @@ def test_published_results_are_baked_into_the_html(tmp_path):
                 "poll": "inquiry",
                 "question": "Q?",
                 "total": 1234,
-                "updated_at": "2026-11-21T10:00:00Z",
+                "counted_to": "2026-11-21T10:00:00Z",
                 "options": [{"id": "no", "label": "No", "count": 1234, "percentage": 100.0}],
             }
         )
@@ -79,6 +79,9 @@ def test_a_build_keeps_the_published_results(tmp_path):
     published = output / "polls" / "inquiry" / "results.json"
     published.parent.mkdir(parents=True)
     published.write_text("{}")
+    ledger = output / "ledger" / "inquiry" / "checkpoint"  # the public ledger too
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text("localhost/ledger/inquiry\n0\n")
     build_site(output, DELETE_OUTPUT_DIRECTORY=True)
-    assert published.exists()
+    assert published.exists() and ledger.exists()
     assert (output / "index.html").exists()

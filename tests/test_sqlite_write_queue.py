@@ -2,6 +2,7 @@
 (poll_service/store/engine.py, _WriteQueue): none is lost, and none waits past the busy
 timeout, after which it fails as SQLite itself would (a vote then gets 503)."""
 
+import secrets
 import threading
 import time
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from poll_service.store.engine import make_engine, write_transaction
-from poll_service.store.tables import ballots, metadata
+from poll_service.store.tables import metadata, pending_ballots
 
 
 @pytest.fixture
@@ -25,7 +26,12 @@ def engine(tmp_path):
 def add_ballot(engine):
     with write_transaction(engine) as conn:
         conn.execute(
-            insert(ballots).values(poll_id="p", option_id="a", cast_hour=datetime.now(UTC))
+            insert(pending_ballots).values(
+                receipt=secrets.token_bytes(16),
+                poll_id="p",
+                option_id="a",
+                cast_hour=datetime.now(UTC),
+            )
         )
 
 
@@ -38,7 +44,7 @@ def test_concurrent_writers_in_one_process_all_commit(engine):
     for thread in threads:
         thread.join()
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(ballots)).scalar_one() == 200
+        assert conn.execute(select(func.count()).select_from(pending_ballots)).scalar_one() == 200
 
 
 def test_a_writer_behind_a_stuck_one_gives_up_after_the_busy_timeout(engine):

@@ -1,44 +1,67 @@
 """Voting over HTTP, with the form and with the JSON API, and what is refused."""
 
-import pytest
-from sqlalchemy import func, select
+import re
 
-from poll_service.store.tables import ballots
-from tests.support.service import ORIGIN, csrf_token_from, make_app
+import pytest
+from sqlalchemy import select
+
+from campaign_model.ledger.entries import parse_receipt
+from poll_service.store.tables import pending_ballots
+from tests.support.service import ORIGIN, count, csrf_token_from, make_app
 
 
 def ballot_count(app) -> int:
-    with app.extensions["poll_db"].connect() as conn:
-        return conn.execute(select(func.count()).select_from(ballots)).scalar_one()
+    return count(app)
 
 
 def form_token(client, poll="inquiry"):
     return csrf_token_from(client.get(f"/poll/{poll}/").text)
 
 
-def test_form_vote_redirects_to_a_confirmation_with_results(app, client):
+def test_form_vote_answers_with_a_confirmation_its_receipt_and_results(app, client):
     token = form_token(client)
     response = client.post(
         "/poll/inquiry/vote",
         data={"option": "yes-expert", "csrf_token": token},
         headers={"Origin": ORIGIN},
     )
-    assert response.status_code == 303
-    assert response.headers["Location"].endswith("/poll/inquiry/thanks")
-    page = client.get("/poll/inquiry/thanks")
+    # The confirmation is the POST's own answer (no redirect), so the receipt it
+    # shows is in no URL, and the page is never cached.
+    assert response.status_code == 200 and "Location" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+    page = response
+    code = re.search(r'class="poll-receipt__code">([0-9A-Z-]+)<', page.text).group(1)
+    receipt = parse_receipt(code)
+    with app.extensions["poll_db"].connect() as conn:
+        assert conn.execute(select(pending_ballots.c.receipt)).scalar_one() == receipt
+    assert code not in "".join(c.value for c in client._cookies.values())
     assert "your vote has been counted" in page.text
-    assert 'data-count="yes-expert">1<' in page.text
+    assert "will appear in the results with the next batch" in page.text
+    assert "batches of at least 10 votes" in page.text
+    # Stored, but not counted anywhere until its batch is sealed.
     assert ballot_count(app) == 1
+    assert 'data-count="yes-expert">0<' in page.text
 
 
-def test_the_choice_from_a_static_page_is_carried_to_the_form(client):
-    from_our_page = {"Sec-Fetch-Site": "same-origin"}
-    page = client.get("/poll/inquiry/?option=no", headers=from_our_page).text
-    assert 'value="no" checked' in page
-    assert "checked" not in client.get("/poll/inquiry/").text
+def test_the_choice_from_a_static_page_is_posted_to_the_form_never_put_in_its_url(client):
+    chosen = client.post("/poll/inquiry/", data={"option": "no"}, headers={"Origin": ORIGIN})
+    assert chosen.status_code == 200
+    assert 'value="no" checked' in chosen.text
+    assert 'name="csrf_token"' in chosen.text
+    # A choice in the query string is ignored, so no link or history entry can carry one.
+    assert "checked" not in client.get("/poll/inquiry/?option=no").text
+    # The static pages' forms POST.
+    assert 'method="post"' in client.get("/poll/inquiry/").text
 
 
-@pytest.mark.parametrize("fetch_site", ["cross-site", "same-site", "none", None])
+def test_posting_a_choice_from_another_site_is_refused(client):
+    response = client.post(
+        "/poll/inquiry/", data={"option": "no"}, headers={"Origin": "https://evil.example"}
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("fetch_site", ["cross-site", "same-site", "none", "same-origin", None])
 def test_a_link_from_elsewhere_never_ticks_an_answer(client, fetch_site):
     headers = {"Sec-Fetch-Site": fetch_site} if fetch_site else {}
     page = client.get("/poll/inquiry/?option=no", headers=headers).text
@@ -54,7 +77,7 @@ def test_api_vote_returns_201_with_results(app, client, api_token):
     )
     assert response.status_code == 201
     counts = {o["id"]: o["count"] for o in response.json["results"]["options"]}
-    assert counts["yes-judge"] == 1
+    assert counts["yes-judge"] == 0  # counted with its batch, not alone
     assert ballot_count(app) == 1
 
 

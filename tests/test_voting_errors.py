@@ -5,7 +5,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.service import ORIGIN, api_token, api_vote, form_vote, make_app, stored
+from tests.support.service import (
+    ORIGIN,
+    api_token,
+    api_vote,
+    form_vote,
+    make_app,
+    seal_all,
+    stored,
+)
 
 POLLS = {
     "test": {},
@@ -133,7 +141,7 @@ def test_a_stale_form_token_works_again_after_the_form_is_shown_again(app, clien
     again = client.post(
         "/poll/test/vote", data={"option": "yes", "csrf_token": fresh}, headers={"Origin": ORIGIN}
     )
-    assert again.status_code == 303
+    assert again.status_code == 200
     assert stored(app)[0] == 1
 
 
@@ -177,7 +185,7 @@ def test_a_same_origin_browser_post_is_accepted(app, client):
         data={"option": "yes", "csrf_token": api_token(client)},
         headers={"Sec-Fetch-Site": "same-origin"},
     )
-    assert response.status_code == 303
+    assert response.status_code == 200
     assert stored(app)[0] == 1
 
 
@@ -288,16 +296,17 @@ def test_a_repeated_form_field_is_refused(app, client):
 
 
 def test_already_voted_on_the_form_is_a_friendly_page_with_the_results(app, client):
-    assert form_vote(client, "test", "yes").status_code == 303
+    assert form_vote(client, "test", "yes").status_code == 200
     again = form_vote(client, "test", "no")
     assert again.status_code == 409
     assert "You have already voted" in again.text
-    assert 'data-count="yes">1<' in again.text
+    assert 'data-count="yes">0<' in again.text  # the first vote waits for its batch
     assert stored(app) == (1, 1)
 
 
 def test_already_voted_on_the_api_carries_the_current_results(app, client):
     assert api_vote(client, "test", {"option": "yes"}).status_code == 201
+    seal_all(app)
     again = api_vote(client, "test", {"option": "no"})
     assert_problem(again, 409, "already-voted")
     counts = {o["id"]: o["count"] for o in again.json["results"]["options"]}

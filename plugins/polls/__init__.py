@@ -122,7 +122,7 @@ class PublishedPoll:
 
     @property
     def updated(self) -> str:
-        return long_time(self.results.get("updated_at")) if self.results else ""
+        return long_time(self.results.get("counted_to")) if self.results else ""
 
     @property
     def status_text(self) -> str:
@@ -201,8 +201,8 @@ class PublishedPoll:
                 for name, kind in formats
             ],
         }
-        if results.get("updated_at"):
-            dataset["dateModified"] = results["updated_at"]
+        if results.get("counted_to"):
+            dataset["dateModified"] = results["counted_to"]
         return dataset
 
 

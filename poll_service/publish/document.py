@@ -18,12 +18,11 @@ from campaign_model.polls import Poll
 from campaign_model.site import DATA_LICENCE
 
 from ..store.ballots import Tally
+from ..store.batches import label_hour
 
-SCHEMA_VERSION = 1
-
-# Fields that say when the document was made rather than what it says; two
-# documents that differ only here carry the same results.
-TIMESTAMP_FIELDS = ("updated_at",)
+# 2: counts come from sealed batches; ``updated_at`` (to the second) and
+# ``last_ballot_id`` gave away when each vote arrived, and are gone.
+SCHEMA_VERSION = 2
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -38,12 +37,15 @@ def results_document(
     rate_limits: dict,
     now: datetime | None = None,
     reached: dict[int, str] | None = None,
+    ledger: dict | None = None,
 ) -> dict:
     """results.json: counts only when the poll shows them, always status and total.
 
     ``reached`` holds the times milestones were first reached, from the
     document published before (see ``reached_times``); a milestone reached
-    since is stamped with this document's hour.
+    since is stamped with this document's hour. ``ledger`` (origin, tree_size,
+    root, checkpoint) names the published ledger the counts were taken from, so
+    anyone can recount them.
     """
     now = now or datetime.now(UTC)
     poll: Poll = result.poll
@@ -55,8 +57,9 @@ def results_document(
         "status": poll.status(now),
         "opens": iso(poll.opens),
         "closes": iso(poll.closes),
-        "updated_at": iso(now),
-        "last_ballot_id": result.last_ballot_id,
+        "ledger_size": result.ledger_size,
+        "last_batch": result.last_batch,
+        "counted_to": iso(label_hour(result.last_batch)) if result.last_batch else None,
         "results_visible": visible,
         "total": result.total,
         "duplicate_policy": {
@@ -68,6 +71,8 @@ def results_document(
     }
     if poll.milestones:
         document["milestones"] = milestones(poll, result.total, now, reached or {})
+    if ledger is not None:
+        document["ledger"] = ledger
     if visible:
         document["options"] = [
             {
@@ -118,14 +123,8 @@ def reached_times(document: dict | None) -> dict[int, str]:
 
 
 def same_results(old: dict | None, new: dict) -> bool:
-    """True when two documents differ at most in when they were made."""
-    if old is None:
-        return False
-    return _without_timestamps(old) == _without_timestamps(new)
-
-
-def _without_timestamps(document: dict) -> dict:
-    return {key: value for key, value in document.items() if key not in TIMESTAMP_FIELDS}
+    """True when two documents say the same (nothing in one says when it was made)."""
+    return old == new
 
 
 def rate_limits_in_force() -> dict:

@@ -99,7 +99,9 @@ def published_assets() -> dict[str, tuple[str, bytes]]:
     return assets
 
 
-def human_time(iso_moment: str) -> str:
+def human_time(iso_moment: str | None) -> str:
+    if iso_moment is None:
+        return "no batch yet"
     moment = datetime.fromisoformat(iso_moment.replace("Z", "+00:00"))
     return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
 
@@ -128,7 +130,7 @@ def embed_html(document: dict, site: SiteContext) -> bytes:
         exit_url=EXIT_URL,
         caveat=POLL_CAVEAT,
         status=status_sentence(document),
-        updated=human_time(document["updated_at"]),
+        counted_to=human_time(document["counted_to"]),
     )
     return html.encode("utf-8")
 
@@ -158,6 +160,6 @@ def sheet_html(document: dict, site: SiteContext) -> bytes:
         status=status_sentence(document),
         method=methodology(document),
         milestones=milestones_of(document),
-        updated=human_time(document["updated_at"]),
+        counted_to=human_time(document["counted_to"]),
     )
     return html.encode("utf-8")

@@ -16,8 +16,14 @@ Four rules keep the files right:
 - **One publisher at a time.** A publish runs only while holding the lease in
   the database (publish_lock.py), and the counts are taken inside it.
 - **Never stale over fresh.** A publish never replaces results.json with a
-  snapshot whose last ballot id is older than the published one (unless the
-  published file counts ballots this database never had: it was reset).
+  snapshot that counts fewer ledger entries than the published one (unless
+  the published file counts entries this database never had: it was reset).
+- **Sealed batches only.** Inside the lock, a publish first seals the batches
+  that are due (store/batches.py) and then counts the ledger alone, so no
+  published number moves by fewer than ANONYMITY_K ballots.
+- **A ledger anyone can recount.** Each poll's sealed entries are published
+  as a signed, append-only Merkle log (ledger.py), and results.json names the
+  tree size and root its counts were taken from.
 - **Bounded writes.** The background publisher checks for new ballots every
   PUBLISH_INTERVAL seconds and publishes at most once per check, however many
   votes arrived; a poll whose results have not changed is not rewritten.
@@ -41,12 +47,14 @@ from sqlalchemy import func, select
 from campaign_model.files import write_atomically
 
 from ..store.ballots import tally
+from ..store.batches import any_due, next_position, seal_due
 from ..store.engine import get_engine_for, read_connection
 from ..store.outcomes import total_outcomes
-from ..store.tables import ballots
+from ..store.tables import ledger_entries
 from .charts import results_svg, trend_svg
 from .document import rate_limits_in_force, reached_times, results_document, same_results
 from .exports import SiteContext, embed_html, published_assets, results_csv, sheet_html
+from .ledger import publish_poll_ledger
 from .lock import PublishLock
 from .refusals import FILE_NAME as REFUSALS_FILE
 from .refusals import publish_refusals, refusals_document
@@ -105,14 +113,14 @@ def publish_poll(
 ) -> str:
     """Write one poll's files unless that would go backwards or change nothing.
 
-    Returns "written", "stale" (the published file counts newer ballots) or
-    "unchanged". A published file that counts ballots the database does not
-    have (its last ballot id is beyond ``newest_in_database()``) was made from
-    another database, one since reset or restored, and is replaced.
+    Returns "written", "stale" (the published file counts more of the ledger)
+    or "unchanged". A published file that counts entries the database does
+    not have (its ledger size is beyond ``newest_in_database()``) was made
+    from another database, one since reset or restored, and is replaced.
     """
     current = read_published(folder / "results.json")
-    published_up_to = current.get("last_ballot_id", -1) if current else -1
-    if published_up_to > document["last_ballot_id"]:
+    published_up_to = current.get("ledger_size", -1) if current else -1
+    if published_up_to > document["ledger_size"]:
         if newest_in_database is None or published_up_to <= newest_in_database():
             return "stale"
         log.warning(
@@ -147,6 +155,7 @@ class PublishReport:
     locked_out: bool = False
     outcomes: dict[str, str] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
+    sealed: list = field(default_factory=list)  # the batches sealed first (SealedBatch)
 
 
 def publish(
@@ -178,11 +187,14 @@ def publish(
             limits = rate_limits_in_force()
         report = PublishReport()
         site = publish_site_context(app)
+        report.sealed = seal_batches(app, now)
         for poll in app.extensions["polls"].values():
+            counted = tally(engine, poll)
+            ledger = publish_poll_ledger(app, poll, counted.ledger_size, now)
             folder = poll_output_dir(app, poll.id)
             reached = reached_times(read_published(folder / "results.json"))
-            document = results_document(tally(engine, poll), limits, now, reached)
-            newest = partial(latest_ballot_id, app, poll.id)
+            document = results_document(counted, limits, now, reached, ledger=ledger)
+            newest = partial(ledger_size, app, poll.id)
             outcome = publish_poll(folder, document, site, force, newest)
             report.outcomes[poll.id] = outcome
             if outcome == "written":
@@ -194,17 +206,35 @@ def publish(
         lock.release()
 
 
-def latest_ballot_id(app: Flask, poll_id: str | None = None) -> int:
-    """The newest ballot's id, in one poll or in all."""
-    query = select(func.coalesce(func.max(ballots.c.id), 0))
-    if poll_id is not None:
-        query = query.where(ballots.c.poll_id == poll_id)
+def seal_batches(app: Flask, now: datetime | None = None) -> list:
+    """Seal every batch that is due (call it holding the publish lock)."""
+    return seal_due(
+        get_engine_for(app),
+        app.extensions["polls"].values(),
+        int(app.config["ANONYMITY_K"]),
+        int(app.config["ANONYMITY_BATCH"]),
+        now,
+    )
+
+
+def ledger_size(app: Flask, poll_id: str) -> int:
+    """How many ledger entries one poll has."""
     with read_connection(get_engine_for(app)) as conn:
-        return conn.execute(query).scalar_one()
+        return next_position(conn, poll_id)
+
+
+def ledger_sizes(app: Flask) -> dict[str, int]:
+    """{poll id: ledger entries}, for every poll with any (one index scan)."""
+    query = select(ledger_entries.c.poll_id, func.max(ledger_entries.c.position) + 1).group_by(
+        ledger_entries.c.poll_id
+    )
+    with read_connection(get_engine_for(app)) as conn:
+        return dict(conn.execute(query).all())
 
 
 class Publisher(threading.Thread):
-    """Publishes whenever a new ballot arrives or a poll opens, closes or reveals results."""
+    """Seals due batches, and publishes when the ledger grows or a poll opens,
+    closes or reveals its results."""
 
     def __init__(self, app: Flask, interval: float | None = None):
         super().__init__(name="results-publisher", daemon=True)
@@ -213,26 +243,33 @@ class Publisher(threading.Thread):
         self.stopping = threading.Event()
         self.lock = PublishLock(get_engine_for(app))
         self.published_state: tuple | None = None
-        # After a change, look once more: on PostgreSQL a ballot with a lower id
-        # can commit after a higher one, leaving the newest id unchanged.
-        self.recheck = False
 
     def current_state(self) -> tuple:
         """What, when it changes, calls for a publish."""
         polls = self.app.extensions["polls"].values()
         statuses = tuple((p.status(), p.results_visible()) for p in polls)
         # Refusals change refusals.json without a new ballot.
-        return latest_ballot_id(self.app), total_outcomes(get_engine_for(self.app)), statuses
+        return ledger_sizes(self.app), total_outcomes(get_engine_for(self.app)), statuses
+
+    def seal_if_pending(self) -> None:
+        """Seal what is due; only a read while ballots wait for their batch."""
+        config, polls = self.app.config, self.app.extensions["polls"].values()
+        k, eager = int(config["ANONYMITY_K"]), int(config["ANONYMITY_BATCH"])
+        if not any_due(get_engine_for(self.app), polls, k, eager):
+            return
+        with self.lock.held() as acquired:
+            if acquired:
+                seal_batches(self.app)
 
     def publish_if_changed(self) -> bool:
+        self.seal_if_pending()
         state = self.current_state()
-        if state == self.published_state and not self.recheck:
+        if state == self.published_state:
             return False
         # The first pass rewrites every file, in case this version draws them differently.
         first = self.published_state is None
         if publish(self.app, lock=self.lock, force=first).locked_out:
             return False  # another publisher is at work; check again next time
-        self.recheck = state != self.published_state
         self.published_state = state
         return True
 

@@ -48,7 +48,9 @@ def wrap(draw: ImageDraw.ImageDraw, text: str, face, width: int, max_lines: int)
     return lines
 
 
-def long_date(iso_moment: str) -> str:
+def long_date(iso_moment: str | None) -> str:
+    if iso_moment is None:
+        return "no votes counted yet"
     moment = datetime.fromisoformat(iso_moment.replace("Z", "+00:00"))
     return f"{moment.day} {moment:%B %Y}"
 
@@ -94,7 +96,7 @@ def share_png(document: dict, site_name: str, site_host: str = "") -> bytes:
             (MARGIN, y + 24), "Results are shown when the poll closes.", font=font(36), fill=INK
         )
     total = f"{document['total']:,} vote" + ("" if document["total"] == 1 else "s")
-    footer = f"Total: {total} · {long_date(document['updated_at'])}"
+    footer = f"Total: {total} · {long_date(document['counted_to'])}"
     draw.text((MARGIN, footer_top), footer, font=font(30), fill=INK)
     small = font(24)
     draw.text((MARGIN, footer_top + 42), f"{POLL_CAVEAT}.", font=small, fill=MUTED)

@@ -3,60 +3,36 @@ the publisher all call these functions."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from campaign_model.polls import Poll
 
-from .engine import read_connection
-from .keys import KeyRing
-from .tables import ballots, vote_marks
+from .batches import label_hour, next_position
+from .engine import read_connection, write_transaction
+from .keys import KeyRing, digest
+from .marks import mark_expiry
+from .tables import ledger_entries, pending_ballots
 from .writer import run_write
+
+RECEIPT_BYTES = 16
 
 
 class AlreadyVoted(Exception):
     """This network has already voted in this poll within the poll's window."""
 
 
+class ReceiptInUse(Exception):
+    """The receipt sent with a vote is already another ballot's."""
+
+
 def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
-
-
-# The vote's statements, built once: building a Core statement for every vote
-# cost about four times as much CPU as executing it (docs/reports/benchmarks.md),
-# and it runs on the one writer thread that every vote of a process waits for.
-_DIGESTS = bindparam("digests", expanding=True)
-_FORGET_EXPIRED_MARKS = delete(vote_marks).where(
-    vote_marks.c.digest.in_(_DIGESTS), vote_marks.c.expires_at <= bindparam("now")
-)
-_LIVE_MARK = select(vote_marks.c.digest).where(
-    vote_marks.c.digest.in_(_DIGESTS), vote_marks.c.expires_at > bindparam("now")
-)
-_INSERT_BALLOT = insert(ballots).values(
-    poll_id=bindparam("poll_id"), option_id=bindparam("option_id"), cast_hour=bindparam("hour")
-)
-_INSERT_MARK_ONCE = {
-    name: builder(vote_marks)
-    .values(digest=bindparam("digest"), expires_at=bindparam("expires_at"))
-    .on_conflict_do_nothing()
-    # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement.
-    .returning(vote_marks.c.digest)
-    for name, builder in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
-}
-
-
-def _insert_mark_once(conn, digest: bytes, expires_at: datetime) -> bool:
-    """Insert a duplicate-check mark; False when it was already there."""
-    statement = _INSERT_MARK_ONCE.get(conn.dialect.name)
-    if statement is None:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database {conn.dialect.name}")
-    values = {"digest": digest, "expires_at": expires_at}
-    return conn.execute(statement, values).first() is not None
 
 
 def record_vote(
@@ -66,45 +42,120 @@ def record_vote(
     *,
     keyring: KeyRing | None = None,
     network: str | None = None,
+    receipt: bytes | None = None,
     now: datetime | None = None,
-) -> None:
-    """Store one ballot, or raise AlreadyVoted; return once it is committed.
+) -> bytes:
+    """Store one vote as a pending ballot and return its receipt, or raise.
 
-    With the ``cookie+network`` policy, ``keyring`` and ``network`` are needed:
-    the mark and the ballot are written together, so either both are stored or
-    neither is.
+    The contract every caller (and any faster write path) keeps:
+
+    - On return the ballot is durable (committed) and will be counted once its
+      batch is sealed (store/batches.py); it is counted nowhere before that.
+    - The ballot row holds only poll, option, the hour and the receipt: no id,
+      no exact time, nothing about the voter.
+    - ``receipt`` is 16 bytes chosen by the voter's browser (or drawn by the
+      server into its form); None draws one with ``secrets.token_bytes(16)``.
+      Sending the same vote with the same receipt again (a retry after a lost
+      answer) stores nothing more and returns normally: exactly once. A
+      receipt already used by a different vote raises ReceiptInUse.
+    - With the ``cookie+network`` policy, ``keyring`` and ``network`` are
+      needed. The duplicate mark lives in the keyring's own store (marks.py),
+      never in the votes database nor in the ballot's transaction: a network
+      with a live mark raises AlreadyVoted before anything is stored; the mark
+      is claimed after the ballot is stored (a retry claims it if a crash came
+      between); a vote whose mark cannot be claimed (a lost race, or an error)
+      is withdrawn before the error is raised, so a refusal stores nothing.
     """
     now = now or datetime.now(UTC)
+    receipt = secrets.token_bytes(RECEIPT_BYTES) if receipt is None else bytes(receipt)
+    if len(receipt) != RECEIPT_BYTES:
+        raise ValueError(f"a receipt is {RECEIPT_BYTES} bytes")
     check_network = poll.duplicate_policy == "cookie+network"
     if check_network and (keyring is None or network is None):
         raise ValueError("cookie+network polls need a keyring and a network")
-    # Hash before the transaction: loading the keys may rotate them, which is a
-    # write of its own and would wait forever for this transaction's lock.
-    digests = keyring.all_digests(network, poll.id) if check_network else []
-    expires_at = _hour(now) + timedelta(hours=poll.duplicate_window_hours + 1)
+    claim_mark = _MarkClaim(keyring, network, poll, now) if check_network else None
+    with read_connection(engine) as conn:
+        stored = _ballot_with_receipt(conn, receipt)
+    if stored is not None:
+        if stored != (poll.id, option_id):
+            raise ReceiptInUse()
+        if claim_mark:
+            claim_mark()  # the earlier attempt may have died before its mark
+        return receipt
+    if claim_mark and claim_mark.already_marked():
+        raise AlreadyVoted(poll.id)
+    row = {"receipt": receipt, "poll_id": poll.id, "option_id": option_id, "cast_hour": _hour(now)}
+    try:
+        # In this process's next group commit (writer.py): one fsync for every
+        # vote that arrived meanwhile; it returns once this ballot is durable.
+        run_write(engine, lambda conn: conn.execute(insert(pending_ballots).values(row)))
+    except IntegrityError:
+        raise ReceiptInUse() from None  # the same receipt, sent twice at once
+    if claim_mark:
+        try:
+            claimed = claim_mark()
+        except BaseException:
+            _withdraw(engine, receipt)  # a refused vote (503) must store nothing
+            raise
+        if not claimed:
+            _withdraw(engine, receipt)  # another vote from this network won the race
+            raise AlreadyVoted(poll.id)
+    return receipt
 
-    def store(conn) -> None:
-        if check_network:
-            # A mark past its window no longer counts, even before the purge removes it.
-            conn.execute(_FORGET_EXPIRED_MARKS, {"digests": digests, "now": now})
-            live = conn.execute(_LIVE_MARK, {"digests": digests, "now": now}).first()
-            if live is not None or not _insert_mark_once(conn, digests[0], expires_at):
-                raise AlreadyVoted(poll.id)
-        conn.execute(
-            _INSERT_BALLOT, {"poll_id": poll.id, "option_id": option_id, "hour": _hour(now)}
-        )
 
-    # Committed with the other votes that arrive meanwhile (store/writer.py);
-    # returns once this one is durable.
-    run_write(engine, store)
+class _MarkClaim:
+    """The duplicate mark one vote would make, under the current key."""
+
+    def __init__(self, keyring: KeyRing, network: str, poll: Poll, now: datetime):
+        keys = keyring.keys()
+        self.store = keyring.store
+        self.digests = [digest(key, network, poll.id) for key, _ in keys]
+        self.expires_at = mark_expiry(now, poll.duplicate_window_hours, keys[0][1])
+        self.now = now
+
+    def already_marked(self) -> bool:
+        return self.store.is_marked(self.digests, self.now)
+
+    def __call__(self) -> bool:
+        return self.store.claim(self.digests, self.expires_at, self.now)
+
+
+def ballot_stored(engine: Engine, receipt: bytes, poll_id: str, option_id: str) -> bool:
+    """True when this very vote (same receipt, poll and option) is stored."""
+    with read_connection(engine) as conn:
+        return _ballot_with_receipt(conn, receipt) == (poll_id, option_id)
+
+
+def _withdraw(engine: Engine, receipt: bytes) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(delete(pending_ballots).where(pending_ballots.c.receipt == receipt))
+
+
+def _ballot_with_receipt(conn, receipt: bytes) -> tuple[str, str] | None:
+    """(poll, option) of the ballot holding ``receipt``, pending or sealed."""
+    pending = select(pending_ballots.c.poll_id, pending_ballots.c.option_id).where(
+        pending_ballots.c.receipt == receipt
+    )
+    sealed = select(ledger_entries.c.poll_id, ledger_entries.c.option_id).where(
+        ledger_entries.c.kind == "ballot", ledger_entries.c.receipt == receipt
+    )
+    row = conn.execute(pending.union_all(sealed).limit(1)).first()
+    return None if row is None else (row[0], row[1])
 
 
 @dataclass(frozen=True)
 class Tally:
+    """A poll's counts, from sealed ledger entries only (ballots minus revocations).
+
+    ``ledger_size`` is how many of the poll's entries were counted, and
+    ``last_batch`` the newest batch's label: neither is finer than an hour.
+    """
+
     poll: Poll
     counts: dict[str, int]
     daily: list[tuple[str, dict[str, int]]]
-    last_ballot_id: int
+    ledger_size: int
+    last_batch: str | None
 
     @property
     def total(self) -> int:
@@ -114,21 +165,30 @@ class Tally:
         return round(100 * self.counts[option_id] / self.total, 1) if self.total else 0.0
 
 
+def _net_counts(conn, poll: Poll, up_to: int):
+    """(batch, option, ballots minus revocations) for entries below position ``up_to``."""
+    sign = case((ledger_entries.c.kind == "revocation", -1), else_=1)
+    return conn.execute(
+        select(ledger_entries.c.batch, ledger_entries.c.option_id, func.sum(sign).label("n"))
+        .where(ledger_entries.c.poll_id == poll.id, ledger_entries.c.position < up_to)
+        .group_by(ledger_entries.c.batch, ledger_entries.c.option_id)
+    ).all()
+
+
 def tally(engine: Engine, poll: Poll) -> Tally:
-    """Counts per option and per day, read in one consistent snapshot."""
-    day = func.substr(func.cast(ballots.c.cast_hour, ballots.c.poll_id.type), 1, 10)
+    """Counts per option and per day (the day of each batch's label), from the ledger."""
     with read_connection(engine) as conn, conn.begin():
-        last_id = conn.execute(
-            select(func.coalesce(func.max(ballots.c.id), 0)).where(ballots.c.poll_id == poll.id)
-        ).scalar_one()
-        # Counting only up to last_id keeps counts and last_id in step even where
+        size = next_position(conn, poll.id)
+        # Counting only below ``size`` keeps counts and size in step even where
         # each statement sees its own snapshot (PostgreSQL's READ COMMITTED).
-        rows = conn.execute(
-            select(day.label("day"), ballots.c.option_id, func.count().label("n"))
-            .where(ballots.c.poll_id == poll.id, ballots.c.id <= last_id)
-            .group_by("day", ballots.c.option_id)
-            .order_by("day")
-        ).all()
+        rows = _net_counts(conn, poll, size)
+        last_batch = None
+        if size:
+            last_batch = conn.execute(
+                select(ledger_entries.c.batch).where(
+                    ledger_entries.c.poll_id == poll.id, ledger_entries.c.position == size - 1
+                )
+            ).scalar_one()
     known = {option.id for option in poll.options}
     counts = dict.fromkeys(known, 0)
     by_day: dict[str, dict[str, int]] = {}
@@ -136,39 +196,47 @@ def tally(engine: Engine, poll: Poll) -> Tally:
         if row.option_id not in known:
             continue  # an option removed from the definition is not published
         counts[row.option_id] += row.n
-        by_day.setdefault(row.day, {o.id: 0 for o in poll.options})[row.option_id] += row.n
+        day = row.batch[:10]
+        by_day.setdefault(day, {o.id: 0 for o in poll.options})[row.option_id] += row.n
     ordered = {option.id: counts[option.id] for option in poll.options}
-    return Tally(poll, ordered, sorted(by_day.items()), last_id)
+    return Tally(poll, ordered, sorted(by_day.items()), size, last_batch)
 
 
 def votes_from_hour_of(engine: Engine, poll: Poll, moment: datetime) -> int:
-    """Stored votes cast in the hour of ``moment`` or later.
+    """Stored votes (pending or sealed) that may have been cast in the hour of
+    ``moment`` or later.
 
-    Ballots keep only the hour they were cast in (for privacy), so a vote in the
-    same hour as ``moment`` may have been cast just before it: this is an upper
-    bound, exact when ``moment`` is on the hour.
+    Ballots keep only the hour they were cast in (for privacy), and a sealed
+    ballot only its batch's hour, which is its own hour or later (fewer than k
+    roll into the next batch). So this is an upper bound, exact when ``moment``
+    is on the hour and every batch was sealed in its own hour.
     """
+    hour = _hour(moment)
     with read_connection(engine) as conn:
-        return conn.execute(
+        pending = conn.execute(
             select(func.count())
-            .select_from(ballots)
-            .where(ballots.c.poll_id == poll.id, ballots.c.cast_hour >= _hour(moment))
+            .select_from(pending_ballots)
+            .where(pending_ballots.c.poll_id == poll.id, pending_ballots.c.cast_hour >= hour)
         ).scalar_one()
+        batches = conn.execute(
+            select(ledger_entries.c.batch, func.count())
+            .where(ledger_entries.c.poll_id == poll.id, ledger_entries.c.kind == "ballot")
+            .group_by(ledger_entries.c.batch)
+        ).all()
+    return pending + sum(n for batch, n in batches if label_hour(batch) >= hour)
 
 
 def hourly_counts(engine: Engine, poll: Poll) -> list[tuple[datetime, str, int]]:
-    """(hour, option id, votes) for every hour with votes, oldest first: for exports."""
+    """(hour, option id, votes) per batch hour, oldest first: for exports.
+
+    The hour is the batch's label, so no hour shows fewer than a batch.
+    """
     known = {option.id for option in poll.options}
-    with read_connection(engine) as conn:
-        rows = conn.execute(
-            select(ballots.c.cast_hour, ballots.c.option_id, func.count().label("n"))
-            .where(ballots.c.poll_id == poll.id)
-            .group_by(ballots.c.cast_hour, ballots.c.option_id)
-            .order_by(ballots.c.cast_hour, ballots.c.option_id)
-        ).all()
-    return [(_utc(row.cast_hour), row.option_id, row.n) for row in rows if row.option_id in known]
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    with read_connection(engine) as conn, conn.begin():
+        rows = _net_counts(conn, poll, next_position(conn, poll.id))
+    counts: dict[tuple[datetime, str], int] = {}
+    for row in rows:
+        if row.option_id in known:
+            key = (label_hour(row.batch), row.option_id)
+            counts[key] = counts.get(key, 0) + row.n
+    return [(hour, option_id, n) for (hour, option_id), n in sorted(counts.items())]

@@ -1,11 +1,12 @@
 """Counters of what happened to vote requests, and the trending-network report.
 
-``vote_outcomes`` holds, per poll and hour, how many vote requests were
-accepted and how many were refused for each reason: public, and nothing in it
-says who asked. ``network_activity`` holds how many vote requests each network
-digest made per poll and hour, for ``flask poll report``; the digests are keyed
-with the rotating keys (keys.py), so once a key is destroyed its rows point at
-nobody, and rows older than the keys' 48 hours are deleted.
+``vote_outcomes`` (in the votes database) holds, per poll and hour, how many
+vote requests were accepted and how many were refused for each reason: public,
+and nothing in it says who asked. How many vote requests each network digest
+made per poll and hour, for ``flask poll report``, is kept in the marks store
+(marks.py), never beside the ballots: its digests are keyed with the rotating
+keys, so once a key is destroyed its rows point at nobody, and rows older than
+the keys' 48 hours are deleted.
 """
 
 from __future__ import annotations
@@ -20,14 +21,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from .engine import read_connection, write_transaction
-from .tables import network_activity, vote_outcomes
+from .marks import MarkStore, hour_of
+from .tables import vote_outcomes
 
 # Outcomes, in the order they are published.
 OUTCOMES = ("accepted", "rate-limit", "duplicate", "challenge", "honeypot", "cross-site", "invalid")
-
-
-def hour_of(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def _add_counts(conn, table, key_columns: tuple[str, ...], rows: list[dict]) -> None:
@@ -42,20 +40,14 @@ def _add_counts(conn, table, key_columns: tuple[str, ...], rows: list[dict]) -> 
         conn.execute(statement)
 
 
-def add_counts(engine: Engine, outcomes: Counter, activity: Counter) -> None:
-    """Store counts gathered in memory: ``outcomes`` by (poll, hour, outcome),
-    ``activity`` by (digest, hour, poll). One transaction for both."""
+def add_counts(engine: Engine, outcomes: Counter) -> None:
+    """Store counts gathered in memory, by (poll, hour, outcome)."""
     outcome_rows = [
         {"poll_id": poll, "hour": hour, "outcome": outcome, "count": n}
         for (poll, hour, outcome), n in sorted(outcomes.items())
     ]
-    activity_rows = [
-        {"digest": digest, "hour": hour, "poll_id": poll, "count": n}
-        for (digest, hour, poll), n in sorted(activity.items())
-    ]
     with write_transaction(engine) as conn:
         _add_counts(conn, vote_outcomes, ("poll_id", "hour", "outcome"), outcome_rows)
-        _add_counts(conn, network_activity, ("digest", "hour"), activity_rows)
 
 
 def outcomes_by_hour(engine: Engine, poll_id: str) -> list[dict]:
@@ -80,14 +72,10 @@ def total_outcomes(engine: Engine) -> int:
         return conn.execute(query).scalar_one()
 
 
-def recent_requests(engine: Engine, digest: bytes, now: datetime | None = None) -> int:
+def recent_requests(store: MarkStore, digest: bytes, now: datetime | None = None) -> int:
     """Vote requests stored for one network digest in the last whole hour and this one."""
     since = hour_of(now or datetime.now(UTC)) - timedelta(hours=1)
-    query = select(func.coalesce(func.sum(network_activity.c["count"]), 0)).where(
-        network_activity.c.digest == digest, network_activity.c.hour >= since
-    )
-    with read_connection(engine) as conn:
-        return conn.execute(query).scalar_one()
+    return sum(n for (_, d), n in store.activity_since(since).items() if d == digest)
 
 
 @dataclass(frozen=True)
@@ -97,20 +85,13 @@ class BusyNetwork:
     requests: int
 
 
-def busy_networks(engine: Engine, threshold: int, now: datetime | None = None) -> list[BusyNetwork]:
+def busy_networks(
+    store: MarkStore, threshold: int, now: datetime | None = None
+) -> list[BusyNetwork]:
     """Networks that made at least ``threshold`` vote requests in the last whole hour
     or the current one, busiest first."""
-    now = now or datetime.now(UTC)
-    since = hour_of(now) - timedelta(hours=1)
-    query = (
-        select(network_activity.c.poll_id, network_activity.c.digest, network_activity.c["count"])
-        .where(network_activity.c.hour >= since)
-        .order_by(network_activity.c.poll_id)
-    )
-    totals: Counter = Counter()
-    with read_connection(engine) as conn:
-        for poll_id, digest, n in conn.execute(query):
-            totals[(poll_id, digest)] += n
+    since = hour_of(now or datetime.now(UTC)) - timedelta(hours=1)
+    totals = store.activity_since(since)
     busy = [BusyNetwork(p, d.hex(), n) for (p, d), n in totals.items() if n >= threshold]
     return sorted(busy, key=lambda b: (-b.requests, b.poll_id, b.digest))
 

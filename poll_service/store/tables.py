@@ -1,40 +1,63 @@
 """The tables, as SQLAlchemy Core metadata. Alembic's migrations (migrations/) build them."""
 
-from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String, Table
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+)
 
 metadata = MetaData()
 
-# One row per vote: which poll, which option, and the hour it was cast. Nothing
-# here can be joined to vote_marks or to a person.
-ballots = Table(
-    "ballots",
+# A vote waiting for its batch to be sealed (store/batches.py): which poll,
+# which option, the hour it was cast, and its receipt (16 random bytes, chosen
+# by the voter's browser or drawn by the server). Keyed by the receipt, with no
+# rowid on SQLite, so rows sit in random order: no sequential id, no exact time
+# and no insertion order. Counts never read this table; sealing moves its rows
+# into ledger_entries and deletes them.
+pending_ballots = Table(
+    "pending_ballots",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("poll_id", String(64), nullable=False, index=True),
+    Column("receipt", LargeBinary(16), primary_key=True),
+    Column("poll_id", String(64), nullable=False),
     Column("option_id", String(64), nullable=False),
     Column("cast_hour", DateTime(timezone=True), nullable=False),
-)
-
-# Duplicate checks: HMAC digests of (network address + poll) under a rotating
-# key. The digest is the primary key so rows are stored in random order and
-# carry no insertion sequence that could be lined up with ballots.
-vote_marks = Table(
-    "vote_marks",
-    metadata,
-    Column("digest", LargeBinary(32), primary_key=True),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
     sqlite_with_rowid=False,
 )
 
-# The keys for those digests. Each is random, used for one day, and deleted
-# 48 hours after it was made.
-hash_keys = Table(
-    "hash_keys",
+# The append-only ledger every published number is counted from: per poll,
+# entries numbered from 0 in the order they were sealed. A batch's ballots are
+# appended together, sorted by receipt, so their order says nothing about when
+# each arrived. ``batch`` labels the batch by the hour its newest ballot was
+# cast, and its number within that hour: "2026-11-30T12Z-1". A "revocation"
+# entry cancels the ballot whose receipt and option it repeats, with the
+# reason in ``note``; nothing is ever updated or deleted. Counts are ballots
+# minus revocations, per option.
+ledger_entries = Table(
+    "ledger_entries",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("secret", LargeBinary(32), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("poll_id", String(64), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("batch", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("option_id", String(64), nullable=False),
+    Column("receipt", LargeBinary(16), nullable=False),
+    Column("note", String(500), nullable=True),
+    CheckConstraint("kind IN ('ballot', 'revocation')", name="ck_ledger_entries_kind"),
+    CheckConstraint("position >= 0", name="ck_ledger_entries_position"),
+    # One ballot per receipt, and at most one revocation of it: a receipt that
+    # names two ballots would let someone blur another voter's check.
+    Index("ux_ledger_entries_kind_receipt", "kind", "receipt", unique=True),
+    sqlite_with_rowid=False,
 )
+
+# Duplicate marks and hashing keys are not in this database: its write-ahead
+# log keeps what it is given. They live in their own store (marks.py).
 
 
 # Only one publisher may write the published results at a time, across
@@ -58,26 +81,4 @@ vote_outcomes = Table(
     Column("hour", DateTime(timezone=True), primary_key=True),
     Column("outcome", String(32), primary_key=True),
     Column("count", Integer, nullable=False),
-)
-
-# The trending-network report: vote requests per network digest per poll per
-# hour, under the rotating keys (keys.py). Rows go with the keys, after 48 h.
-network_activity = Table(
-    "network_activity",
-    metadata,
-    Column("digest", LargeBinary(32), primary_key=True),
-    Column("hour", DateTime(timezone=True), primary_key=True),
-    Column("poll_id", String(64), nullable=False),
-    Column("count", Integer, nullable=False),
-    sqlite_with_rowid=False,
-)
-
-# Proof-of-work challenges already used for a vote: each may carry one vote
-# only, so its digest is kept until the challenge would have expired anyway.
-spent_challenges = Table(
-    "spent_challenges",
-    metadata,
-    Column("digest", LargeBinary(32), primary_key=True),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
-    sqlite_with_rowid=False,
 )

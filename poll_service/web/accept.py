@@ -8,43 +8,43 @@ then are the ballot and its duplicate mark stored, in one transaction.
 
 from __future__ import annotations
 
-import time
+import re
 from collections.abc import Callable
 
-from flask import current_app, session
+from flask import current_app
 
 from campaign_model.methodology import one_vote_rule
 from campaign_model.polls import Poll
 
-from ..store.ballots import AlreadyVoted, record_vote
+from ..store.ballots import AlreadyVoted, ReceiptInUse, ballot_stored, record_vote
 from ..store.engine import get_engine
 from .errors import PollError
 from .identity import current_network
 from .lookup import get_poll
+from .session import remember_vote, remembers_vote
 
 HONEYPOT_FIELD = "website"
 # With the "none" policy the session still notes the vote briefly, only so the
-# confirmation page can tell a voter from a passer-by.
-CONFIRMATION_SECONDS = 3600
+# confirmation page can tell a voter from a passer-by (1 to 2 hours: the
+# cookie's expiry is rounded down to the hour).
+CONFIRMATION_SECONDS = 7200
+RECEIPT_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
 def voted_in_session(poll: Poll) -> bool:
-    expires = session.get("voted", {}).get(poll.id)
-    return expires is not None and expires > time.time()
+    return remembers_vote(poll.id)
 
 
 def _remember_in_session(poll: Poll) -> None:
-    """Note that this browser voted in ``poll`` (never how), until the window ends."""
-    now = time.time()
+    """Note that this browser voted in ``poll`` (never how), until the window ends.
+
+    The cookie outlives the browser session, so closing the browser does not
+    reset the window, but not the window itself (session.py)."""
     if poll.duplicate_policy == "none":
         seconds = CONFIRMATION_SECONDS
     else:
         seconds = poll.duplicate_window_hours * 3600
-    live = {k: v for k, v in session.get("voted", {}).items() if v > now}
-    live[poll.id] = int(now) + seconds
-    session["voted"] = live
-    # Outlive the browser session, so closing the browser does not reset the window.
-    session.permanent = True
+    remember_vote(poll.id, seconds)
 
 
 def check_poll_is_open(poll: Poll) -> None:
@@ -54,16 +54,32 @@ def check_poll_is_open(poll: Poll) -> None:
         raise PollError(409, f"poll-{status}", "This poll is not open", f"This poll {when}.")
 
 
+def parse_receipt(value: str | None) -> bytes | None:
+    """A receipt as sent: 32 lowercase hex digits (16 random bytes), or none."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not RECEIPT_PATTERN.fullmatch(value):
+        raise PollError(
+            422, "bad-receipt", "Bad receipt", "A receipt is 32 lowercase hexadecimal digits."
+        )
+    return bytes.fromhex(value)
+
+
 def accept_vote(
     poll_id: str,
     option_id: str | None,
     honeypot: str | None,
+    receipt: str | None = None,
     check_effort: Callable[[str, str], None] | None = None,
-) -> Poll:
+) -> tuple[Poll, bytes]:
     """Check the vote against every rule, store it, and remember it in the session.
 
     ``check_effort(poll_id, option_id)``, when given, runs once the vote is
     otherwise valid and before the duplicate check (the API's proof of work).
+
+    Returns the poll and the ballot's receipt (the one sent, or the one the
+    server drew), to show once on the confirmation: never logged, never put in
+    a URL or a cookie (issue 17).
     """
     poll = get_poll(poll_id)
     check_poll_is_open(poll)
@@ -71,25 +87,34 @@ def accept_vote(
         raise PollError(422, "honeypot", "Vote not accepted", "Leave the last field empty.")
     if poll.option(option_id or "") is None:
         raise unanswered(option_id)
+    drawn = parse_receipt(receipt)
+    remembered = poll.duplicate_policy != "none" and voted_in_session(poll)
+    if remembered and drawn is not None and ballot_stored(get_engine(), drawn, poll.id, option_id):
+        return poll, drawn  # the same vote sent again after a lost answer: stored once
     if check_effort is not None:
         check_effort(poll.id, option_id)
-    # With "cookie+network" the network's mark in the database decides: a session
-    # note copied from another browser (planted) must not silence this reader.
-    if poll.duplicate_policy == "cookie" and voted_in_session(poll):
+    # With "cookie+network" the network's mark decides: a session note copied
+    # from another browser (planted) must not silence this reader.
+    if poll.duplicate_policy == "cookie" and remembered:
         raise already_voted(poll, this_browser=True)
     try:
-        record_vote(
+        stored = record_vote(
             get_engine(),
             poll,
             option_id,
             keyring=current_app.extensions["keyring"],
             network=current_network(),
+            receipt=drawn,
         )
     except AlreadyVoted:
         # The network matched; the cookie only chooses the words ("you" or "this connection").
-        raise already_voted(poll, this_browser=voted_in_session(poll)) from None
+        raise already_voted(poll, this_browser=remembered) from None
+    except ReceiptInUse:
+        raise PollError(
+            409, "receipt-in-use", "Receipt already used", "Draw a new receipt and vote again."
+        ) from None
     _remember_in_session(poll)
-    return poll
+    return poll, stored
 
 
 def unanswered(option_id: str | None) -> PollError:

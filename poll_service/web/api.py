@@ -12,6 +12,8 @@ from importlib.resources import files
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_wtf.csrf import generate_csrf
 
+from campaign_model.ledger.entries import receipt_code
+
 from ..publish.live import current_results
 from .accept import HONEYPOT_FIELD, accept_vote, check_poll_is_open
 from .challenge import check_proof, new_challenge
@@ -87,7 +89,7 @@ def _json_body() -> dict:
         raise PollError(400, "bad-json", "Bad request", "The body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise PollError(400, "bad-json", "Bad request", "The body must be a JSON object.")
-    for field in ("option", HONEYPOT_FIELD, "challenge"):
+    for field in ("option", "receipt", HONEYPOT_FIELD, "challenge"):
         if body.get(field) is not None and not isinstance(body[field], str):
             raise PollError(422, "bad-field", "Bad field", f"'{field}' must be a string.")
     return body
@@ -101,11 +103,25 @@ def vote(poll_id: str):
         check_proof(poll_id, option_id, body.get("challenge"))
 
     try:
-        poll = accept_vote(poll_id, body.get("option"), body.get(HONEYPOT_FIELD), proof_of_work)
+        poll, receipt = accept_vote(
+            poll_id,
+            body.get("option"),
+            body.get(HONEYPOT_FIELD),
+            body.get("receipt"),
+            check_effort=proof_of_work,
+        )
     except PollError as error:
         if error.slug == "already-voted":
             # A friendly refusal that still shows the reader where the poll stands.
             error.extra["results"] = _current_results(get_poll(poll_id))
         raise
-    document = {"status": "recorded", "poll": poll.id, "results": _current_results(poll)}
-    return jsonify(document), 201
+    document = {
+        "status": "recorded",
+        "poll": poll.id,
+        "receipt": receipt.hex(),
+        "receipt_code": receipt_code(receipt),
+        "results": _current_results(poll),
+    }
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "no-store"  # the receipt is for this reader only
+    return response, 201

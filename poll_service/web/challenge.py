@@ -7,8 +7,9 @@ made and checked by the ``altcha`` library). The vote carries the solution.
 
 - **Bound to the vote:** the salt names the poll and the option, and the
   signature covers the salt, so one solution cannot carry another answer.
-- **Single use:** a solved challenge's digest is stored in ``spent_challenges``
-  until it expires (CHALLENGE_SECONDS), so a solution cannot be replayed.
+- **Single use:** a solved challenge's digest is kept in the marks store
+  (store/marks.py, away from the ballots) until the hour after it expires
+  (CHALLENGE_SECONDS), so a solution cannot be replayed.
 - **Escalating, not blocking:** the work doubles for every CHALLENGE_STEP vote
   requests the reader's network made in this poll in the last hour (at most
   CHALLENGE_MAX_DOUBLINGS times), so a shared carrier address still votes,
@@ -28,12 +29,8 @@ from datetime import UTC, datetime, timedelta
 
 from altcha import create_challenge_v1, extract_params_v1, verify_solution_v1
 from flask import current_app
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 
-from ..store.engine import get_engine, write_transaction
 from ..store.outcomes import recent_requests
-from ..store.tables import spent_challenges
 from .errors import PollError
 from .identity import current_network
 
@@ -50,7 +47,7 @@ def difficulty(poll_id: str) -> int:
     keyring = current_app.extensions["keyring"]
     digest = keyring.current_digest(current_network(), f"report:{poll_id}")
     pending = current_app.extensions["vote_outcomes"].pending_requests(digest)
-    requests = recent_requests(get_engine(), digest) + pending
+    requests = recent_requests(current_app.extensions["marks"], digest) + pending
     doublings = min(requests // int(config["CHALLENGE_STEP"]), config["CHALLENGE_MAX_DOUBLINGS"])
     return int(config["CHALLENGE_MAX_NUMBER"]) * 2**doublings
 
@@ -103,11 +100,6 @@ def check_proof(poll_id: str, option_id: str, proof: str | None) -> None:
 
 def _spend(payload: dict, expires: int) -> None:
     digest = hashlib.sha256(str(payload["challenge"]).encode()).digest()
-    row = {"digest": digest, "expires_at": datetime.fromtimestamp(expires, UTC)}
-    try:
-        with write_transaction(get_engine()) as conn:
-            conn.execute(insert(spent_challenges).values(row))
-    except IntegrityError:
-        raise _refuse(
-            "challenge-spent", "This proof of work was already used. Vote again.", 409
-        ) from None
+    marks = current_app.extensions["marks"]
+    if not marks.spend(digest, datetime.fromtimestamp(expires, UTC), datetime.now(UTC)):
+        raise _refuse("challenge-spent", "This proof of work was already used. Vote again.", 409)

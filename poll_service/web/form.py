@@ -1,13 +1,18 @@
-"""Voting without JavaScript: a plain form, POST-redirect-GET, a confirmation page."""
+"""Voting without JavaScript: a plain form, and a confirmation page with the receipt."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+import secrets
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 
+from campaign_model.ledger.entries import receipt_code
+
 from ..publish.live import current_results
-from .accept import HONEYPOT_FIELD, accept_vote, unanswered, voted_in_session
+from .accept import HONEYPOT_FIELD, RECEIPT_PATTERN, accept_vote, unanswered, voted_in_session
 from .errors import PollError, csrf_problem, render_problem, wants_json
+from .extensions import csrf
 from .lookup import get_poll
 from .outcomes import note_refusal
 
@@ -18,16 +23,11 @@ FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 FORM_FIELD_ERRORS = {"missing-option", "unknown-option"}
 
 
-def choice_from_our_page() -> str | None:
-    """``?option=``, the choice made on an article's form, when that form sent it.
-
-    Only a navigation from this site counts (Fetch Metadata says same-origin):
-    a crafted link from elsewhere must not open the form with an answer ticked.
-    Without the header (old browsers) the reader simply chooses again.
-    """
-    if request.headers.get("Sec-Fetch-Site") != "same-origin":
-        return None
-    return request.args.get("option")
+@bp.after_request
+def never_stored(response):
+    """A service page may hold a choice or a receipt: no browser or proxy cache keeps it."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 # The static pages' form sends this field, so that a submit without an answer
@@ -37,16 +37,27 @@ SUBMITTED_FIELD = "submitted"
 
 @bp.get("/<poll_id>/")
 def form(poll_id: str):
-    """The poll as a page, keeping a choice made on one of our static pages."""
-    poll = get_poll(poll_id)
-    chosen = choice_from_our_page()
-    submitted = request.args.get("option")
-    if (
-        SUBMITTED_FIELD in request.args
-        and poll.status() == "open"
-        and not poll.option(submitted or "")
-    ):
-        return form_with_error(poll_id, unanswered(submitted))
+    """The poll as a page. The query string is ignored: a choice never rides in a URL."""
+    return _form_page(get_poll(poll_id), chosen=None, honeypot="")
+
+
+@bp.post("/<poll_id>/")
+@csrf.exempt  # it stores nothing: it only shows the form with the reader's choice
+def choose(poll_id: str):
+    """The choice made on a static page (which has no CSRF token), POSTed so that
+    it appears in no URL, browser history or access log; the reader confirms it
+    on the form, which carries a token."""
+    if request.mimetype not in FORM_TYPES:
+        raise PollError(415, "unsupported-media-type", "Unsupported content type", "Send a form.")
+    # A filled honeypot on the article's static form travels on, so the vote is refused.
+    honeypot = (_single(HONEYPOT_FIELD) or "")[:200]
+    poll, chosen = get_poll(poll_id), _single("option")
+    if _single(SUBMITTED_FIELD) and poll.status() == "open" and not poll.option(chosen or ""):
+        return form_with_error(poll_id, unanswered(chosen))  # a submit with no answer
+    return _form_page(poll, chosen=chosen, honeypot=honeypot)
+
+
+def _form_page(poll, chosen: str | None, honeypot: str):
     results = None
     if poll.status() != "open":  # nothing to vote on: show where the poll stands
         results = current_results(poll)
@@ -55,9 +66,15 @@ def form(poll_id: str):
         poll=poll,
         chosen=chosen if poll.option(chosen or "") else None,
         results=results,
-        # A filled honeypot on the article's static form travels on, so the vote is refused.
-        honeypot=request.args.get(HONEYPOT_FIELD, "")[:200],
+        honeypot=honeypot,
+        receipt=new_receipt(),
     )
+
+
+def new_receipt() -> str:
+    """The receipt a no-JavaScript vote carries (drawn here, as the browser's
+    script would draw its own), so that resending the form stores it once."""
+    return secrets.token_hex(16)
 
 
 def form_with_error(poll_id: str, error: PollError):
@@ -68,12 +85,14 @@ def form_with_error(poll_id: str, error: PollError):
         return render_problem(error)
     note_refusal(error.slug)
     chosen = request.form.get("option") if error.slug not in FORM_FIELD_ERRORS else None
+    sent = request.form.get("receipt", "")
     html = render_template(
         "poll/form.html",
         poll=poll,
         chosen=chosen if poll.option(chosen or "") else None,
         error=error,
         honeypot="",
+        receipt=sent if RECEIPT_PATTERN.fullmatch(sent) else new_receipt(),
     )
     return html, error.status
 
@@ -91,7 +110,9 @@ def vote(poll_id: str):
         raise PollError(415, "unsupported-media-type", "Unsupported content type", "Send a form.")
     poll = get_poll(poll_id)
     try:
-        accept_vote(poll_id, _single("option"), _single(HONEYPOT_FIELD))
+        poll, receipt = accept_vote(
+            poll_id, _single("option"), _single(HONEYPOT_FIELD), _single("receipt")
+        )
     except PollError as error:
         if wants_json():
             raise
@@ -101,7 +122,10 @@ def vote(poll_id: str):
             note_refusal(error.slug)
             return _results_page(poll, refused=error), 409
         raise
-    return redirect(url_for("voting.thanks", poll_id=poll.id), 303)
+    # The confirmation is this response, not a redirect: it shows the receipt,
+    # which must never ride in a URL, a cookie or a log (issue 17). Sending the
+    # form again resends the same receipt, so the vote is still stored once.
+    return _results_page(poll, receipt=receipt)
 
 
 @bp.errorhandler(CSRFError)
@@ -121,7 +145,15 @@ def thanks(poll_id: str):
     return _results_page(poll)
 
 
-def _results_page(poll, refused: PollError | None = None):
-    """The results after a vote: thanks, or why a second vote was not counted."""
+def _results_page(poll, refused: PollError | None = None, receipt: bytes | None = None):
+    """The results after a vote: thanks and the receipt, or why a second vote was not counted."""
     document = current_results(poll)
-    return render_template("poll/thanks.html", poll=poll, results=document, refused=refused)
+    return render_template(
+        "poll/thanks.html",
+        poll=poll,
+        results=document,
+        refused=refused,
+        already=refused is not None,
+        receipt_code=receipt_code(receipt) if receipt else None,
+        batch_size=current_app.config["ANONYMITY_K"],
+    )

@@ -58,6 +58,8 @@ FRESH_RESULTS = "public, max-age=2, stale-while-revalidate=30, stale-if-error=86
 SHARE_CARD = "public, max-age=60, stale-while-revalidate=600"
 # A file whose name has its content's hash in it never changes.
 FINGERPRINTED = "public, max-age=31536000, immutable"
+# A ledger's checkpoint: a verifier sees a new batch within seconds.
+LEDGER_CHECKPOINT = "public, max-age=5"
 # Everything else is revalidated each time (ETag and Last-Modified make it cheap).
 REVALIDATE = "no-cache"
 # The poll service's answers carry CSRF tokens and live counts: never stored.
@@ -106,6 +108,12 @@ STATIC_CLASSES = (
     PathClass("published asset", rf"^/polls/.*{_FINGERPRINT}", FINGERPRINTED, CROSS_ORIGIN),
     PathClass("fingerprinted asset", _FINGERPRINT, FINGERPRINTED),
     PathClass("other published file", r"^/polls/", REVALIDATE, CROSS_ORIGIN),
+    # The public ledger (docs/ledger.md): anyone may fetch it to recount. A
+    # tile or entry bundle never changes once written (a wider partial one gets
+    # a new name); the checkpoint names the newest tree, so it is cached briefly.
+    PathClass("ledger checkpoint", r"^/ledger/[^/]+/checkpoint$", LEDGER_CHECKPOINT, CROSS_ORIGIN),
+    PathClass("ledger tile", r"^/ledger/[^/]+/tile/", FINGERPRINTED, CROSS_ORIGIN),
+    PathClass("other ledger file", r"^/ledger/", REVALIDATE, CROSS_ORIGIN),
     PathClass("page or other file", r"^/", REVALIDATE),
 )
 PATH_CLASSES = (SERVICE, *STATIC_CLASSES)

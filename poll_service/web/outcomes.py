@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, request
 
-from ..store.outcomes import add_counts, hour_of
+from ..store.marks import hour_of
+from ..store.outcomes import add_counts
 from .identity import current_network
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def note_refusal(slug: str) -> None:
 
 def classify(status: int, refusal: str | None) -> str | None:
     """The public outcome of a vote request, or None for a server fault (not the voter's)."""
-    if refusal is None and status in (201, 303):
+    # 200: the form's confirmation is the POST's own answer (no redirect).
+    if refusal is None and status in (200, 201):
         return "accepted"
     if refusal in REASONS:
         return REASONS[refusal]
@@ -52,10 +54,12 @@ def classify(status: int, refusal: str | None) -> str | None:
 
 
 class OutcomeCounter:
-    """Counts in memory, written to the database by a thread of this process."""
+    """Counts in memory, written by a thread of this process: the outcomes to the
+    votes database, the per-network activity to the marks store."""
 
-    def __init__(self, engine, interval: float):
+    def __init__(self, engine, marks, interval: float):
         self.engine = engine
+        self.marks = marks
         self.interval = interval
         self.lock = threading.Lock()
         self.outcomes: Counter = Counter()
@@ -78,11 +82,13 @@ class OutcomeCounter:
         with self.lock:
             outcomes, activity = self.outcomes, self.activity
             self.outcomes, self.activity = Counter(), Counter()
-        if not outcomes and not activity:
-            return
         try:
-            add_counts(self.engine, outcomes, activity)
-        except Exception:  # e.g. the database is briefly locked: keep them for next time
+            if activity:
+                self.marks.add_activity(activity)
+            activity = Counter()
+            if outcomes:
+                add_counts(self.engine, outcomes)
+        except Exception:  # e.g. a store briefly locked: keep what is unwritten for next time
             with self.lock:
                 self.outcomes.update(outcomes)
                 self.activity.update(activity)
@@ -108,7 +114,11 @@ class OutcomeCounter:
 
 
 def init_app(app: Flask) -> None:
-    counter = OutcomeCounter(app.extensions["poll_db"], float(app.config["OUTCOME_FLUSH_SECONDS"]))
+    counter = OutcomeCounter(
+        app.extensions["poll_db"],
+        app.extensions["marks"],
+        float(app.config["OUTCOME_FLUSH_SECONDS"]),
+    )
     app.extensions["vote_outcomes"] = counter
 
     @app.after_request

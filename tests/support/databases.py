@@ -24,6 +24,11 @@ def database_url_for(folder: Path) -> str:
     return _made[folder]
 
 
+def marks_url_for(folder: Path) -> str:
+    """Where an app whose files live in ``folder`` keeps its duplicate marks and keys."""
+    return f"sqlite:///{Path(folder) / 'marks.sqlite3'}"
+
+
 def use_postgresql(create_database: Callable[[], str] | None) -> None:
     """Give each folder a fresh database from ``create_database``; None means SQLite."""
     global _postgresql_database

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import time
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine
 
-from poll_service.store.tables import ballots
-
-from .service import csrf_token_from
+from .service import csrf_token_from, stored_counts
 from .services import LoopbackClient
 
 OPTIONS = ["yes-judge", "yes-expert", "no", "not-sure"]
@@ -18,14 +16,13 @@ OPTIONS = ["yes-judge", "yes-expert", "no", "not-sure"]
 def ballot_count(deployment) -> int:
     engine = create_engine(deployment.database_url)
     try:
-        with engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(ballots)).scalar_one()
+        return sum(stored_counts(engine).values())
     finally:
         engine.dispose()
 
 
 def vote_with_the_form(url: str, voter: LoopbackClient, option: str) -> int:
-    _, _, page = voter.request(f"{url}/poll/inquiry/?option={option}")
+    _, _, page = voter.request(f"{url}/poll/inquiry/")
     body = f"option={option}&csrf_token={csrf_token_from(page.decode())}"
     status, _, _ = voter.request(
         f"{url}/poll/inquiry/vote",

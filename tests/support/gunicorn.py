@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .databases import database_url_for
+from .databases import database_url_for, marks_url_for
 from .paths import ROOT
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -19,6 +19,7 @@ def gunicorn(tmp_path, workers: int, **env):
     environment = {
         **os.environ,
         "POLL_DATABASE_URL": database_url_for(tmp_path),
+        "POLL_MARKS_URL": marks_url_for(tmp_path),
         "POLL_SECRET_KEY": "test",
         "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
         "GUNICORN_BIND": "127.0.0.1:0",

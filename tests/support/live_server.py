@@ -11,7 +11,7 @@ from poll_service import create_app
 from poll_service.devserver import PrivateRequestHandler, site_app
 from poll_service.publish.publisher import Publisher, publish
 
-from .databases import database_url_for
+from .databases import database_url_for, marks_url_for
 from .site import build_site
 
 
@@ -41,6 +41,12 @@ class LiveServer:
         self.server.shutdown()
 
 
+# For tests of the plumbing (a vote reaches the files and pages), not of
+# anonymity: every vote is a full batch, sealed by the next publisher pass, as
+# under load. tests/test_anonymity*.py run with the real k.
+EVERY_VOTE_A_BATCH = {"ANONYMITY_K": 1, "ANONYMITY_BATCH": 1}
+
+
 def start_live_server(folder: Path, **config) -> LiveServer:
     """Build the site into ``folder``/output and serve it with the service; call .stop().
 
@@ -48,8 +54,16 @@ def start_live_server(folder: Path, **config) -> LiveServer:
     start with the real numbers.
     """
     output = folder / "output"
-    settings = {"SECRET_KEY": "test", "SITE_OUTPUT_DIR": str(output), **config}
-    app = create_app({"DATABASE_URL": database_url_for(folder), **settings})
+    settings = {
+        "SECRET_KEY": "test",
+        "SITE_OUTPUT_DIR": str(output),
+        "LEDGER_KEY_DIR": str(folder / "ledger-keys"),
+        **EVERY_VOTE_A_BATCH,
+        **config,
+    }
+    app = create_app(
+        {"DATABASE_URL": database_url_for(folder), "MARKS_URL": marks_url_for(folder), **settings}
+    )
     publish(app)
     server = LiveServer(app, output)
     # Addresses meant to be pasted elsewhere (embed code, share links) name this

@@ -18,6 +18,7 @@ import http.client
 import ipaddress
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -56,6 +57,7 @@ def service_env(workdir: Path, database_url: str | None = None, **settings: str)
             "POLL_SECRET_KEY": "reliability-tests",
             "POLL_DATABASE_URL": database_url or f"sqlite:///{workdir / 'votes.sqlite3'}",
             "POLL_SITE_OUTPUT_DIR": str(workdir / "output"),
+            "POLL_MARKS_URL": f"sqlite:///{workdir / 'marks.sqlite3'}",
             "POLL_TRUSTED_PROXY_HOPS": "1",
             # Scripted voters, not browsers: no proof of work (tests/conftest.py).
             "POLL_CHALLENGE_REQUIRED": "false",
@@ -186,6 +188,9 @@ class Voter:
     cookie: str = ""
     token: str = ""
     extra_headers: dict = field(default_factory=dict)
+    # Drawn once per vote, as the browser's script does, and sent again with
+    # every retry: the service then stores the vote exactly once.
+    receipt: str = field(default_factory=lambda: secrets.token_hex(16))
 
 
 class Client:
@@ -232,7 +237,7 @@ class Client:
         return self.request(
             "POST",
             f"/poll/api/polls/{poll}/votes",
-            body=json.dumps({"option": option}).encode(),
+            body=json.dumps({"option": option, "receipt": voter.receipt}).encode(),
             headers={
                 "Content-Type": "application/json",
                 "Origin": f"http://127.0.0.1:{self.port}",

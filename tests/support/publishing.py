@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import re
 import time
+import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +16,8 @@ from poll_service.publish.publisher import poll_output_dir
 from poll_service.store.ballots import record_vote
 from poll_service.store.engine import get_engine_for
 
-from .databases import database_url_for
+from .databases import database_url_for, marks_url_for
+from .live_server import EVERY_VOTE_A_BATCH
 from .paths import ROOT
 from .waiting import wait_until
 
@@ -53,7 +56,12 @@ def make_app(tmp_path: Path, name: str = "app", polls: dict[str, str] | None = N
         "TESTING": True,
         "SECRET_KEY": "test",
         "DATABASE_URL": database_url_for(folder),
+        "MARKS_URL": marks_url_for(folder),
         "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        "LEDGER_KEY_DIR": str(folder / "ledger-keys"),
+        # These tests are about the files: each vote is its own batch (as under
+        # load). tests/test_anonymity_*.py hold the publisher to the real k.
+        **EVERY_VOTE_A_BATCH,
         **config,
     }
     if polls is not None:
@@ -120,3 +128,25 @@ label = "No"
 
 def results_json(app, poll_id: str = "inquiry") -> dict:
     return json.loads((poll_output_dir(app, poll_id) / "results.json").read_text())
+
+
+def cast_form_vote(server, option: str, address: str | None = None) -> float:
+    """Vote through the HTML form as a reader does; return when it was acknowledged.
+
+    ``address`` is sent as X-Forwarded-For, which only a server that trusts one
+    proxy believes.
+    """
+    browser = opener()
+    forwarded = {"X-Forwarded-For": address} if address else {}
+    form_request = urllib.request.Request(f"{server.url}/poll/inquiry/", headers=forwarded)
+    form = browser.open(form_request).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    body = urllib.parse.urlencode({"option": option, "csrf_token": token}).encode()
+    request = urllib.request.Request(
+        server.url + "/poll/inquiry/vote",
+        data=body,
+        headers={"Origin": server.url, **forwarded},
+    )
+    with browser.open(request) as response:
+        assert response.status == 200 and "your vote has been counted" in response.read().decode()
+    return time.monotonic()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from poll_service import create_app
-from poll_service.store.tables import ballots, vote_marks
+from poll_service.store.tables import ledger_entries, pending_ballots
 
-from .databases import database_url_for
+from .databases import database_url_for, marks_url_for
 
 # The origin Flask's test client sends from; votes carry it as their Origin header.
 ORIGIN = "http://localhost"
@@ -75,7 +75,9 @@ def make_app(tmp_path: Path, polls: dict[str, dict] | None = None, **config):
         "TESTING": True,
         "SECRET_KEY": "test",
         "DATABASE_URL": database_url_for(tmp_path),
+        "MARKS_URL": marks_url_for(tmp_path),
         "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        "LEDGER_KEY_DIR": str(tmp_path / "ledger-keys"),
     }
     if polls is not None:
         folder = tmp_path / "polls"
@@ -85,14 +87,79 @@ def make_app(tmp_path: Path, polls: dict[str, dict] | None = None, **config):
     return create_app({**settings, **config})
 
 
-def count(app, table=ballots) -> int:
+def stored_counts(engine) -> dict[tuple[str, str], int]:
+    """{(poll, option): ballots stored}, pending or sealed, minus revocations.
+
+    What the database holds, not what is published: published numbers count
+    sealed batches only.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    sign = case((ledger_entries.c.kind == "revocation", -1), else_=1)
+    with engine.connect() as conn:
+        sealed = conn.execute(
+            select(ledger_entries.c.poll_id, ledger_entries.c.option_id, func.sum(sign)).group_by(
+                ledger_entries.c.poll_id, ledger_entries.c.option_id
+            )
+        ).all()
+        pending = conn.execute(
+            select(pending_ballots.c.poll_id, pending_ballots.c.option_id, func.count()).group_by(
+                pending_ballots.c.poll_id, pending_ballots.c.option_id
+            )
+        ).all()
+    for poll_id, option_id, n in [*sealed, *pending]:
+        counts[poll_id, option_id] = counts.get((poll_id, option_id), 0) + n
+    return counts
+
+
+def count(app, table=None) -> int:
+    """Rows of ``table``; without one, every ballot stored (pending or sealed)."""
+    if table is None:
+        return sum(stored_counts(app.extensions["poll_db"]).values())
     with app.extensions["poll_db"].connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
 def stored(app) -> tuple[int, int]:
     """(ballots, duplicate marks): what a refused vote must leave unchanged."""
-    return count(app, ballots), count(app, vote_marks)
+    return count(app), app.extensions["marks"].count_marks()
+
+
+def seed_sealed(app, poll_id: str, votes) -> None:
+    """Store ``votes`` [(cast hour, option)] and seal each hour's as its own batch
+    once that hour has closed, as the hourly rule would with k = 1."""
+    import secrets
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from poll_service.store.batches import seal_poll
+
+    engine = app.extensions["poll_db"]
+    poll = app.extensions["polls"].find(poll_id)
+    for hour in sorted({hour for hour, _ in votes}):
+        with engine.begin() as conn:
+            conn.execute(
+                insert(pending_ballots),
+                [
+                    {
+                        "receipt": secrets.token_bytes(16),
+                        "poll_id": poll_id,
+                        "option_id": option,
+                        "cast_hour": hour,
+                    }
+                    for cast, option in votes
+                    if cast == hour
+                ],
+            )
+        seal_poll(engine, poll, 1, 10**9, hour + timedelta(hours=1))
+
+
+def seal_all(app) -> None:
+    """Seal every pending ballot now, whatever k says (for tests about counting)."""
+    from poll_service.store.batches import seal_due
+
+    seal_due(app.extensions["poll_db"], app.extensions["polls"].values(), 1, 1)
+    app.extensions.pop("tally_cache", None)  # show the new counts at once
 
 
 def form_token(client, poll_id: str = "inquiry") -> str:

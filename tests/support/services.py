@@ -400,6 +400,12 @@ class Deployment:
                 "POLL_SECRET_KEY": "one-key-for-every-instance",
                 "POLL_DATABASE_URL": self.database_url,
                 "POLL_RATELIMIT_STORAGE_URI": self.redis.url,
+                # Marks and keys in memory only, shared by every instance.
+                "POLL_MARKS_URL": self.redis.url,
+                # The stack's tests follow votes through it one by one: every
+                # vote its own batch (tests/test_anonymity_*.py hold k).
+                "POLL_ANONYMITY_K": "1",
+                "POLL_ANONYMITY_BATCH": "1",
                 "POLL_POLLS_DIR": str(ROOT / "content" / "polls"),
                 "POLL_SITE_OUTPUT_DIR": str(self.output),
                 "POLL_PUBLISH_INTERVAL": "0.2",

@@ -46,6 +46,7 @@ PAGE_TYPES = [
     PageType("tag", "/tags/inquiry/"),
     PageType("archive", "/archives/"),
     PageType("results", "/results/"),
+    PageType("check-your-vote", "/check-your-vote/"),
     PageType("poll-form", POLL_FORM),
     PageType("poll-form-error", POLL_FORM, submit_empty_poll=True),
     PageType("poll-thanks", POLL_FORM, vote=True),
@@ -65,7 +66,7 @@ def open_page_type(page, base_url: str, page_type: PageType):
     if page_type.vote:
         page.get_by_label("Not sure").check()
         page.get_by_role("button", name="Vote").click()
-        page.wait_for_url("**/thanks")
+        page.wait_for_url("**/poll/inquiry/vote")
     return response
 
 

@@ -107,12 +107,41 @@
     summary.focus();
   }
 
-  function showConfirmation(form, heading, text) {
+  // A receipt: 16 random bytes drawn here, so the server never chooses it. The
+  // ballot is published under it in the poll's public ledger (docs/ledger.md).
+  // It is shown once on the page and kept nowhere: no URL, cookie or storage.
+  function drawReceipt() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return (b < 16 ? "0" : "") + b.toString(16);
+    }).join("");
+  }
+
+  function receiptPanel(code) {
+    var box = element("div", "poll-receipt");
+    box.appendChild(element("p", "", "Your receipt (write it down or take a photo):"));
+    box.appendChild(element("p", "poll-receipt__code", code));
+    box.appendChild(element("p", "",
+      "When the next batch of votes is published, your vote appears in this poll's public " +
+      "ledger under this code, and anyone can recount the ledger. The code does not say who " +
+      "you are, and once the batch is published it proves nothing about how you voted: " +
+      "anyone can point at any code in the ledger."));
+    var link = element("a", "", "Check my vote later");
+    link.href = "/check-your-vote/";
+    var linkLine = element("p");
+    linkLine.appendChild(link);
+    box.appendChild(linkLine);
+    return box;
+  }
+
+  function showConfirmation(form, heading, text, receiptCode) {
     var panel = element("div", "panel panel--confirmation poll-confirmation");
     panel.setAttribute("role", "status");
     panel.setAttribute("tabindex", "-1");
     panel.appendChild(element("h3", "", heading));
     if (text) panel.appendChild(element("p", "", text));
+    if (receiptCode) panel.appendChild(receiptPanel(receiptCode));
     form.replaceWith(panel);
     panel.focus();
   }
@@ -217,7 +246,8 @@
       if (response.status === 201) {
         updateResults(form, data.results);
         showConfirmation(form, "Thank you: your vote has been counted",
-          "Your vote is anonymous: we do not know who you are.");
+          "Your vote is anonymous: we do not know who you are. It will appear in the " +
+          "results with the next batch of votes.", data.receipt_code);
       } else if (response.status === 409 && /\/already-voted$/.test(data.type || "")) {
         updateResults(form, data.results);
         // The service says what the poll's rule is and why (this browser, or
@@ -241,7 +271,10 @@
         showError(form, MESSAGES.noChoice);
         return;
       }
-      var body = { option: chosen.value };
+      // One receipt per vote: a retry after a lost answer resends the same one,
+      // so the vote is stored once (issue 13) and keeps its receipt (issue 17).
+      if (!form.pollReceipt) form.pollReceipt = drawReceipt();
+      var body = { option: chosen.value, receipt: form.pollReceipt };
       var honeypot = form.querySelector("input[name=website]");
       if (honeypot && honeypot.value) body.website = honeypot.value;
 
@@ -264,7 +297,8 @@
   // Older browsers keep the plain form, which works through the service's pages.
   if (!window.fetch || !Element.prototype.closest || !Element.prototype.replaceWith) return;
   // Without a worker or Web Crypto (e.g. plain HTTP on another host) the
-  // challenge cannot be solved here: the plain form still works.
+  // challenge cannot be solved, nor a receipt drawn, here: the plain form still works.
   if (!WORKER || !window.Worker || !window.crypto || !window.crypto.subtle) return;
+  if (!window.crypto.getRandomValues) return;
   document.querySelectorAll("form.poll[data-poll]").forEach(enhance);
 })();

@@ -60,14 +60,15 @@
         option.percentage.toFixed(1) + "%");
     });
     var updated = section.querySelector("[data-updated]");
-    if (updated && updated.getAttribute("datetime") !== data.updated_at) {
-      updated.setAttribute("datetime", data.updated_at);
-      setText(updated, longTime(data.updated_at));
+    // counted_to is the hour of the newest sealed batch (never finer).
+    if (updated && data.counted_to && updated.getAttribute("datetime") !== data.counted_to) {
+      updated.setAttribute("datetime", data.counted_to);
+      setText(updated, longTime(data.counted_to));
     }
     renderDaily(section, data);
     if (live) return;
     // Charts are images: ask for the new version only when the numbers changed.
-    var version = String(data.last_ballot_id);
+    var version = String(data.ledger_size);
     section.querySelectorAll("img[data-chart]").forEach(function (image) {
       if (image.getAttribute("data-version") === version) return;
       image.setAttribute("data-version", version);

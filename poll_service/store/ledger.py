@@ -1,0 +1,110 @@
+"""Reading a poll's ledger entries in order, and appending revocations.
+
+Nothing here updates or deletes an entry: a correction is a new "revocation"
+entry that names the ballot's receipt and says why (issue 17, "corrections in
+the open"). Sealing ballots is store/batches.py's.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Engine
+
+from campaign_model.ledger.entries import BALLOT, REVOCATION, Entry
+
+from .batches import POSTGRES_SEAL_LOCK, next_position
+from .engine import read_connection, write_transaction
+from .tables import ledger_entries
+
+
+def read_entries(
+    engine: Engine, poll_id: str, up_to: int | None = None, since: int = 0, batches=None
+) -> list[Entry]:
+    """The poll's entries in position order: from ``since``, below ``up_to``, of ``batches``."""
+    return [entry for _, entry in _rows(engine, poll_id, up_to, since, batches)]
+
+
+def _rows(engine, poll_id, up_to, since, batches) -> list[tuple[int, Entry]]:
+    query = select(ledger_entries).where(
+        ledger_entries.c.poll_id == poll_id, ledger_entries.c.position >= since
+    )
+    if up_to is not None:
+        query = query.where(ledger_entries.c.position < up_to)
+    if batches is not None:
+        query = query.where(ledger_entries.c.batch.in_(sorted(batches)))
+    with read_connection(engine) as conn:
+        rows = conn.execute(query.order_by(ledger_entries.c.position)).all()
+    return [
+        (
+            row.position,
+            Entry(row.kind, poll_id, row.batch, row.option_id, bytes(row.receipt), row.note or ""),
+        )
+        for row in rows
+    ]
+
+
+class DatabaseSource:
+    """A poll's first ``size`` entries, read only as far as publishing needs them."""
+
+    def __init__(self, engine: Engine, poll_id: str, size: int):
+        self.engine, self.poll_id, self.size = engine, poll_id, size
+
+    def since(self, position: int) -> list[Entry]:
+        return read_entries(self.engine, self.poll_id, up_to=self.size, since=position)
+
+    def batches(self, labels: set[str], since: int) -> list[tuple[int, Entry]]:
+        return _rows(self.engine, self.poll_id, self.size, since, labels)
+
+
+def revoke(
+    engine: Engine,
+    poll_id: str,
+    reason: str,
+    *,
+    receipts: list[bytes] | None = None,
+    batch: str | None = None,
+    option_id: str | None = None,
+) -> list[Entry]:
+    """Append one revocation per ballot chosen (by receipts, or by batch and option).
+
+    Ballots already revoked are skipped. Returns the entries appended.
+    """
+    reason = " ".join(reason.split())  # one line: an entry's fields hold no tab or newline
+    if not reason or len(reason) > 500:
+        raise ValueError("a revocation needs a reason of at most 500 characters")
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":  # the sealer's lock: one appender at a time
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_SEAL_LOCK})
+        rows = conn.execute(select(ledger_entries).where(ledger_entries.c.poll_id == poll_id)).all()
+        revoked = {bytes(r.receipt) for r in rows if r.kind == REVOCATION}
+        chosen = [
+            r
+            for r in rows
+            if r.kind == BALLOT
+            and bytes(r.receipt) not in revoked
+            and (receipts is None or bytes(r.receipt) in receipts)
+            and (batch is None or r.batch == batch)
+            and (option_id is None or r.option_id == option_id)
+        ]
+        start = next_position(conn, poll_id)
+        appended = [
+            Entry(REVOCATION, poll_id, r.batch, r.option_id, bytes(r.receipt), reason)
+            for r in sorted(chosen, key=lambda r: r.position)
+        ]
+        if appended:
+            conn.execute(
+                insert(ledger_entries),
+                [
+                    {
+                        "poll_id": poll_id,
+                        "position": start + offset,
+                        "batch": entry.batch,
+                        "kind": REVOCATION,
+                        "option_id": entry.option,
+                        "receipt": entry.receipt,
+                        "note": entry.reason,
+                    }
+                    for offset, entry in enumerate(appended)
+                ],
+            )
+    return appended

@@ -1,0 +1,50 @@
+"""Duplicate marks and keys (poll_service/store/marks.py): coarse expiries, and
+stores that keep nothing where a copy of the disk would find it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from poll_service.store.marks import KEY_LIFETIME, RedisMarks, mark_expiry
+
+DAY = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("window", [1, 2, 12, 24])
+def test_a_marks_expiry_is_shared_by_the_days_votes_and_honours_the_window(window):
+    key_made = DAY
+    votes = [DAY + timedelta(hours=h, minutes=m) for h in range(24) for m in (0, 17, 59)]
+    expiries = [mark_expiry(vote, window, key_made) for vote in votes]
+    for vote, expiry in zip(votes, expiries, strict=True):
+        # Never before the window ends, unless the key dies first (then the
+        # mark could not be found anyway); never the vote's time plus the window.
+        assert expiry >= vote + timedelta(hours=window) or expiry == key_made + KEY_LIFETIME
+        assert expiry <= key_made + KEY_LIFETIME
+        assert (expiry.hour, expiry.minute, expiry.second) == (0, 0, 0) or (
+            expiry == key_made + KEY_LIFETIME
+        )
+    # A whole day's votes share at most two values: no expiry names a vote's time.
+    assert len(set(expiries)) <= 2
+
+
+def test_a_redis_that_saves_to_disk_is_refused():
+    from tests.support.services import RedisServer
+
+    server = RedisServer().start()
+    try:
+        RedisMarks(server.url)  # started with --save '' --appendonly no: accepted
+        import redis
+
+        client = redis.Redis.from_url(server.url)
+        client.config_set("save", "900 1")
+        with pytest.raises(RuntimeError, match="saves to disk"):
+            RedisMarks(server.url)
+        client.config_set("save", "")
+        client.config_set("appendonly", "yes")
+        with pytest.raises(RuntimeError, match="saves to disk"):
+            RedisMarks(server.url)
+        client.close()
+    finally:
+        server.stop()
