@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from poll_service.config import SETTINGS
 from tests.support.live_server import start_live_server
+from tests.support.waiting import wait_until
 
 ARTICLE = "/2014/why-we-need-an-inquiry/"
 
@@ -53,8 +54,11 @@ def test_a_keyboard_and_screen_reader_user_votes_through_the_proof_of_work(serve
     texts = page.evaluate("window.statusTexts")
     assert texts[0] == "Sending your vote. This can take a few seconds."
     assert "your vote has been counted" in texts[-1]
-    results = page.request.get(server.url + "/poll/api/polls/inquiry/results").json()
-    assert results["total"] == 1
+    # Stored and counted once its batch is sealed (here every vote is a batch).
+    results_url = server.url + "/poll/api/polls/inquiry/results"
+    wait_until(
+        lambda: page.request.get(results_url).json()["total"] == 1, 10, "the vote to be counted"
+    )
 
 
 def test_the_worker_is_served_from_our_origin_under_the_csp(server, page):

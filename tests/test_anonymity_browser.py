@@ -75,7 +75,8 @@ def test_after_voting_the_browser_and_the_logs_keep_no_choice_and_no_fine_time(
         if not javascript:
             # The service's form, reached by POST, asks to confirm the choice.
             page.get_by_role("button", name="Vote").click()
-            page.wait_for_url("**/poll/inquiry/thanks")
+            # The confirmation is the POST's own answer (the receipt is in no URL).
+            page.wait_for_url("**/poll/inquiry/vote")
             assert "with the next batch" in page.content()
         else:
             page.get_by_role("status").wait_for()
