@@ -7,7 +7,6 @@ import subprocess
 
 from .paths import ROOT
 
-
 # Set by a make that runs the tests (`make test`): a maintainer's shell has none of them.
 MAKE_VARIABLES = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
 
