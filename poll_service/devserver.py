@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import logging
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 from gunicorn.app.base import Application
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.security import safe_join
-from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Response
 
 from . import create_app
@@ -102,33 +99,6 @@ class StaticSite:
 def site_app(output_dir: Path, service):
     """The WSGI app `make run` serves: the built site and the service, with headers."""
     return with_headers(StaticSite(output_dir, service))
-
-
-class PrivateRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler, minus the client address in the log and the version banner.
-
-    The application still sees the real peer address (Werkzeug builds
-    REMOTE_ADDR from ``address_string()``, which is left alone): the service
-    reduces it to a keyed network digest for limits and duplicate checks.
-    """
-
-    def log_request(self, code="-", size="-"):
-        self.log("info", '"%s" %s %s', self.requestline, code, size)
-
-    def log(self, type, message, *args):
-        # Werkzeug prefixes every line with the address; nothing here may log one.
-        log = getattr(logging.getLogger("werkzeug"), type)
-        log(f"[{self.log_date_time_string()}] {message}", *args)
-
-    def send_response(self, code, message=None):
-        """As http.server's, without the ``Server: Werkzeug/… Python/…`` banner."""
-        self.log_request(code)
-        self.send_response_only(code, message)
-        self.send_header("Date", self.date_time_string())
-
-    def log_date_time_string(self):
-        # The hour only: a vote's log line to the second says when someone voted.
-        return time.strftime("%d/%b/%Y %H:00", time.gmtime())
 
 
 GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"

@@ -25,6 +25,7 @@ from poll_service.store.marks import SQLiteMarks
 from poll_service.store.tables import metadata, pending_ballots
 from poll_service.store.writer import GroupWriter, writer_for
 from tests.support.service import write_poll
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -64,6 +65,8 @@ def test_votes_arriving_during_a_commit_go_in_one_group_and_all_are_stored(engin
         first = pool.submit(writer.run, slow_first)
         assert started.wait(10)
         rest = [pool.submit(writer.run, add_ballot) for _ in range(40)]
+        # All forty are waiting for the writer (a submitted thread may not have queued yet).
+        wait_until(lambda: writer._writes.qsize() == 40, timeout=10)
         # None is answered before its group commits.
         assert not any(future.done() for future in rest)
         release.set()

@@ -15,9 +15,10 @@ from werkzeug.serving import make_server
 
 from campaign_model.assets import AssetManifest
 from poll_service import create_app
-from poll_service.devserver import PrivateRequestHandler, site_app
+from poll_service.devserver import site_app
 from poll_service.web.headers import PATH_CLASSES, header_names, headers_for, path_class
 from tests.support.databases import database_url_for
+from tests.support.live_server import PrivateRequestHandler
 from tests.support.paths import ROOT
 from tests.support.services import LoopbackClient
 from tests.support.waiting import wait_until

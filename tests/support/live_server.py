@@ -2,17 +2,47 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from pathlib import Path
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from poll_service import create_app
-from poll_service.devserver import PrivateRequestHandler, site_app
+from poll_service.devserver import site_app
 from poll_service.publish.publisher import Publisher, publish
 
 from .databases import database_url_for, marks_url_for
 from .site import build_site
+
+
+class PrivateRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler for the test servers, minus the client address in the log and
+    the version banner (`make run` itself serves with gunicorn).
+
+    The application still sees the real peer address (Werkzeug builds
+    REMOTE_ADDR from ``address_string()``, which is left alone): the service
+    reduces it to a keyed network digest for limits and duplicate checks.
+    """
+
+    def log_request(self, code="-", size="-"):
+        self.log("info", '"%s" %s %s', self.requestline, code, size)
+
+    def log(self, type, message, *args):
+        # Werkzeug prefixes every line with the address; nothing here may log one.
+        log = getattr(logging.getLogger("werkzeug"), type)
+        log(f"[{self.log_date_time_string()}] {message}", *args)
+
+    def send_response(self, code, message=None):
+        """As http.server's, without the ``Server: Werkzeug/… Python/…`` banner."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def log_date_time_string(self):
+        # The hour only: a vote's log line to the second says when someone voted.
+        return time.strftime("%d/%b/%Y %H:00", time.gmtime())
 
 
 class LiveServer:

@@ -117,7 +117,7 @@ class PostgresServer:
                 "-c listen_addresses=127.0.0.1",
                 "-c unix_socket_directories=''",
                 f"-c timezone={self.TIMEZONE}",
-                "-c max_connections=200",
+                "-c max_connections=1000",
                 # A test database need not survive a power cut.
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
             ]
