@@ -32,7 +32,9 @@ def app(tmp_path):
 
 
 def get_challenge(client, poll="test", option="yes"):
-    response = client.get(f"/poll/api/polls/{poll}/challenge?option={option}")
+    response = client.post(
+        f"/poll/api/polls/{poll}/challenge", json={"option": option}, headers={"Origin": ORIGIN}
+    )
     assert response.status_code == 200, response.json
     assert response.headers["Cache-Control"] == "no-store"
     return response.json
@@ -150,9 +152,15 @@ def test_the_work_is_capped_so_a_shared_address_is_slowed_never_shut_out(tmp_pat
 
 def test_a_challenge_is_only_given_for_a_real_answer_of_an_open_poll(app):
     client = client_from(app, "198.51.100.9")
-    assert client.get("/poll/api/polls/test/challenge?option=maybe").status_code == 422
-    assert client.get("/poll/api/polls/test/challenge").status_code == 422
-    assert client.get("/poll/api/polls/nope/challenge?option=yes").status_code == 404
+    url, ours = "/poll/api/polls/{}/challenge", {"Origin": ORIGIN}
+    assert (
+        client.post(url.format("test"), json={"option": "maybe"}, headers=ours).status_code == 422
+    )
+    assert client.post(url.format("test"), json={}, headers=ours).status_code == 422
+    assert client.post(url.format("nope"), json={"option": "yes"}, headers=ours).status_code == 404
+    assert client.post(url.format("test"), json={"option": "yes"}).status_code == 403
+    # The answer never rides in a URL: a GET with it in the query is not served.
+    assert client.get(url.format("test") + "?option=yes").status_code == 405
 
 
 def test_the_form_has_a_stricter_quota_of_its_own(tmp_path):

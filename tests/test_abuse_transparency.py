@@ -20,14 +20,14 @@ def _app(tmp_path, **config):
     return make_app(tmp_path, POLLS, **{"RATELIMIT_VOTE_BURST": "3 per minute", **config})
 
 
-def _refusals(app) -> dict:
+def _refusals(app, now: datetime | None = None) -> dict:
     app.extensions["vote_outcomes"].flush()
-    publish(app)
+    publish(app, now=now)
     return json.loads((poll_output_dir(app, "test") / "refusals.json").read_text())
 
 
 def test_every_outcome_is_counted_and_published_per_hour(tmp_path):
-    app = _app(tmp_path)
+    app = _app(tmp_path, ANONYMITY_K=1)  # every accepted request shows
     first = client_from(app, "198.51.100.1")
     assert api_vote(first, "test", {"option": "yes"}).status_code == 201
     assert api_vote(first, "test", {"option": "no"}).status_code == 409  # duplicate
@@ -46,13 +46,32 @@ def test_every_outcome_is_counted_and_published_per_hour(tmp_path):
     )
     assert response.status_code == 403
 
-    document = _refusals(app)
+    # While the hour runs, nothing of it is published: a watcher could tell one vote.
+    voted_in = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    assert _refusals(app)["hours"] == []
+    assert _refusals(app, now=voted_in + timedelta(minutes=60, seconds=30))["hours"] == []
+
+    document = _refusals(app, now=voted_in + timedelta(minutes=61))
     assert document["poll"] == "test"
     [hour] = document["hours"]
-    assert hour["hour"] == datetime.now(UTC).strftime("%Y-%m-%dT%H:00:00Z")
+    assert hour["hour"] == voted_in.strftime("%Y-%m-%dT%H:00:00Z")
     expected = {"accepted": 3, "duplicate": 1, "honeypot": 1, "invalid": 1}
     expected |= {"rate-limit": 1, "cross-site": 1, "challenge": 0}
     assert {k: v for k, v in hour.items() if k != "hour"} == expected
+
+
+def test_accepted_requests_are_published_in_steps_of_k(tmp_path):
+    """Three votes in an hour, k = 2: refusals.json says 2, so no single vote shows."""
+    app = _app(tmp_path, ANONYMITY_K=2)
+    for n in range(1, 4):
+        assert (
+            api_vote(client_from(app, f"198.51.100.{n}"), "test", {"option": "yes"}).status_code
+            == 201
+        )
+    voted_in = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    document = _refusals(app, now=voted_in + timedelta(hours=2))
+    assert document["accepted_rounded_down_to"] == 2
+    assert [hour["accepted"] for hour in document["hours"]] == [2]
 
 
 def test_counts_hold_nothing_that_identifies_a_voter(tmp_path):

@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -57,7 +57,7 @@ from .exports import SiteContext, embed_html, published_assets, results_csv, she
 from .ledger import publish_poll_ledger
 from .lock import PublishLock
 from .refusals import FILE_NAME as REFUSALS_FILE
-from .refusals import publish_refusals, refusals_document
+from .refusals import publish_refusals, published_hour, refusals_document
 from .share_card import share_png
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,8 @@ def publish(
         if time.monotonic() >= deadline:
             return PublishReport(locked_out=True)
         time.sleep(0.1)
+    now = now or datetime.now(UTC)
+    k = int(app.config["ANONYMITY_K"])
     try:
         with app.app_context():
             limits = rate_limits_in_force()
@@ -199,7 +201,8 @@ def publish(
             report.outcomes[poll.id] = outcome
             if outcome == "written":
                 report.written += [folder / name for name in PUBLISHED_FILES]
-            if publish_refusals(folder, refusals_document(engine, poll.id)):
+            refusals = refusals_document(engine, poll.id, k, now)
+            if publish_refusals(folder, refusals):
                 report.written.append(folder / REFUSALS_FILE)
         return report
     finally:
@@ -248,8 +251,9 @@ class Publisher(threading.Thread):
         """What, when it changes, calls for a publish."""
         polls = self.app.extensions["polls"].values()
         statuses = tuple((p.status(), p.results_visible()) for p in polls)
-        # Refusals change refusals.json without a new ballot.
-        return ledger_sizes(self.app), total_outcomes(get_engine_for(self.app)), statuses
+        # Refusals change refusals.json without a new ballot, and so does an hour ending.
+        refusals = total_outcomes(get_engine_for(self.app)), published_hour(datetime.now(UTC))
+        return ledger_sizes(self.app), refusals, statuses
 
     def seal_if_pending(self) -> None:
         """Seal what is due; only a read while ballots wait for their batch."""

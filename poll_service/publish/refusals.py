@@ -3,11 +3,18 @@
 Published beside results.json (``polls/<id>/refusals.json``) so that anyone can
 see how much was turned away, and why, without any of it saying who. The
 reasons are defined in docs/results-schema.md.
+
+No number here may single out a vote (issue 13: nothing published moves by
+fewer than k ballots). So an hour appears only once it has ended (and the
+service's counters have had time to reach the database), and its accepted
+count is rounded down to a multiple of k: the exact totals are in results.json,
+batch by sealed batch.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -19,8 +26,35 @@ from ..store.outcomes import OUTCOMES, outcomes_by_hour
 FILE_NAME = "refusals.json"
 
 
-def refusals_document(engine: Engine, poll_id: str) -> dict:
-    return {"poll": poll_id, "outcomes": list(OUTCOMES), "hours": outcomes_by_hour(engine, poll_id)}
+# Counters reach the database every OUTCOME_FLUSH_SECONDS; an hour is published
+# once this long after its end, so a late flush cannot move it afterwards.
+SETTLING = timedelta(minutes=1)
+
+
+def published_hour(now: datetime) -> datetime:
+    """The start of the newest hour that may be published at ``now`` (exclusive)."""
+    return (now - SETTLING).replace(minute=0, second=0, microsecond=0)
+
+
+def refusals_document(engine: Engine, poll_id: str, k: int, now: datetime) -> dict:
+    """The poll's whole hours that ended before ``now``, accepted rounded down to k."""
+    published = []
+    for hour in outcomes_by_hour(engine, poll_id):
+        if hour["hour"] >= published_hour(now):
+            continue
+        published.append(
+            {**hour, "hour": _iso(hour["hour"]), "accepted": hour["accepted"] // k * k}
+        )
+    return {
+        "poll": poll_id,
+        "outcomes": list(OUTCOMES),
+        "accepted_rounded_down_to": k,
+        "hours": published,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def publish_refusals(folder: Path, document: dict) -> bool:

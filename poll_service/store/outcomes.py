@@ -51,7 +51,7 @@ def add_counts(engine: Engine, outcomes: Counter) -> None:
 
 
 def outcomes_by_hour(engine: Engine, poll_id: str) -> list[dict]:
-    """[{"hour": ..., "accepted": n, "rate-limit": n, ...}] oldest first, every reason shown."""
+    """[{"hour": datetime, "accepted": n, "rate-limit": n, ...}] oldest first, every reason shown."""
     query = (
         select(vote_outcomes.c.hour, vote_outcomes.c.outcome, vote_outcomes.c["count"])
         .where(vote_outcomes.c.poll_id == poll_id)
@@ -62,7 +62,7 @@ def outcomes_by_hour(engine: Engine, poll_id: str) -> list[dict]:
         for hour, outcome, n in conn.execute(query):
             row = hours.setdefault(hour, {name: 0 for name in OUTCOMES})
             row[outcome] = row.get(outcome, 0) + n
-    return [{"hour": _iso(hour), **counts} for hour, counts in hours.items()]
+    return [{"hour": _utc(hour), **counts} for hour, counts in hours.items()]
 
 
 def total_outcomes(engine: Engine) -> int:
@@ -96,7 +96,7 @@ def busy_networks(
     return sorted(busy, key=lambda b: (-b.requests, b.poll_id, b.digest))
 
 
-def _iso(moment: datetime) -> str:
+def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:  # SQLite hands back naive UTC
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC)

@@ -18,6 +18,7 @@ from ..publish.live import current_results
 from .accept import HONEYPOT_FIELD, accept_vote, check_poll_is_open
 from .challenge import check_proof, new_challenge
 from .errors import PollError
+from .extensions import csrf
 from .lookup import get_poll
 
 bp = Blueprint("api", __name__, url_prefix="/poll/api")
@@ -56,12 +57,17 @@ def results(poll_id: str):
     return response
 
 
-@bp.get("/polls/<poll_id>/challenge")
+@bp.post("/polls/<poll_id>/challenge")
+@csrf.exempt  # it stores nothing; the vote that carries the solution is checked in full
 def challenge(poll_id: str):
-    """A proof-of-work challenge for one answer; the vote for that answer carries its solution."""
+    """A proof-of-work challenge for one answer; the vote for that answer carries its solution.
+
+    POSTed, with the answer in the body: a choice must never ride in a URL,
+    where access logs and proxies would keep it."""
+    body = _json_body()
     poll = get_poll(poll_id)
     check_poll_is_open(poll)
-    option_id = request.args.get("option", "")
+    option_id = body.get("option") or ""
     if poll.option(option_id) is None:
         raise PollError(422, "unknown-option", "Select an answer", "Select one of the answers.")
     response = jsonify(new_challenge(poll.id, option_id))

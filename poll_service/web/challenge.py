@@ -1,7 +1,8 @@
 """Proof of work for votes sent with JavaScript: effort for scripts, nothing a person notices.
 
 Before voting, the page's script asks for a challenge for the answer chosen
-(``GET /poll/api/polls/<id>/challenge?option=...``) and finds, in a Web
+(``POST /poll/api/polls/<id>/challenge`` with ``{"option": ...}``: a
+choice never rides in a URL) and finds, in a Web
 Worker, the number n with SHA-256(salt + n) = challenge (ALTCHA's v1 format,
 made and checked by the ``altcha`` library). The vote carries the solution.
 

@@ -54,6 +54,8 @@ def choose(poll_id: str):
     poll, chosen = get_poll(poll_id), _single("option")
     if _single(SUBMITTED_FIELD) and poll.status() == "open" and not poll.option(chosen or ""):
         return form_with_error(poll_id, unanswered(chosen))  # a submit with no answer
+    # The same-origin check every POST passes (guards.py) means a form on
+    # another site cannot open this one with an answer ticked.
     return _form_page(poll, chosen=chosen, honeypot=honeypot)
 
 

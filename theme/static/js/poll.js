@@ -200,11 +200,13 @@
 
   // The solved challenge, as the vote's "challenge" field (ALTCHA's v1 payload).
   function proofOfWork(pollId, option) {
-    var url = API + "polls/" + encodeURIComponent(pollId) + "/challenge?option=" +
-      encodeURIComponent(option);
+    // POSTed: the answer goes in the body, never in a URL that a log would keep.
+    var url = API + "polls/" + encodeURIComponent(pollId) + "/challenge";
     return fetch(url, {
+      method: "POST",
       credentials: "same-origin",
-      headers: { Accept: "application/json" },
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ option: option }),
       cache: "no-store"
     }).then(function (response) {
       if (!response.ok) return problem(response);
