@@ -6,6 +6,8 @@ in force when the numbers were counted.
 
 from __future__ import annotations
 
+from datetime import date
+
 
 def _hours(hours: int) -> str:
     return "hour" if hours == 1 else f"{hours} hours"
@@ -79,3 +81,27 @@ def methodology(document: dict) -> list[str]:
             "results cannot sway later votes. Until then only the number of votes is published."
         )
     return notes
+
+
+def corrections(document: dict) -> list[str]:
+    """Each ballot withdrawal a maintainer made, in words, oldest first: when, how
+    many, of which answers (where the poll shows them) and why."""
+    labels = {option["id"]: option["label"] for option in document.get("options", [])}
+    sentences = []
+    for correction in document.get("corrections", []):
+        n = correction["ballots"]
+        when = _day(correction["date"]) if correction["date"] else "On a date not recorded"
+        counts = [
+            f"{labels.get(option_id, option_id)}: {count:,}"
+            for option_id, count in correction.get("options", {}).items()
+            if count
+        ]
+        which = f" ({'; '.join(counts)})" if counts else ""
+        votes = "vote was" if n == 1 else "votes were"
+        sentences.append(f"{when}, {n:,} {votes} withdrawn{which}. Reason: {correction['reason']}")
+    return sentences
+
+
+def _day(iso_date: str) -> str:
+    day = date.fromisoformat(iso_date)
+    return f"On {day.day} {day:%B %Y}"

@@ -405,4 +405,5 @@ def invalidate(poll_id, reason, batch, option_id, receipts, yes):
     click.echo(f"{len(appended)} ballots revoked ({summary}): {reason}")
     if appended:
         publish(app, force=True, wait=None)
-        click.echo("Published: the ledger, its checkpoint and results.json.")
+        click.echo("Published: the ledger, its checkpoint, results.json and the sheet.")
+        click.echo("The results page lists the correction from the next `make build`.")

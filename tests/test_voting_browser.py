@@ -26,7 +26,7 @@ def test_a_vote_on_the_article_is_counted_in_place(live_server, page):
     # The table shows the results the service returned: counted in sealed
     # batches only, so not this vote on its own (tests/test_anonymity_watcher.py).
     section = page.locator(".poll-section")
-    expect(section.locator("[data-total]")).to_have_text(re.compile(r"^\d+$"))
+    expect(section.locator("table [data-total]")).to_have_text(re.compile(r"^\d+$"))
 
 
 def test_a_second_vote_gets_the_friendly_already_voted_message(live_server, page):

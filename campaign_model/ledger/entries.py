@@ -20,6 +20,7 @@ import functools
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import date
 
 RECEIPT_BYTES = 16
 BALLOT = "ballot"
@@ -118,3 +119,23 @@ def _check_labels(kind: str, poll: str, batch: str, option: str) -> None:
         raise EntryError("an entry names its poll and option")
     if not (_FIELD.fullmatch(poll) and _FIELD.fullmatch(option)):
         raise EntryError("an entry's poll or option holds a tab or a line break")
+
+
+def dated_reason(reason: str, day: date) -> str:
+    """A revocation's reason as the ledger keeps it: the day it was made, then why.
+
+    The date is inside the signed ledger, so the public note of a correction
+    cannot be redated later without breaking the consistency proofs."""
+    return f"{day.isoformat()}: {reason}"
+
+
+def split_reason(text: str) -> tuple[str | None, str]:
+    """(ISO date or None, reason) from a revocation's reason field."""
+    day, sep, reason = text.partition(": ")
+    if not (sep and re.fullmatch(r"\d{4}-\d{2}-\d{2}", day)):
+        return None, text
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return None, text
+    return day, reason

@@ -27,7 +27,7 @@ from urllib.parse import quote
 from pelican import signals
 
 from campaign_model.content_errors import ContentError
-from campaign_model.methodology import methodology
+from campaign_model.methodology import corrections, methodology
 from campaign_model.polls import Poll, load_polls
 from campaign_model.site import DATA_LICENCE, POLL_CAVEAT
 
@@ -140,6 +140,11 @@ class PublishedPoll:
         if not self.results or not all(key in self.results for key in settings):
             return []  # a file from before these were published
         return methodology(self.results)
+
+    @property
+    def corrections(self) -> list[str]:
+        """Ballots withdrawn in the open, in words (from results.json's corrections)."""
+        return corrections(self.results) if self.results else []
 
     @property
     def daily_rows(self) -> int:

@@ -69,6 +69,9 @@ def results_document(
         "rate_limits": rate_limits,
         "licence": dict(DATA_LICENCE),
     }
+    document["corrections"] = [
+        correction_note(correction, poll if visible else None) for correction in result.corrections
+    ]
     if poll.milestones:
         document["milestones"] = milestones(poll, result.total, now, reached or {})
     if ledger is not None:
@@ -88,6 +91,15 @@ def results_document(
             for day, counts in result.daily
         ]
     return document
+
+
+def correction_note(correction, poll: Poll | None) -> dict:
+    """A maintainer's correction as published: when, why, how many ballots were
+    withdrawn and, where the poll shows its counts, of which answers."""
+    note = {"date": correction.date, "reason": correction.reason, "ballots": correction.ballots}
+    if poll is not None:
+        note["options"] = {o.id: correction.options.get(o.id, 0) for o in poll.options}
+    return note
 
 
 def milestones(poll: Poll, total: int, now: datetime, reached: dict[int, str]) -> list[dict]:

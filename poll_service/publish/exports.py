@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from campaign_model.methodology import methodology
+from campaign_model.methodology import corrections, methodology
 from campaign_model.site import DATA_LICENCE, EXIT_URL, POLL_CAVEAT, SITENAME
 
 HERE = Path(__file__).resolve().parent
@@ -159,6 +159,7 @@ def sheet_html(document: dict, site: SiteContext) -> bytes:
         licence=DATA_LICENCE,
         status=status_sentence(document),
         method=methodology(document),
+        corrections=corrections(document),
         milestones=milestones_of(document),
         counted_to=human_time(document["counted_to"]),
     )

@@ -4,7 +4,7 @@ the publisher all call these functions."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import case, delete, func, insert, select
@@ -16,6 +16,7 @@ from campaign_model.polls import Poll
 from .batches import label_hour, next_position
 from .engine import read_connection, write_transaction
 from .keys import KeyRing, digest
+from .ledger import Correction, corrections
 from .marks import mark_expiry
 from .tables import ledger_entries, pending_ballots
 from .writer import run_write
@@ -156,6 +157,7 @@ class Tally:
     daily: list[tuple[str, dict[str, int]]]
     ledger_size: int
     last_batch: str | None
+    corrections: list[Correction] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -182,13 +184,17 @@ def tally(engine: Engine, poll: Poll) -> Tally:
         # Counting only below ``size`` keeps counts and size in step even where
         # each statement sees its own snapshot (PostgreSQL's READ COMMITTED).
         rows = _net_counts(conn, poll, size)
-        last_batch = None
-        if size:
-            last_batch = conn.execute(
-                select(ledger_entries.c.batch).where(
-                    ledger_entries.c.poll_id == poll.id, ledger_entries.c.position == size - 1
-                )
-            ).scalar_one()
+        # The newest ballot's batch: a revocation appended later names an older one.
+        last_batch = conn.execute(
+            select(ledger_entries.c.batch)
+            .where(
+                ledger_entries.c.poll_id == poll.id,
+                ledger_entries.c.kind == "ballot",
+                ledger_entries.c.position < size,
+            )
+            .order_by(ledger_entries.c.position.desc())
+            .limit(1)
+        ).scalar()
     known = {option.id for option in poll.options}
     counts = dict.fromkeys(known, 0)
     by_day: dict[str, dict[str, int]] = {}
@@ -199,7 +205,8 @@ def tally(engine: Engine, poll: Poll) -> Tally:
         day = row.batch[:10]
         by_day.setdefault(day, {o.id: 0 for o in poll.options})[row.option_id] += row.n
     ordered = {option.id: counts[option.id] for option in poll.options}
-    return Tally(poll, ordered, sorted(by_day.items()), size, last_batch)
+    withdrawn = corrections(engine, poll.id, size)
+    return Tally(poll, ordered, sorted(by_day.items()), size, last_batch, withdrawn)
 
 
 def votes_from_hour_of(engine: Engine, poll: Poll, moment: datetime) -> int:

@@ -7,10 +7,14 @@ the open"). Sealing ballots is store/batches.py's.
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 
-from campaign_model.ledger.entries import BALLOT, REVOCATION, Entry
+from campaign_model.ledger.entries import BALLOT, REVOCATION, Entry, dated_reason, split_reason
 
 from .batches import POSTGRES_SEAL_LOCK, next_position
 from .engine import read_connection, write_transaction
@@ -64,14 +68,18 @@ def revoke(
     receipts: list[bytes] | None = None,
     batch: str | None = None,
     option_id: str | None = None,
+    now: datetime | None = None,
 ) -> list[Entry]:
     """Append one revocation per ballot chosen (by receipts, or by batch and option).
 
-    Ballots already revoked are skipped. Returns the entries appended.
+    Each carries the reason, dated with the day it is made (UTC): the public
+    note of the correction. Ballots already revoked are skipped. Returns the
+    entries appended.
     """
     reason = " ".join(reason.split())  # one line: an entry's fields hold no tab or newline
-    if not reason or len(reason) > 500:
-        raise ValueError("a revocation needs a reason of at most 500 characters")
+    if not reason or len(reason) > 480:
+        raise ValueError("a revocation needs a reason of at most 480 characters")
+    reason = dated_reason(reason, (now or datetime.now(UTC)).date())
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":  # the sealer's lock: one appender at a time
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_SEAL_LOCK})
@@ -108,3 +116,36 @@ def revoke(
                 ],
             )
     return appended
+
+
+@dataclass
+class Correction:
+    """Ballots withdrawn together: the day, the reason, how many, and of which answers."""
+
+    date: str | None
+    reason: str
+    options: Counter = field(default_factory=Counter)
+
+    @property
+    def ballots(self) -> int:
+        return sum(self.options.values())
+
+
+def corrections(engine: Engine, poll_id: str, up_to: int) -> list[Correction]:
+    """The poll's corrections among its first ``up_to`` entries, oldest first."""
+    query = (
+        select(ledger_entries.c.option_id, ledger_entries.c.note)
+        .where(
+            ledger_entries.c.poll_id == poll_id,
+            ledger_entries.c.kind == REVOCATION,
+            ledger_entries.c.position < up_to,
+        )
+        .order_by(ledger_entries.c.position)
+    )
+    found: dict[str, Correction] = {}
+    with read_connection(engine) as conn:
+        for option_id, note in conn.execute(query):
+            if note not in found:
+                found[note] = Correction(*split_reason(note))
+            found[note].options[option_id] += 1
+    return list(found.values())

@@ -14,7 +14,8 @@ from pathlib import Path
 from poll_service import create_app
 from poll_service.publish.publisher import publish
 
-from .live_server import LiveServer
+from .databases import marks_url_for
+from .live_server import EVERY_VOTE_A_BATCH, LiveServer
 from .paths import ROOT
 from .site import build_site
 from .site_content import campaign_article
@@ -94,8 +95,13 @@ def start_theme_site(folder: Path, real_settings: bool = False) -> LiveServer:
     config = {
         "SECRET_KEY": "test",
         "DATABASE_URL": f"sqlite:///{folder / 'votes.sqlite3'}",
+        "MARKS_URL": marks_url_for(folder),
+        "LEDGER_KEY_DIR": str(folder / "ledger-keys"),
         "SITE_OUTPUT_DIR": str(folder / "output"),
         "POLLS_DIR": str(polls),
+        # The readers' journeys show a vote reaching the pages; the batching
+        # rules are tested with the real k in tests/test_anonymity*.py.
+        **EVERY_VOTE_A_BATCH,
         # Generous limits rather than RATELIMIT_ENABLED=False: the limiter is
         # shared by every app in the process, so disabling it here leaks into
         # the service's own tests.

@@ -144,13 +144,14 @@
     if (empty) empty.hidden = days.length > 0;
   }
 
-  // The newest ballot shown so far, per poll: a published file lags a vote by
-  // a moment, and must not take back the count poll.js has just shown.
+  // The longest ledger shown so far, per poll: a published file lags the live
+  // count by a moment, and must not take back what poll.js has just shown.
   var newest = {};
 
   function render(url, data, live) {
-    if (data.last_ballot_id < (newest[data.poll] || 0)) return;
-    newest[data.poll] = data.last_ballot_id;
+    var size = data.ledger_size || 0;
+    if (size < (newest[data.poll] || 0)) return;
+    newest[data.poll] = size;
     document.querySelectorAll("[data-results-url]").forEach(function (section) {
       if (section.getAttribute("data-results-url") === url) renderResults(section, data, live);
     });
