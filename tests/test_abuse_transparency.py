@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from poll_service.publish.publisher import poll_output_dir, publish
 from poll_service.store.keys import maintain
@@ -89,7 +89,7 @@ def test_counts_hold_nothing_that_identifies_a_voter(tmp_path):
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def test_network_counts_are_kept_apart_from_the_ballots(tmp_path):
+def test_network_counts_are_kept_apart_from_the_ballots(tmp_path, request):
     """The votes database's write-ahead log holds pending ballots in arrival order:
     a network's digest written beside them could be paired with a ballot."""
     app = _app(tmp_path)
@@ -99,8 +99,24 @@ def test_network_counts_are_kept_apart_from_the_ballots(tmp_path):
     assert app.extensions["marks"].activity_since(EPOCH) == {("test", digest): 1}
     engine = app.extensions["poll_db"]
     assert not {"network_activity", "spent_challenges"} & set(inspect(engine).get_table_names())
-    votes = [p for p in tmp_path.iterdir() if p.name.startswith("votes.sqlite3")]
+    votes = votes_database_files(engine, tmp_path, request)
     assert votes and not any(digest in path.read_bytes() for path in votes)
+
+
+def votes_database_files(engine, folder, request) -> list:
+    """Every file that holds the votes database: SQLite's file with its -wal and
+    -shm, or this database's folder in PostgreSQL's data directory and pg_wal."""
+    if engine.dialect.name == "sqlite":
+        return [p for p in folder.iterdir() if p.name.startswith("votes.sqlite3")]
+    server = request.getfixturevalue("postgresql")
+    with engine.connect() as conn:
+        oid = conn.execute(
+            text("SELECT oid FROM pg_database WHERE datname = current_database()")
+        ).scalar_one()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("CHECKPOINT"))  # so the data files hold everything, not only pg_wal
+    folders = [server.data / "base" / str(oid), server.data / "pg_wal"]
+    return [p for folder in folders for p in folder.rglob("*") if p.is_file()]
 
 
 def test_votes_for_made_up_polls_make_no_rows(tmp_path):

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from campaign_model.files import write_atomically
 
+from ..store.hours import hour_of
 from ..store.outcomes import OUTCOMES, outcomes_by_hour
 
 FILE_NAME = "refusals.json"
@@ -33,7 +34,7 @@ SETTLING = timedelta(minutes=1)
 
 def published_hour(now: datetime) -> datetime:
     """The start of the newest hour that may be published at ``now`` (exclusive)."""
-    return (now - SETTLING).replace(minute=0, second=0, microsecond=0)
+    return hour_of(now - SETTLING)
 
 
 def refusals_document(engine: Engine, poll_id: str, k: int, now: datetime) -> dict:

@@ -15,6 +15,7 @@ from campaign_model.polls import Poll
 
 from .batches import label_hour, next_position
 from .engine import read_connection, write_transaction
+from .hours import hour_of
 from .keys import KeyRing, digest
 from .ledger import Correction, corrections
 from .marks import mark_expiry
@@ -30,10 +31,6 @@ class AlreadyVoted(Exception):
 
 class ReceiptInUse(Exception):
     """The receipt sent with a vote is already another ballot's."""
-
-
-def _hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def record_vote(
@@ -85,7 +82,12 @@ def record_vote(
         return receipt
     if claim_mark and claim_mark.already_marked():
         raise AlreadyVoted(poll.id)
-    row = {"receipt": receipt, "poll_id": poll.id, "option_id": option_id, "cast_hour": _hour(now)}
+    row = {
+        "receipt": receipt,
+        "poll_id": poll.id,
+        "option_id": option_id,
+        "cast_hour": hour_of(now),
+    }
     try:
         # In this process's next group commit (writer.py): one fsync for every
         # vote that arrived meanwhile; it returns once this ballot is durable.
@@ -218,7 +220,7 @@ def votes_from_hour_of(engine: Engine, poll: Poll, moment: datetime) -> int:
     roll into the next batch). So this is an upper bound, exact when ``moment``
     is on the hour and every batch was sealed in its own hour.
     """
-    hour = _hour(moment)
+    hour = hour_of(moment)
     with read_connection(engine) as conn:
         pending = conn.execute(
             select(func.count())

@@ -38,15 +38,11 @@ from sqlalchemy.engine import Connection, Engine
 from campaign_model.polls import Poll
 
 from .engine import read_connection, write_transaction
+from .hours import hour_of
 from .tables import ledger_entries, pending_ballots
 
 # Any fixed number: the key of the PostgreSQL advisory lock for sealing.
 POSTGRES_SEAL_LOCK = 7_304_118_214
-
-
-def hour_of(moment: datetime) -> datetime:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def hour_label(hour: datetime) -> str:

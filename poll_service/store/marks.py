@@ -51,6 +51,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from .hours import hour_of
+
 log = logging.getLogger(__name__)
 
 KEY_ROTATION = timedelta(days=1)
@@ -71,10 +73,6 @@ def spent_expiry(expires_at: datetime) -> datetime:
     """A spent challenge is kept until the whole hour after it expires."""
     hour = expires_at.replace(minute=0, second=0, microsecond=0)
     return hour if hour == expires_at else hour + timedelta(hours=1)
-
-
-def hour_of(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 class DestructionFailed(RuntimeError):

@@ -21,7 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from .engine import read_connection, write_transaction
-from .marks import MarkStore, hour_of
+from .hours import hour_of
+from .marks import MarkStore
 from .tables import vote_outcomes
 
 # Outcomes, in the order they are published.

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, request
 
-from ..store.marks import hour_of
+from ..store.hours import hour_of
 from ..store.outcomes import add_counts
 from .identity import current_network
 
