@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
@@ -33,14 +34,25 @@ def fetch(url: str) -> bytes:
         return response.read()
 
 
+def fetch_if_published(url: str) -> bytes:
+    try:
+        return fetch(url)
+    except urllib.error.HTTPError as error:
+        assert error.code == 404, url
+        return b""
+
+
 def snapshot(server) -> dict:
     """What a watcher sees: every published file, and the live API's document."""
-    files = {name: fetch(f"{server.url}/polls/inquiry/{name}") for name in PUBLISHED_FILES}
+    names = (*PUBLISHED_FILES, "refusals.json")
+    files = {name: fetch(f"{server.url}/polls/inquiry/{name}") for name in names}
+    files["checkpoint"] = fetch_if_published(f"{server.url}/ledger/inquiry/checkpoint")
     api = json.loads(fetch(f"{server.url}/poll/api/polls/inquiry/results"))
     return {
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
         "total": json.loads(files["results.json"])["total"],
         "document": json.loads(files["results.json"]),
+        "refusals": json.loads(files["refusals.json"]),
         "api": api,
     }
 
@@ -112,6 +124,8 @@ def test_no_pair_of_fetches_around_one_vote_isolates_fewer_than_k_ballots(tmp_pa
             counts_api = after["api"]["total"] - before["api"]["total"]
             assert counts_api in (0, moved)  # the API follows the same batches
             assert after["api"]["total"] == after["total"]
+        # refusals.json counts accepted requests too: only in steps of k.
+        assert all(hour["accepted"] % K == 0 for hour in after["refusals"]["hours"])
         for option in after["document"].get("options", []):
             old = {o["id"]: o["count"] for o in before["document"].get("options", [])}
             assert option["count"] == old.get(option["id"], 0) or moved >= K
