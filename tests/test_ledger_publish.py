@@ -4,6 +4,8 @@ is named for what it is."""
 
 from __future__ import annotations
 
+import base64
+import csv
 import io
 import json
 import shutil
@@ -296,3 +298,48 @@ def test_a_changed_upper_tile_is_named_though_every_entry_still_matches(publishe
     code, out = recount(copy, state=tmp_path / "s.json")
     assert code == 1
     assert "PROBLEM: tile/1/000.p/1 does not match the tree rebuilt from the entries" in out
+
+
+def test_every_published_file_names_the_ledger_it_was_counted_from(published):
+    """A copy of any one file (a chart in an article, the card on social media, the
+    printed sheet) says which tree it was counted from, so it can be recounted."""
+    from PIL import Image
+
+    from poll_service.publish.publisher import PUBLISHED_FILES
+
+    app, site = published
+    results = json.loads((site / "polls/test/results.json").read_text())
+    size, root = results["ledger"]["tree_size"], results["ledger"]["root"]
+    # The tree named is the signed checkpoint's: its size and root.
+    origin, signed_size, signed_root = (site / "ledger/test/checkpoint").read_text().split("\n")[:3]
+    assert (size, root) == (int(signed_size), base64.b64decode(signed_root).hex())
+    stamp = f"Counted from the public ledger {origin}: {size:,} entries, root {root}"
+    folder = site / "polls/test"
+    csv_rows = list(csv.reader(io.StringIO((folder / "results.csv").read_text("utf-8-sig"))))
+    carried = {
+        "results.json": results["ledger"]["origin"] == origin,
+        "results.csv": csv_rows[-1] == ["Ledger", stamp],
+        "chart.svg": f"<metadata>{stamp}</metadata>" in (folder / "chart.svg").read_text(),
+        "trend.svg": f"<metadata>{stamp}</metadata>" in (folder / "trend.svg").read_text(),
+        "share.png": Image.open(folder / "share.png").text.get("Comment") == stamp,
+        "embed.html": f'<meta name="ledger" content="{stamp}">'
+        in (folder / "embed.html").read_text(),
+        "sheet.html": stamp in (folder / "sheet.html").read_text(),
+    }
+    assert set(carried) == set(PUBLISHED_FILES)
+    assert all(carried.values()), carried
+    # The next batch: every file names the new tree.
+    seed_sealed(app, "test", [(datetime(2026, 11, 30, 12, tzinfo=UTC), "no")] * 3)
+    publish(app)
+    assert f"{size + 3:,} entries" in (folder / "sheet.html").read_text()
+    assert f"{size + 3:,} entries" in Image.open(folder / "share.png").text["Comment"]
+
+
+def test_a_hidden_poll_names_no_ledger_in_its_files(tmp_path):
+    app = make_app(tmp_path, {"secret": {"visibility": "after_close"}})
+    seed_sealed(app, "secret", VOTES[:20])
+    publish(app, force=True)
+    folder = Path(app.config["SITE_OUTPUT_DIR"]) / "polls/secret"
+    for path in folder.iterdir():
+        assert b"public ledger" not in path.read_bytes(), path.name
+    app.extensions["poll_db"].dispose()

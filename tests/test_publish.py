@@ -17,6 +17,7 @@ from PIL import Image
 
 from campaign_model.methodology import methodology
 from poll_service.publish import publisher as publisher_module
+from poll_service.publish.document import ledger_stamp
 from poll_service.publish.exports import SiteContext
 from poll_service.publish.lock import DEFAULT_LEASE, PublishLock
 from poll_service.publish.publisher import PUBLISHED_FILES, poll_output_dir, publish, publish_poll
@@ -129,7 +130,14 @@ def test_results_csv_has_the_daily_series_and_the_totals(tmp_path):
         ["2026-11-21", "1", "0", "1"],
         ["All days", "2", "1", "3"],
         ["Share (%)", "66.7", "33.3", ""],
+        [
+            "Ledger",
+            ledger_stamp(json.loads((poll_output_dir(app, "open") / "results.json").read_text())),
+            "",
+            "",
+        ],
     ]
+    assert rows[-1][1].startswith("Counted from the public ledger localhost/ledger/open: 3 entries")
 
 
 def test_chart_svg_is_valid_svg_that_screen_readers_can_name(tmp_path):

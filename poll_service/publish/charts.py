@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+from .document import ledger_stamp
+
 # Narrow, so that the text stays legible when a phone scales the chart down to
 # fit: on a 375 px screen 16 px text is drawn at about 13 px.
 WIDTH = 420
@@ -41,7 +43,10 @@ def summary(document: dict) -> str:
     return f"{'; '.join(parts)}. Total: {votes(document['total'])}."
 
 
-def _svg(height: int, title: str, desc: str, body: list[str]) -> str:
+def _svg(document: dict, height: int, title: str, desc: str, body: list[str]) -> str:
+    # The ledger line is metadata: not drawn, and not read out with the chart.
+    ledger = ledger_stamp(document)
+    metadata = [f"<metadata>{escape(ledger)}</metadata>"] if ledger else []
     return "\n".join(
         [
             '<?xml version="1.0" encoding="UTF-8"?>',
@@ -50,6 +55,7 @@ def _svg(height: int, title: str, desc: str, body: list[str]) -> str:
             f'font-family="{attr(FONT)}">',
             f'<title id="chart-title">{escape(title)}</title>',
             f'<desc id="chart-desc">{escape(desc)}</desc>',
+            *metadata,
             f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',
             *body,
             "</svg>",
@@ -82,7 +88,7 @@ def results_svg(document: dict) -> str:
     Each on a line of its own, so a long label never runs into the numbers."""
     title = f"Poll results: {document['question']}"
     if not document["results_visible"]:
-        return _svg(120, title, summary(document), _hidden_body(document, 120))
+        return _svg(document, 120, title, summary(document), _hidden_body(document, 120))
     row, top, bar_width = 80, 16, WIDTH - 48
     body = []
     for index, option in enumerate(document["options"]):
@@ -96,7 +102,7 @@ def results_svg(document: dict) -> str:
         ]
     height = top + len(document["options"]) * row + 32
     body.append(_text(24, height - 14, f"Total: {votes(document['total'])}", fill=MUTED))
-    return _svg(height, title, summary(document), body)
+    return _svg(document, height, title, summary(document), body)
 
 
 def trend_svg(document: dict) -> str:
@@ -104,11 +110,11 @@ def trend_svg(document: dict) -> str:
     title = f"Votes per day: {document['question']}"
     height = 200
     if not document["results_visible"]:
-        return _svg(120, title, summary(document), _hidden_body(document, 120))
+        return _svg(document, 120, title, summary(document), _hidden_body(document, 120))
     days = document["daily"][-TREND_DAYS:]
     if not days:
         body = [_text(24, height / 2, "No votes yet.")]
-        return _svg(height, title, "No votes yet.", body)
+        return _svg(document, height, title, "No votes yet.", body)
     desc = "; ".join(f"{day['date']}: {votes(day['total'])}" for day in days) + "."
     peak = max(day["total"] for day in days) or 1
     left, right, top, bottom = 24, WIDTH - 24, 32, height - 32
@@ -125,4 +131,4 @@ def trend_svg(document: dict) -> str:
         _text(left, height - 10, days[0]["date"], fill=MUTED),
         _text(right, height - 10, days[-1]["date"], fill=MUTED, text_anchor="end"),
     ]
-    return _svg(height, title, desc, body)
+    return _svg(document, height, title, desc, body)

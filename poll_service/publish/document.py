@@ -93,6 +93,19 @@ def results_document(
     return document
 
 
+def ledger_stamp(document: dict) -> str | None:
+    """Which ledger the numbers were counted from, in one line: every published
+    file carries it, so a copy of any of them can be recounted (docs/ledger.md).
+    None while the poll publishes no ledger (its results are hidden)."""
+    ledger = document.get("ledger")
+    if not ledger:
+        return None
+    return (
+        f"Counted from the public ledger {ledger['origin']}: "
+        f"{ledger['tree_size']:,} entries, root {ledger['root']}"
+    )
+
+
 def correction_note(correction, poll: Poll | None) -> dict:
     """A maintainer's correction as published: when, why, how many ballots were
     withdrawn and, where the poll shows its counts, of which answers."""

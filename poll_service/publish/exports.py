@@ -22,6 +22,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from campaign_model.methodology import corrections, methodology
 from campaign_model.site import DATA_LICENCE, EXIT_URL, POLL_CAVEAT, SITENAME
 
+from .document import ledger_stamp
+
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 # Published under /polls/ with a content hash in the name, so cached for a year.
@@ -84,6 +86,9 @@ def results_csv(document: dict) -> bytes:
             )
         writer.writerow(["All days", *(o["count"] for o in options), document["total"]])
         writer.writerow(["Share (%)", *(o["percentage"] for o in options), ""])
+    stamp = ledger_stamp(document)
+    if stamp:  # padded like every row: the CSV stays a clean table
+        writer.writerow(["Ledger", stamp, *([""] * len(options))])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -131,6 +136,7 @@ def embed_html(document: dict, site: SiteContext) -> bytes:
         caveat=POLL_CAVEAT,
         status=status_sentence(document),
         counted_to=human_time(document["counted_to"]),
+        ledger=ledger_stamp(document),
     )
     return html.encode("utf-8")
 
@@ -160,6 +166,7 @@ def sheet_html(document: dict, site: SiteContext) -> bytes:
         status=status_sentence(document),
         method=methodology(document),
         corrections=corrections(document),
+        ledger=ledger_stamp(document),
         milestones=milestones_of(document),
         counted_to=human_time(document["counted_to"]),
     )

@@ -15,8 +15,11 @@ import io
 from datetime import datetime
 
 from PIL import Image, ImageDraw, ImageFont
+from PIL.PngImagePlugin import PngInfo
 
 from campaign_model.site import POLL_CAVEAT
+
+from .document import ledger_stamp
 
 SIZE = (1200, 630)
 MARGIN = 64
@@ -103,8 +106,13 @@ def share_png(document: dict, site_name: str, site_host: str = "") -> bytes:
     if site_host:
         width = draw.textlength(site_host, font=small)
         draw.text((SIZE[0] - MARGIN - width, footer_top + 42), site_host, font=small, fill=INK)
+    # The ledger line rides in a PNG text chunk: a copy of the card can be recounted too.
+    info = PngInfo()
+    stamp = ledger_stamp(document)
+    if stamp:
+        info.add_text("Comment", stamp)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
 
 
