@@ -24,7 +24,7 @@ import time_machine
 
 from poll_service import create_app
 from poll_service.config import DEFAULTS
-from tests.support.databases import database_url_for, marks_url_for
+from tests.support.databases import own_files
 from tests.support.service import ORIGIN, csrf_token_from, stored, write_poll
 
 READER = "203.0.113.10"
@@ -39,9 +39,7 @@ def app(tmp_path):
         {
             "SECRET_KEY": "test",
             "POLLS_DIR": str(polls),
-            "DATABASE_URL": database_url_for(tmp_path),
-            "MARKS_URL": marks_url_for(tmp_path),
-            "SITE_OUTPUT_DIR": str(tmp_path / "output"),
+            **own_files(tmp_path),
         }
     )
 

@@ -15,7 +15,7 @@ from poll_service import create_app
 from poll_service.publish.publisher import publish
 from poll_service.store.ballots import record_vote
 from poll_service.store.engine import get_engine_for
-from tests.support.databases import database_url_for, marks_url_for
+from tests.support.databases import own_files
 from tests.support.live_server import EVERY_VOTE_A_BATCH
 from tests.support.paths import ROOT
 from tests.support.site import build_site
@@ -53,10 +53,7 @@ class Campaign:
         self.app = create_app(
             {
                 "SECRET_KEY": "test",
-                "DATABASE_URL": database_url_for(folder),
-                "MARKS_URL": marks_url_for(folder),
-                "LEDGER_KEY_DIR": str(folder / "ledger-keys"),
-                "SITE_OUTPUT_DIR": str(self.output),
+                **own_files(folder, self.output),
                 "POLLS_DIR": str(polls),
                 **EVERY_VOTE_A_BATCH,
             }

@@ -34,3 +34,16 @@ def use_postgresql(create_database: Callable[[], str] | None) -> None:
     global _postgresql_database
     _postgresql_database = create_database
     _made.clear()
+
+
+def own_files(folder: Path, output: Path | None = None) -> dict[str, str]:
+    """The settings that give an app its own files in ``folder``: the votes
+    database, the marks store and the ledger's keys; it publishes into ``output``
+    (``folder``/output unless given)."""
+    folder = Path(folder)
+    return {
+        "DATABASE_URL": database_url_for(folder),
+        "MARKS_URL": marks_url_for(folder),
+        "LEDGER_KEY_DIR": str(folder / "ledger-keys"),
+        "SITE_OUTPUT_DIR": str(output or folder / "output"),
+    }

@@ -13,7 +13,7 @@ from poll_service import create_app
 from poll_service.devserver import site_app
 from poll_service.publish.publisher import Publisher, publish
 
-from .databases import database_url_for, marks_url_for
+from .databases import own_files
 from .site import build_site
 
 
@@ -84,15 +84,8 @@ def start_live_server(folder: Path, **config) -> LiveServer:
     start with the real numbers.
     """
     output = folder / "output"
-    settings = {
-        "SECRET_KEY": "test",
-        "SITE_OUTPUT_DIR": str(output),
-        "LEDGER_KEY_DIR": str(folder / "ledger-keys"),
-        **EVERY_VOTE_A_BATCH,
-        **config,
-    }
     app = create_app(
-        {"DATABASE_URL": database_url_for(folder), "MARKS_URL": marks_url_for(folder), **settings}
+        {"SECRET_KEY": "test", **own_files(folder, output), **EVERY_VOTE_A_BATCH, **config}
     )
     publish(app)
     server = LiveServer(app, output)

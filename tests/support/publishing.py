@@ -16,7 +16,7 @@ from poll_service.publish.publisher import poll_output_dir
 from poll_service.store.ballots import record_vote
 from poll_service.store.engine import get_engine_for
 
-from .databases import database_url_for, marks_url_for
+from .databases import own_files
 from .live_server import EVERY_VOTE_A_BATCH
 from .paths import ROOT
 from .waiting import wait_until
@@ -55,10 +55,7 @@ def make_app(tmp_path: Path, name: str = "app", polls: dict[str, str] | None = N
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test",
-        "DATABASE_URL": database_url_for(folder),
-        "MARKS_URL": marks_url_for(folder),
-        "SITE_OUTPUT_DIR": str(tmp_path / "output"),
-        "LEDGER_KEY_DIR": str(folder / "ledger-keys"),
+        **own_files(folder, output=tmp_path / "output"),
         # These tests are about the files: each vote is its own batch (as under
         # load). tests/test_anonymity_*.py hold the publisher to the real k.
         **EVERY_VOTE_A_BATCH,

@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 from poll_service import create_app
 from poll_service.store.tables import ledger_entries, pending_ballots
 
-from .databases import database_url_for, marks_url_for
+from .databases import own_files
 
 # The origin Flask's test client sends from; votes carry it as their Origin header.
 ORIGIN = "http://localhost"
@@ -71,14 +71,7 @@ def write_poll(
 
 def make_app(tmp_path: Path, polls: dict[str, dict] | None = None, **config):
     """An app on a database in ``tmp_path``; ``polls`` maps id to write_poll options."""
-    settings = {
-        "TESTING": True,
-        "SECRET_KEY": "test",
-        "DATABASE_URL": database_url_for(tmp_path),
-        "MARKS_URL": marks_url_for(tmp_path),
-        "SITE_OUTPUT_DIR": str(tmp_path / "output"),
-        "LEDGER_KEY_DIR": str(tmp_path / "ledger-keys"),
-    }
+    settings = {"TESTING": True, "SECRET_KEY": "test", **own_files(tmp_path)}
     if polls is not None:
         folder = tmp_path / "polls"
         for poll_id, options in polls.items():
