@@ -72,11 +72,12 @@ class Reader(threading.Thread):
             text = (self.folder / "results.csv").read_bytes().decode("utf-8-sig")
         except FileNotFoundError:
             return
-        rows = list(csv.reader(io.StringIO(text)))
-        if rows[-2][0] != "All days":
+        rows = {row[0]: row for row in csv.reader(io.StringIO(text))}
+        # A whole file ends with the ledger it was counted from, after the totals.
+        if "All days" not in rows or not text.endswith("\r\n") or list(rows)[-1] != "Ledger":
             self.problems.append(f"results.csv is incomplete: {text!r}")
             return
-        total = int(rows[-2][-1])
+        total = int(rows["All days"][-1])
         if total < last.get("csv", 0):
             self.problems.append(f"results.csv total went back from {last['csv']} to {total}")
         last["csv"] = total
