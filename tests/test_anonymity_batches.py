@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from poll_service.store.ballots import ReceiptInUse, record_vote, tally
+from poll_service.store.ballots import AlreadyVoted, ReceiptInUse, record_vote, tally
 from poll_service.store.batches import seal_poll
-from poll_service.store.tables import ledger_entries
+from poll_service.store.keys import KeyRing
+from poll_service.store.tables import ledger_entries, pending_ballots
 from tests.support.service import api_vote, client_from, make_app, stored_counts
 
 HOUR = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -104,6 +105,45 @@ def test_a_resent_vote_is_stored_once_and_a_reused_receipt_is_refused(app):
     with pytest.raises(ReceiptInUse):
         record_vote(engine, poll, "no", receipt=receipt)  # sealed ones too
     assert stored_counts(engine) == {("p", "yes"): 1}
+
+
+def test_a_resent_vote_from_a_marked_network_is_stored_once_and_nothing_else_gets_in(
+    tmp_path,
+):
+    """cookie+network: the network's mark refuses a new vote, but not the same vote
+    sent again (its answer was lost), whether its mark was made or the first
+    attempt died between storing the ballot and claiming the mark."""
+    app = make_app(tmp_path, {"p": {"policy": "cookie+network"}})
+    poll, engine = app.extensions["polls"]["p"], app.extensions["poll_db"]
+    keyring = KeyRing(app.extensions["marks"])
+
+    def vote(option: str, receipt: bytes, network: str = "198.51.100.7") -> bytes:
+        return record_vote(engine, poll, option, keyring=keyring, network=network, receipt=receipt)
+
+    first, second = bytes(range(16)), bytes(range(1, 17))
+    assert vote("yes", first) == first
+    assert vote("yes", first) == first  # resent after its mark was made
+    with pytest.raises(AlreadyVoted):
+        vote("yes", second)  # a new vote from the marked network
+    with pytest.raises(ReceiptInUse):
+        vote("no", first)  # the same receipt for another answer
+    assert stored_counts(engine) == {("p", "yes"): 1}
+
+    # The first attempt of another network's vote stored its ballot and died
+    # before its mark: the vote sent again stores nothing more and makes the mark.
+    third = bytes(range(2, 18))
+    with engine.begin() as conn:
+        conn.execute(
+            pending_ballots.insert().values(
+                receipt=third, poll_id="p", option_id="no", cast_hour=HOUR
+            )
+        )
+    assert app.extensions["marks"].count_marks() == 1
+    assert vote("no", third, network="203.0.113.5") == third
+    assert app.extensions["marks"].count_marks() == 2
+    with pytest.raises(AlreadyVoted):
+        vote("no", bytes(range(3, 19)), network="203.0.113.5")
+    assert stored_counts(engine) == {("p", "yes"): 1, ("p", "no"): 1}
 
 
 def test_the_api_refuses_a_malformed_receipt_and_stores_nothing(app):

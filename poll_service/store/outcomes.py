@@ -51,7 +51,7 @@ def add_counts(engine: Engine, outcomes: Counter) -> None:
 
 
 def outcomes_by_hour(engine: Engine, poll_id: str) -> list[dict]:
-    """[{"hour": datetime, "accepted": n, "rate-limit": n, ...}] oldest first, every reason shown."""
+    """[{"hour": datetime, "accepted": n, "rate-limit": n, ...}], oldest first, every reason."""
     query = (
         select(vote_outcomes.c.hour, vote_outcomes.c.outcome, vote_outcomes.c["count"])
         .where(vote_outcomes.c.poll_id == poll_id)
