@@ -568,7 +568,7 @@ def report(figures: dict) -> None:
 
 def describe_layout(gunicorn_args: list[str], redis: bool) -> str:
     workers = os.environ.get("WEB_CONCURRENCY", "1")
-    threads = os.environ.get("GUNICORN_THREADS", "8")
+    threads = os.environ.get("GUNICORN_THREADS", "32")
     config = GUNICORN_CONFIG.relative_to(ROOT)
     storage = "Redis" if redis else "memory://"
     extra = " ".join(gunicorn_args)

@@ -8,7 +8,7 @@ arrive and rotate the hashing keys. In production nginx does the first part,
 gunicorn the second and `flask poll publish --watch` the third (see deploy/).
 
 It is served by granian (a server written in Rust) with one worker process, so
-the in-process rate limits hold, and the app on eight threads. Werkzeug's
+the in-process rate limits hold, and the app on 32 threads. Werkzeug's
 development server served about a tenth of the votes a second, and gunicorn's
 gthread worker spent twice granian's CPU on each request
 (docs/reports/benchmarks.md). The one worker loads the app and runs the jobs.
@@ -107,8 +107,9 @@ def site_app(output_dir: Path, service):
 
 # Where the one worker learns the address it serves (it runs in its own process).
 ADDRESS_VARIABLE = "POLL_DEVSERVER_URL"
-# The WSGI app runs on this many threads: a vote mostly waits for its group commit.
-THREADS = 8
+# The WSGI app runs on this many threads: a vote mostly waits for its group
+# commits, and more waiting threads make larger groups (as deploy/gunicorn.conf.py).
+THREADS = 32
 # A request log like nginx's: method, path and status, never the address or the time.
 ACCESS_LOG_FORMAT = '"%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'
 
@@ -129,7 +130,7 @@ def local_site():
 
 def _no_thread_count_warning(record: logging.LogRecord) -> bool:
     """granian warns of more threads than 2 x cores + 1, for apps that use the
-    CPU throughout; ours wait for their group commit (8 beat 4 in bench.vote)."""
+    CPU throughout; ours mostly wait for their group commits (benchmarks.md)."""
     return "Python threads" not in record.getMessage()
 
 
