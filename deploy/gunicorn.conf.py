@@ -77,12 +77,15 @@ def on_starting(server):
 
 
 def post_fork(server, worker):
-    """Give each worker its own database connections.
+    """Give each worker its own database connections, and few malloc pools.
 
     The master (preload_app) has used the engine's pool; a connection shared
     across fork would carry two processes' traffic. dispose(close=False)
     forgets the inherited connections without closing them under the master.
     """
+    from poll_service.web.workers import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before the worker starts its threads
     app = _poll_service(server)
     if app is not None:
         app.extensions["poll_db"].dispose(close=False)

@@ -33,6 +33,7 @@ from . import create_app
 from .jobs import BackgroundJobs
 from .publish.publisher import publish
 from .web.headers import NOT_FOUND_PAGE, header_names, headers_for
+from .web.workers import limit_malloc_arenas
 
 
 def with_headers(wsgi_app):
@@ -117,6 +118,7 @@ ACCESS_LOG_FORMAT = '"%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms
 def local_site():
     """The worker's app (granian's factory): the service loaded in the worker,
     which then owns the database connections and runs the background jobs."""
+    limit_malloc_arenas()  # before the app's threads start (see web/workers.py)
     app = create_app()
     if not app.config["SITE_URL"]:
         # The share card and the results sheet name where they came from: here.
