@@ -93,6 +93,29 @@ def test_flask_poll_close_seals_what_remains_so_the_result_is_final(tmp_path):
     assert stored_counts(app.extensions["poll_db"]) == {("p", "no"): 3}
 
 
+def test_a_count_carried_forward_equals_a_full_recount(app):
+    """The service's live count reads only the entries sealed since its last
+    count; with new batches, a new day and a revocation since, it must equal a
+    full recount, and a ledger that does not extend the one counted is recounted."""
+    from dataclasses import replace
+
+    from poll_service.store.ledger import revoke
+
+    poll, engine = app.extensions["polls"]["p"], app.extensions["poll_db"]
+    first_receipts = cast(app, 12, HOUR)
+    seal(app, HOUR + timedelta(hours=1, seconds=1))
+    first = tally(engine, poll)
+    cast(app, 11, HOUR + timedelta(days=1), option="no")
+    seal(app, HOUR + timedelta(days=1, hours=1, seconds=1))
+    revoke(engine, "p", "a test correction", receipts=first_receipts[:1])
+    carried = tally(engine, poll, previous=first)
+    assert carried == tally(engine, poll)
+    assert (carried.counts["yes"], carried.counts["no"], len(carried.daily)) == (11, 11, 2)
+    # Counted from another database (say, before a restore): recounted in full.
+    elsewhere = replace(first, counts={"yes": 999, "no": 0}, last_batch="2026-01-01T00Z-1")
+    assert tally(engine, poll, previous=elsewhere) == tally(engine, poll)
+
+
 def test_a_resent_vote_is_stored_once_and_a_reused_receipt_is_refused(app):
     poll = app.extensions["polls"]["p"]
     engine = app.extensions["poll_db"]

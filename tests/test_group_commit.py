@@ -219,11 +219,11 @@ def test_an_expired_count_is_recounted_by_one_thread_while_the_others_answer(
     recounts, release = [], threading.Event()
     real_tally = live.tally
 
-    def slow_tally(engine_, poll_):
+    def slow_tally(engine_, poll_, previous=None):
         recounts.append(threading.get_ident())
         if len(recounts) > 1:
             release.wait(10)  # the second recount (the first after expiry) is slow
-        return real_tally(engine_, poll_)
+        return real_tally(engine_, poll_, previous)
 
     monkeypatch.setattr(live, "tally", slow_tally)
     cache = live.TallyCache(engine, max_age=0)  # always expired

@@ -51,7 +51,8 @@ class TallyCache:
             self._recounting.add(poll.id)
         try:
             counted_at = time.monotonic()  # before counting, so age is never understated
-            fresh = tally(self.engine, poll)
+            # Only the entries sealed since the last count are read (ballots.tally).
+            fresh = tally(self.engine, poll, previous=entry[1] if entry else None)
             with self._lock:
                 self._entries[poll.id] = (counted_at, fresh)
         finally:

@@ -189,33 +189,58 @@ class Tally:
         return round(100 * self.counts[option_id] / self.total, 1) if self.total else 0.0
 
 
-def _net_counts(conn, poll: Poll, up_to: int):
-    """(batch, option, ballots minus revocations) for entries below position ``up_to``."""
+def _net_counts(conn, poll: Poll, up_to: int, start: int = 0):
+    """(batch, option, ballots minus revocations) for entries at positions
+    ``start`` to ``up_to`` (excluded)."""
     sign = case((ledger_entries.c.kind == "revocation", -1), else_=1)
     return conn.execute(
         select(ledger_entries.c.batch, ledger_entries.c.option_id, func.sum(sign).label("n"))
-        .where(ledger_entries.c.poll_id == poll.id, ledger_entries.c.position < up_to)
+        .where(
+            ledger_entries.c.poll_id == poll.id,
+            ledger_entries.c.position >= start,
+            ledger_entries.c.position < up_to,
+        )
         .group_by(ledger_entries.c.batch, ledger_entries.c.option_id)
     ).all()
 
 
-def tally(engine: Engine, poll: Poll) -> Tally:
-    """Counts per option and per day (the day of each batch's label), from the ledger."""
+def _batch_at(conn, poll: Poll, position: int) -> str | None:
+    return conn.execute(
+        select(ledger_entries.c.batch).where(
+            ledger_entries.c.poll_id == poll.id, ledger_entries.c.position == position
+        )
+    ).scalar_one_or_none()
+
+
+def _continues(conn, poll: Poll, previous: Tally | None, size: int) -> bool:
+    """Whether the ledger of ``size`` entries extends the one ``previous`` counted."""
+    if previous is None or previous.poll != poll or not 0 < previous.ledger_size <= size:
+        return False
+    return _batch_at(conn, poll, previous.ledger_size - 1) == previous.last_batch
+
+
+def tally(engine: Engine, poll: Poll, previous: Tally | None = None) -> Tally:
+    """Counts per option and per day (the day of each batch's label), from the ledger.
+
+    With ``previous`` (an earlier tally of the same poll definition), only the
+    entries appended since are read and added to it: the ledger is append-only
+    (a correction is a new revocation entry), so the result is the same as a
+    full recount, at a cost that no longer grows with the poll. A ledger that
+    no longer ends where ``previous`` did (a database restored or replaced) is
+    recounted in full."""
     with read_connection(engine) as conn, conn.begin():
         size = next_position(conn, poll.id)
+        start = previous.ledger_size if _continues(conn, poll, previous, size) else 0
         # Counting only below ``size`` keeps counts and size in step even where
         # each statement sees its own snapshot (PostgreSQL's READ COMMITTED).
-        rows = _net_counts(conn, poll, size)
-        last_batch = None
-        if size:
-            last_batch = conn.execute(
-                select(ledger_entries.c.batch).where(
-                    ledger_entries.c.poll_id == poll.id, ledger_entries.c.position == size - 1
-                )
-            ).scalar_one()
+        rows = _net_counts(conn, poll, size, start)
+        last_batch = _batch_at(conn, poll, size - 1) if size else None
     known = {option.id for option in poll.options}
     counts = dict.fromkeys(known, 0)
     by_day: dict[str, dict[str, int]] = {}
+    if start:
+        counts.update(previous.counts)
+        by_day = {day: dict(day_counts) for day, day_counts in previous.daily}
     for row in rows:
         if row.option_id not in known:
             continue  # an option removed from the definition is not published
