@@ -67,6 +67,8 @@ def test_make_run_takes_votes_and_logs_no_address(tmp_path):
         "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
         "POLL_CHALLENGE_REQUIRED": "false",  # a script cannot solve the browser's puzzle
         "PYTHONUNBUFFERED": "1",
+        # No __pycache__ left in the source tree (the packaging test builds from it).
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
     process, port = start_devserver(tmp_path, env)
     try:
