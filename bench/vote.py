@@ -499,7 +499,10 @@ def measure_devserver(workdir: Path, duration: int, connections: int) -> dict:
     with running(command, env, folder / "devserver.log", cwd=ROOT) as server:
         wait_for_port(port, server, timeout=60)
         tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), folder / "tokens.tsv")
-        load = run_wrk(origin, tokens, origin, duration, connections)
+        load: dict = {}
+        # granian's main process and its one worker (which also runs the publisher).
+        with cpu_per_request([server.pid, *worker_pids(server.pid)], load):
+            load.update(run_wrk(origin, tokens, origin, duration, connections))
     integrity = check_no_vote_lost(
         stored_votes(env["POLL_DATABASE_URL"]), {POLL: load["acknowledged"]}
     )
@@ -546,6 +549,7 @@ def report(figures: dict) -> None:
         f"  make run: {make_run['per_second']:>7.1f} votes/s"
         f"  p50 {make_run['latency_ms']['p50']} ms  p99 {make_run['latency_ms']['p99']} ms"
         f"  statuses {make_run['statuses']}"
+        f"  CPU per vote {make_run['worker_cpu_ms_per_request']} ms"
     )
     print(f"  service / bare: {figures['share_of_bare']:.0%}")
     print(
@@ -564,7 +568,7 @@ def report(figures: dict) -> None:
 
 def describe_layout(gunicorn_args: list[str], redis: bool) -> str:
     workers = os.environ.get("WEB_CONCURRENCY", "1")
-    threads = os.environ.get("GUNICORN_THREADS", "8")
+    threads = os.environ.get("GUNICORN_THREADS", "32")
     config = GUNICORN_CONFIG.relative_to(ROOT)
     storage = "Redis" if redis else "memory://"
     extra = " ".join(gunicorn_args)

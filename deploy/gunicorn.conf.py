@@ -18,7 +18,11 @@ import os
 wsgi_app = os.environ.get("GUNICORN_APP", "poll_service:create_app()")
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")]
 
-# Threads, because a request mostly waits for the database. One process by
+# Threads, because a request mostly waits for the database: a vote waits for
+# two durable commits (its ballot's group and its mark's), and more threads
+# waiting means larger groups. 32 served more votes than 8 with less CPU per
+# vote and a lower p99 in every side-by-side run (docs/reports/benchmarks.md,
+# 2026-11-30). One process by
 # default: with memory:// rate-limit storage each process would count
 # votes separately, so several workers need POLL_RATELIMIT_STORAGE_URI=redis://
 # (on_starting below refuses to start otherwise). With Redis, use about two
@@ -26,7 +30,7 @@ bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")]
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 os.environ.setdefault("POLL_WORKERS", str(workers))  # the app checks its storage too
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 timeout = 30
 graceful_timeout = 30
 keepalive = 65  # longer than nginx's upstream keepalive, so nginx closes first
@@ -73,12 +77,15 @@ def on_starting(server):
 
 
 def post_fork(server, worker):
-    """Give each worker its own database connections.
+    """Give each worker its own database connections, and few malloc pools.
 
     The master (preload_app) has used the engine's pool; a connection shared
     across fork would carry two processes' traffic. dispose(close=False)
     forgets the inherited connections without closing them under the master.
     """
+    from poll_service.web.workers import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before the worker starts its threads
     app = _poll_service(server)
     if app is not None:
         app.extensions["poll_db"].dispose(close=False)

@@ -404,10 +404,10 @@ GUNICORN_ENVIRONMENT = (
     ),
     Setting(
         "GUNICORN_THREADS",
-        "8",
+        "32",
         "Threads per worker.",
         "gunicorn",
-        example="8",
+        example="32",
         in_app=False,
     ),
     Setting(

@@ -7,9 +7,10 @@ to the Flask app; the background jobs (jobs.py) publish results as votes
 arrive and rotate the hashing keys. In production nginx does the first part,
 gunicorn the second and `flask poll publish --watch` the third (see deploy/).
 
-It is served by gunicorn with the production settings (deploy/gunicorn.conf.py:
-gthread, one worker, so the in-process rate limits hold), not by Werkzeug's
-development server, which served about a tenth of the votes a second
+It is served by granian (a server written in Rust) with one worker process, so
+the in-process rate limits hold, and the app on 32 threads. Werkzeug's
+development server served about a tenth of the votes a second, and gunicorn's
+gthread worker spent twice granian's CPU on each request
 (docs/reports/benchmarks.md). The one worker loads the app and runs the jobs.
 """
 
@@ -17,10 +18,13 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import logging
+import os
 from pathlib import Path
 from urllib.parse import quote
 
-from gunicorn.app.base import Application
+from granian.constants import Interfaces
+from granian.server import Server
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
@@ -29,6 +33,7 @@ from . import create_app
 from .jobs import BackgroundJobs
 from .publish.publisher import publish
 from .web.headers import NOT_FOUND_PAGE, header_names, headers_for
+from .web.workers import limit_malloc_arenas
 
 
 def with_headers(wsgi_app):
@@ -101,45 +106,53 @@ def site_app(output_dir: Path, service):
     return with_headers(StaticSite(output_dir, service))
 
 
-GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
+# Where the one worker learns the address it serves (it runs in its own process).
+ADDRESS_VARIABLE = "POLL_DEVSERVER_URL"
+# The WSGI app runs on this many threads: a vote mostly waits for its group
+# commits, and more waiting threads make larger groups (as deploy/gunicorn.conf.py).
+THREADS = 32
+# A request log like nginx's: method, path and status, never the address or the time.
+ACCESS_LOG_FORMAT = '"%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'
 
 
-class LocalServer(Application):
-    """gunicorn with deploy/gunicorn.conf.py, one worker, serving site_app."""
-
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        super().__init__()
-
-    def init(self, parser, opts, args):
-        return None
-
-    def load_config(self):
-        self.load_config_from_file(str(GUNICORN_CONFIG))
-        self.cfg.set("bind", [f"{self.host}:{self.port}"])
-        self.cfg.set("workers", 1)  # the in-process rate limits count for one process
-        # Load in the worker, which then owns the database connections and the jobs.
-        self.cfg.set("preload_app", False)
-        # A request log like nginx's: method, path and status, never the address.
-        self.cfg.set("accesslog", "-")
-        # The file's on_starting hook loads the app to check its storage; here
-        # that would load it (and start the jobs) in the master too.
-        self.cfg.set("on_starting", _one_worker_needs_no_check)
-
-    def load(self):
-        app = create_app()
-        if not app.config["SITE_URL"]:
-            # The share card and the results sheet name where they came from: here.
-            app.config["SITE_URL"] = f"http://{self.host}:{self.port}"
-        output_dir = Path(app.config["SITE_OUTPUT_DIR"])
-        publish(app, force=True, wait=None)
-        jobs = BackgroundJobs(app).start()  # publishes as votes arrive; destroys old keys
-        atexit.register(jobs.stop)
-        return site_app(output_dir, app)
+def local_site():
+    """The worker's app (granian's factory): the service loaded in the worker,
+    which then owns the database connections and runs the background jobs."""
+    limit_malloc_arenas()  # before the app's threads start (see web/workers.py)
+    app = create_app()
+    if not app.config["SITE_URL"]:
+        # The share card and the results sheet name where they came from: here.
+        app.config["SITE_URL"] = os.environ[ADDRESS_VARIABLE]
+    output_dir = Path(app.config["SITE_OUTPUT_DIR"])
+    publish(app, force=True, wait=None)
+    jobs = BackgroundJobs(app).start()  # publishes as votes arrive; destroys old keys
+    atexit.register(jobs.stop)
+    return site_app(output_dir, app)
 
 
-def _one_worker_needs_no_check(server):
-    """One worker: in-process rate-limit counts are whole."""
+def _no_thread_count_warning(record: logging.LogRecord) -> bool:
+    """granian warns of more threads than 2 x cores + 1, for apps that use the
+    CPU throughout; ours mostly wait for their group commits (benchmarks.md)."""
+    return "Python threads" not in record.getMessage()
+
+
+def local_server(host: str, port: int) -> Server:
+    """granian serving ``local_site`` from one worker process, so that the
+    in-process rate limits count every vote."""
+    os.environ[ADDRESS_VARIABLE] = f"http://{host}:{port}"
+    logging.getLogger("_granian").addFilter(_no_thread_count_warning)
+    return Server(
+        f"{__name__}:local_site",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        factory=True,
+        workers=1,
+        blocking_threads=THREADS,
+        websockets=False,
+        log_access=True,
+        log_access_format=ACCESS_LOG_FORMAT,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -148,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     print(f"\n  Open http://{args.host}:{args.port}/ for the site and its poll. Ctrl-C stops.\n")
-    LocalServer(args.host, args.port).run()
+    local_server(args.host, args.port).serve()
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from poll_service.store.ballots import ReceiptInUse, record_vote, tally
+from poll_service.store.ballots import AlreadyVoted, ReceiptInUse, record_vote, tally
 from poll_service.store.batches import seal_poll
-from poll_service.store.tables import ledger_entries
+from poll_service.store.keys import KeyRing
+from poll_service.store.tables import ledger_entries, pending_ballots
 from tests.support.service import api_vote, client_from, make_app, stored_counts
 
 HOUR = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -92,6 +93,33 @@ def test_flask_poll_close_seals_what_remains_so_the_result_is_final(tmp_path):
     assert stored_counts(app.extensions["poll_db"]) == {("p", "no"): 3}
 
 
+def test_a_count_carried_forward_equals_a_full_recount(app):
+    """The service's live count reads only the entries sealed since its last
+    count; with new batches, a new day and a revocation since, it must equal a
+    full recount, and a ledger that does not extend the one counted is recounted."""
+    from dataclasses import replace
+
+    from poll_service.store.ledger import revoke
+
+    poll, engine = app.extensions["polls"]["p"], app.extensions["poll_db"]
+    first_receipts = cast(app, 12, HOUR)
+    seal(app, HOUR + timedelta(hours=1, seconds=1))
+    first = tally(engine, poll)
+    cast(app, 11, HOUR + timedelta(days=1), option="no")
+    seal(app, HOUR + timedelta(days=1, hours=1, seconds=1))
+    revoke(engine, "p", "a test correction", receipts=first_receipts[:1])
+    carried = tally(engine, poll, previous=first)
+    assert carried == tally(engine, poll)
+    assert (carried.counts["yes"], carried.counts["no"], len(carried.daily)) == (11, 11, 2)
+    # The ledger now ends with a revocation of a first-day ballot: the newest
+    # batch counted is still the second day's, and counting on from here works.
+    assert carried.last_batch.startswith(f"{HOUR + timedelta(days=1):%Y-%m-%d}")
+    assert tally(engine, poll, previous=carried) == tally(engine, poll) == carried
+    # Counted from another database (say, before a restore): recounted in full.
+    elsewhere = replace(first, counts={"yes": 999, "no": 0}, tail_batch="2026-01-01T00Z-1")
+    assert tally(engine, poll, previous=elsewhere) == tally(engine, poll)
+
+
 def test_a_resent_vote_is_stored_once_and_a_reused_receipt_is_refused(app):
     poll = app.extensions["polls"]["p"]
     engine = app.extensions["poll_db"]
@@ -104,6 +132,45 @@ def test_a_resent_vote_is_stored_once_and_a_reused_receipt_is_refused(app):
     with pytest.raises(ReceiptInUse):
         record_vote(engine, poll, "no", receipt=receipt)  # sealed ones too
     assert stored_counts(engine) == {("p", "yes"): 1}
+
+
+def test_a_resent_vote_from_a_marked_network_is_stored_once_and_nothing_else_gets_in(
+    tmp_path,
+):
+    """cookie+network: the network's mark refuses a new vote, but not the same vote
+    sent again (its answer was lost), whether its mark was made or the first
+    attempt died between storing the ballot and claiming the mark."""
+    app = make_app(tmp_path, {"p": {"policy": "cookie+network"}})
+    poll, engine = app.extensions["polls"]["p"], app.extensions["poll_db"]
+    keyring = KeyRing(app.extensions["marks"])
+
+    def vote(option: str, receipt: bytes, network: str = "198.51.100.7") -> bytes:
+        return record_vote(engine, poll, option, keyring=keyring, network=network, receipt=receipt)
+
+    first, second = bytes(range(16)), bytes(range(1, 17))
+    assert vote("yes", first) == first
+    assert vote("yes", first) == first  # resent after its mark was made
+    with pytest.raises(AlreadyVoted):
+        vote("yes", second)  # a new vote from the marked network
+    with pytest.raises(ReceiptInUse):
+        vote("no", first)  # the same receipt for another answer
+    assert stored_counts(engine) == {("p", "yes"): 1}
+
+    # The first attempt of another network's vote stored its ballot and died
+    # before its mark: the vote sent again stores nothing more and makes the mark.
+    third = bytes(range(2, 18))
+    with engine.begin() as conn:
+        conn.execute(
+            pending_ballots.insert().values(
+                receipt=third, poll_id="p", option_id="no", cast_hour=HOUR
+            )
+        )
+    assert app.extensions["marks"].count_marks() == 1
+    assert vote("no", third, network="203.0.113.5") == third
+    assert app.extensions["marks"].count_marks() == 2
+    with pytest.raises(AlreadyVoted):
+        vote("no", bytes(range(3, 19)), network="203.0.113.5")
+    assert stored_counts(engine) == {("p", "yes"): 1, ("p", "no"): 1}
 
 
 def test_the_api_refuses_a_malformed_receipt_and_stores_nothing(app):

@@ -48,3 +48,26 @@ def test_a_redis_that_saves_to_disk_is_refused():
         client.close()
     finally:
         server.stop()
+
+
+def test_a_mark_in_redis_is_claimed_once_and_found_under_either_live_key():
+    """One vote per network: a mark under today's key or yesterday's refuses a claim."""
+    from tests.support.services import RedisServer
+
+    server = RedisServer().start()
+    try:
+        marks = RedisMarks(server.url)
+        expires = DAY + timedelta(days=2)
+        today, yesterday, other = b"t" * 32, b"y" * 32, b"o" * 32
+        assert not marks.is_marked([today, yesterday], DAY)
+        assert marks.claim([today, yesterday], expires, DAY)
+        assert not marks.claim([today, yesterday], expires, DAY)  # the same network again
+        assert marks.is_marked([other, today], DAY)
+        # Marked under an older key only: refused, and no mark made under the new one.
+        assert marks.claim([yesterday], expires, DAY)
+        assert not marks.claim([other, yesterday], expires, DAY)
+        assert not marks.is_marked([other], DAY)
+        assert marks.count_marks() == 2
+        marks.close()
+    finally:
+        server.stop()

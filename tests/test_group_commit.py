@@ -109,6 +109,45 @@ def test_a_vote_refused_inside_a_group_is_undone_alone(tmp_path, engine):
     assert stored(engine) == 10
 
 
+def test_a_write_that_fails_inside_a_group_is_undone_alone(engine):
+    """The group runs without savepoints; when one write fails it runs again
+    with them: the failing write's own insert is undone, the others' stored."""
+    writer = GroupWriter(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def hold(conn):
+        started.set()
+        release.wait(10)
+
+    class Refused(Exception):
+        pass
+
+    def stores_then_fails(conn):
+        add_ballot(conn, option="refused")
+        raise Refused()
+
+    with ThreadPoolExecutor(12) as pool:
+        holder = pool.submit(writer.run, hold)
+        assert started.wait(10)
+        before = [pool.submit(writer.run, add_ballot) for _ in range(5)]
+        wait_until(lambda: writer._writes.qsize() == 5, timeout=10)
+        failing = pool.submit(writer.run, stores_then_fails)
+        wait_until(lambda: writer._writes.qsize() == 6, timeout=10)
+        after = [pool.submit(writer.run, add_ballot) for _ in range(5)]
+        wait_until(lambda: writer._writes.qsize() == 11, timeout=10)
+        release.set()
+        holder.result(10)
+        for future in [*before, *after]:
+            future.result(10)
+        with pytest.raises(Refused):
+            failing.result(10)
+    assert writer.groups == 2 and writer.largest_group == 11  # one group, rolled back alone
+    assert stored(engine) == 10
+    with engine.connect() as conn:
+        options = conn.execute(select(pending_ballots.c.option_id).distinct()).scalars().all()
+    assert options == ["a"]
+
+
 def test_a_failed_commit_stores_nothing_and_tells_every_voter(engine):
     writer = GroupWriter(engine)
     started, release = threading.Event(), threading.Event()
@@ -180,11 +219,11 @@ def test_an_expired_count_is_recounted_by_one_thread_while_the_others_answer(
     recounts, release = [], threading.Event()
     real_tally = live.tally
 
-    def slow_tally(engine_, poll_):
+    def slow_tally(engine_, poll_, previous=None):
         recounts.append(threading.get_ident())
         if len(recounts) > 1:
             release.wait(10)  # the second recount (the first after expiry) is slow
-        return real_tally(engine_, poll_)
+        return real_tally(engine_, poll_, previous)
 
     monkeypatch.setattr(live, "tally", slow_tally)
     cache = live.TallyCache(engine, max_age=0)  # always expired

@@ -23,9 +23,9 @@ def recounts(monkeypatch):
     calls = []
     real_tally = live_results.tally
 
-    def counting_tally(engine, poll):
+    def counting_tally(engine, poll, previous=None):
         calls.append(poll.id)
-        return real_tally(engine, poll)
+        return real_tally(engine, poll, previous)
 
     monkeypatch.setattr(live_results, "tally", counting_tally)
     return calls

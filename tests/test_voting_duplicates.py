@@ -69,6 +69,31 @@ def test_the_session_remembers_only_that_a_poll_was_voted_in(app):
     assert "no" not in json.dumps(remembered)
 
 
+def test_a_compressed_cookie_from_before_still_says_this_browser_voted(app):
+    """Cookies are no longer zlib-compressed; the compressed ones browsers hold are still read."""
+    from itsdangerous import URLSafeSerializer
+
+    reader = client_from(app, "198.51.100.1")
+    assert api_vote(reader, "by-cookie", {"option": "no"}).status_code == 201
+    with reader.session_transaction("/poll/") as session:
+        remembered = dict(session)
+    interface = app.session_interface
+    compressing = URLSafeSerializer(
+        app.secret_key,
+        salt=interface.salt,
+        serializer=interface.serializer,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": interface.digest_method},
+    )
+    remembered["voted"] = remembered["voted"] * 8  # long enough that zlib shrinks it
+    old_cookie = compressing.dumps(remembered)
+    assert old_cookie.startswith(".")  # compressed
+    again = client_from(app, "198.51.100.2")
+    again.set_cookie("poll_session", old_cookie, path="/poll/")
+    response = api_vote(again, "by-cookie", {"option": "no"})
+    assert response.status_code == 409 and response.json["title"] == "You have already voted"
+    assert not interface.get_signing_serializer(app).dumps(remembered).startswith(".")
+
+
 # Midmorning UTC, so that the hours below stay within one day (one hashing key).
 MORNING = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy.engine import Engine
@@ -50,7 +51,8 @@ class TallyCache:
             self._recounting.add(poll.id)
         try:
             counted_at = time.monotonic()  # before counting, so age is never understated
-            fresh = tally(self.engine, poll)
+            # Only the entries sealed since the last count are read (ballots.tally).
+            fresh = tally(self.engine, poll, previous=entry[1] if entry else None)
             with self._lock:
                 self._entries[poll.id] = (counted_at, fresh)
         finally:
@@ -60,14 +62,30 @@ class TallyCache:
 
 
 def current_results(poll: Poll) -> dict:
-    """results.json's document for ``poll``, from a recount at most RESULTS_MAX_AGE old."""
-    cache = current_app.extensions.get("tally_cache")
+    """results.json's document for ``poll``, from a recount at most RESULTS_MAX_AGE old.
+
+    The document is built again only when the count, the poll's status or the
+    hour changes: building it, and reading the published milestones it names
+    from disk, for every vote cost more than the vote's own insert. Callers
+    must not change it."""
+    extensions = current_app.extensions
+    cache = extensions.get("tally_cache")
     if cache is None:
         max_age = float(current_app.config["RESULTS_MAX_AGE"])
-        cache = current_app.extensions.setdefault("tally_cache", TallyCache(get_engine(), max_age))
-    return results_document(
-        cache.get(poll), rate_limits_in_force(), reached=published_reached(poll)
+        cache = extensions.setdefault("tally_cache", TallyCache(get_engine(), max_age))
+    count = cache.get(poll)
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    state = (poll.status(now), poll.results_visible(now), hour)
+    documents = extensions.setdefault("results_documents", {})
+    built = documents.get(poll.id)
+    if built is not None and built[0] is count and built[1] == state:
+        return built[2]
+    document = results_document(
+        count, rate_limits_in_force(), now=now, reached=published_reached(poll)
     )
+    documents[poll.id] = (count, state, document)
+    return document
 
 
 def published_reached(poll: Poll) -> dict[int, str]:

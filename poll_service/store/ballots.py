@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import bindparam, case, delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -72,28 +72,29 @@ def record_vote(
     if check_network and (keyring is None or network is None):
         raise ValueError("cookie+network polls need a keyring and a network")
     claim_mark = _MarkClaim(keyring, network, poll, now) if check_network else None
-    with read_connection(engine) as conn:
-        stored = _ballot_with_receipt(conn, receipt)
-    if stored is not None:
+    if claim_mark and claim_mark.already_marked():
+        # Refused, unless this is a vote already stored being sent again.
+        with read_connection(engine) as conn:
+            stored = _ballot_with_receipt(conn, receipt)
+        if stored is None:
+            raise AlreadyVoted(poll.id)
+    else:
+        row = {"receipt": receipt, "poll_id": poll.id, "option_id": option_id}
+        row["cast_hour"] = hour_of(now)
+        try:
+            # In this process's next group commit (writer.py): one fsync for every
+            # vote that arrived meanwhile; it returns once this ballot is durable.
+            # The receipt is looked up there, under the write lock, rather than in
+            # a read transaction of its own first (that was a fifth of a vote's CPU).
+            stored = run_write(engine, lambda conn: _store_unless_held(conn, row))
+        except IntegrityError:
+            raise ReceiptInUse() from None  # the same receipt, sent twice at once
+    if stored is not None:  # sent before: stored once, whatever happens now
         if stored != (poll.id, option_id):
             raise ReceiptInUse()
         if claim_mark:
             claim_mark()  # the earlier attempt may have died before its mark
         return receipt
-    if claim_mark and claim_mark.already_marked():
-        raise AlreadyVoted(poll.id)
-    row = {
-        "receipt": receipt,
-        "poll_id": poll.id,
-        "option_id": option_id,
-        "cast_hour": hour_of(now),
-    }
-    try:
-        # In this process's next group commit (writer.py): one fsync for every
-        # vote that arrived meanwhile; it returns once this ballot is durable.
-        run_write(engine, lambda conn: conn.execute(insert(pending_ballots).values(row)))
-    except IntegrityError:
-        raise ReceiptInUse() from None  # the same receipt, sent twice at once
     if claim_mark:
         try:
             claimed = claim_mark()
@@ -134,16 +135,34 @@ def _withdraw(engine: Engine, receipt: bytes) -> None:
         conn.execute(delete(pending_ballots).where(pending_ballots.c.receipt == receipt))
 
 
+# The vote's statements, built once: building a statement cost more CPU than
+# SQLite took to run it (docs/reports/benchmarks.md).
+_HELD = (
+    select(pending_ballots.c.poll_id, pending_ballots.c.option_id)
+    .where(pending_ballots.c.receipt == bindparam("receipt"))
+    .union_all(
+        select(ledger_entries.c.poll_id, ledger_entries.c.option_id).where(
+            ledger_entries.c.kind == "ballot", ledger_entries.c.receipt == bindparam("receipt")
+        )
+    )
+    .limit(1)
+)
+_INSERT_BALLOT = insert(pending_ballots)
+
+
 def _ballot_with_receipt(conn, receipt: bytes) -> tuple[str, str] | None:
     """(poll, option) of the ballot holding ``receipt``, pending or sealed."""
-    pending = select(pending_ballots.c.poll_id, pending_ballots.c.option_id).where(
-        pending_ballots.c.receipt == receipt
-    )
-    sealed = select(ledger_entries.c.poll_id, ledger_entries.c.option_id).where(
-        ledger_entries.c.kind == "ballot", ledger_entries.c.receipt == receipt
-    )
-    row = conn.execute(pending.union_all(sealed).limit(1)).first()
+    row = conn.execute(_HELD, {"receipt": receipt}).first()
     return None if row is None else (row[0], row[1])
+
+
+def _store_unless_held(conn, row: dict) -> tuple[str, str] | None:
+    """Insert the ballot ``row`` unless its receipt is already a ballot's; returns
+    that ballot's (poll, option), or None when ``row`` was stored."""
+    held = _ballot_with_receipt(conn, row["receipt"])
+    if held is None:
+        conn.execute(_INSERT_BALLOT, row)
+    return held
 
 
 @dataclass(frozen=True)
@@ -151,7 +170,7 @@ class Tally:
     """A poll's counts, from sealed ledger entries only (ballots minus revocations).
 
     ``ledger_size`` is how many of the poll's entries were counted, and
-    ``last_batch`` the newest batch's label: neither is finer than an hour.
+    ``last_batch`` the newest ballot's batch label: neither is finer than an hour.
     """
 
     poll: Poll
@@ -160,6 +179,7 @@ class Tally:
     ledger_size: int
     last_batch: str | None
     corrections: list[Correction] = field(default_factory=list)
+    tail_batch: str | None = None  # the batch of the last entry, a ballot or a revocation
 
     @property
     def total(self) -> int:
@@ -169,37 +189,76 @@ class Tally:
         return round(100 * self.counts[option_id] / self.total, 1) if self.total else 0.0
 
 
-def _net_counts(conn, poll: Poll, up_to: int):
-    """(batch, option, ballots minus revocations) for entries below position ``up_to``."""
+def _net_counts(conn, poll: Poll, up_to: int, start: int = 0):
+    """(batch, option, ballots minus revocations) for entries at positions
+    ``start`` to ``up_to`` (excluded)."""
     sign = case((ledger_entries.c.kind == "revocation", -1), else_=1)
     return conn.execute(
         select(ledger_entries.c.batch, ledger_entries.c.option_id, func.sum(sign).label("n"))
-        .where(ledger_entries.c.poll_id == poll.id, ledger_entries.c.position < up_to)
+        .where(
+            ledger_entries.c.poll_id == poll.id,
+            ledger_entries.c.position >= start,
+            ledger_entries.c.position < up_to,
+        )
         .group_by(ledger_entries.c.batch, ledger_entries.c.option_id)
     ).all()
 
 
-def tally(engine: Engine, poll: Poll) -> Tally:
-    """Counts per option and per day (the day of each batch's label), from the ledger."""
+def _batch_at(conn, poll: Poll, position: int) -> str | None:
+    return conn.execute(
+        select(ledger_entries.c.batch).where(
+            ledger_entries.c.poll_id == poll.id, ledger_entries.c.position == position
+        )
+    ).scalar_one_or_none()
+
+
+def _continues(conn, poll: Poll, previous: Tally | None, size: int) -> bool:
+    """Whether the ledger of ``size`` entries extends the one ``previous`` counted."""
+    if previous is None or previous.poll != poll or not 0 < previous.ledger_size <= size:
+        return False
+    return _batch_at(conn, poll, previous.ledger_size - 1) == previous.tail_batch
+
+
+def _newest_ballot_batch(conn, poll: Poll, start: int, up_to: int) -> str | None:
+    """The batch of the newest ballot at positions ``start`` to ``up_to`` (excluded)."""
+    return conn.execute(
+        select(ledger_entries.c.batch)
+        .where(
+            ledger_entries.c.poll_id == poll.id,
+            ledger_entries.c.kind == "ballot",
+            ledger_entries.c.position >= start,
+            ledger_entries.c.position < up_to,
+        )
+        .order_by(ledger_entries.c.position.desc())
+        .limit(1)
+    ).scalar()
+
+
+def tally(engine: Engine, poll: Poll, previous: Tally | None = None) -> Tally:
+    """Counts per option and per day (the day of each batch's label), from the ledger.
+
+    With ``previous`` (an earlier tally of the same poll definition), only the
+    entries appended since are read and added to it: the ledger is append-only
+    (a correction is a new revocation entry), so the result is the same as a
+    full recount, at a cost that no longer grows with the poll. A ledger that
+    no longer ends where ``previous`` did (a database restored or replaced) is
+    recounted in full."""
     with read_connection(engine) as conn, conn.begin():
         size = next_position(conn, poll.id)
+        start = previous.ledger_size if _continues(conn, poll, previous, size) else 0
         # Counting only below ``size`` keeps counts and size in step even where
         # each statement sees its own snapshot (PostgreSQL's READ COMMITTED).
-        rows = _net_counts(conn, poll, size)
-        # The newest ballot's batch: a revocation appended later names an older one.
-        last_batch = conn.execute(
-            select(ledger_entries.c.batch)
-            .where(
-                ledger_entries.c.poll_id == poll.id,
-                ledger_entries.c.kind == "ballot",
-                ledger_entries.c.position < size,
-            )
-            .order_by(ledger_entries.c.position.desc())
-            .limit(1)
-        ).scalar()
+        rows = _net_counts(conn, poll, size, start)
+        tail_batch = _batch_at(conn, poll, size - 1) if size else None
+        newest = _newest_ballot_batch(conn, poll, start, size)
+    # The newest ballot's batch: a revocation appended later names an older one.
+    last_batch = newest if newest or not start else previous.last_batch
     known = {option.id for option in poll.options}
     counts = dict.fromkeys(known, 0)
     by_day: dict[str, dict[str, int]] = {}
+    if start:
+        counts.update(previous.counts)
+        by_day = {day: dict(day_counts) for day, day_counts in previous.daily}
     for row in rows:
         if row.option_id not in known:
             continue  # an option removed from the definition is not published
@@ -208,7 +267,8 @@ def tally(engine: Engine, poll: Poll) -> Tally:
         by_day.setdefault(day, {o.id: 0 for o in poll.options})[row.option_id] += row.n
     ordered = {option.id: counts[option.id] for option in poll.options}
     withdrawn = corrections(engine, poll.id, size)
-    return Tally(poll, ordered, sorted(by_day.items()), size, last_batch, withdrawn)
+    daily = sorted(by_day.items())
+    return Tally(poll, ordered, daily, size, last_batch, withdrawn, tail_batch)
 
 
 def votes_from_hour_of(engine: Engine, poll: Poll, moment: datetime) -> int:

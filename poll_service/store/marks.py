@@ -343,6 +343,17 @@ class _Borrowed:
             self.conn.rollback()
 
 
+# KEYS: the mark under the current key, then those under older live keys.
+# ARGV: the mark's expiry (epoch seconds). Returns 1 when the mark was made.
+CLAIM_LUA = """
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+if redis.call('SET', KEYS[1], '', 'NX', 'EXAT', ARGV[1]) then return 1 end
+return 0
+"""
+
+
 class RedisMarks(MarkStore):
     """Marks and keys in Redis, which must keep nothing on disk."""
 
@@ -353,6 +364,7 @@ class RedisMarks(MarkStore):
 
         self.redis = client or redis.Redis.from_url(url)
         self._check_no_persistence()
+        self._claim = self.redis.register_script(CLAIM_LUA)
 
     def _check_no_persistence(self) -> None:
         config = self.redis.config_get("save") | self.redis.config_get("appendonly")
@@ -388,13 +400,12 @@ class RedisMarks(MarkStore):
         return sorted(found, key=lambda pair: pair[1], reverse=True)
 
     def claim(self, digests, expires_at, now):
+        # One round trip, and atomic: no mark under an older key, then SET NX.
         names = [f"{self.PREFIX}mark:{digest.hex()}" for digest in digests]
-        if any(self.redis.exists(name) for name in names[1:]):
-            return False
-        return bool(self.redis.set(names[0], b"", nx=True, exat=_epoch(expires_at)))
+        return bool(self._claim(keys=names, args=[_epoch(expires_at)]))
 
     def is_marked(self, digests, now):
-        return any(self.redis.exists(f"{self.PREFIX}mark:{d.hex()}") for d in digests)
+        return self.redis.exists(*(f"{self.PREFIX}mark:{d.hex()}" for d in digests)) > 0
 
     def spend(self, digest, expires_at, now):
         name = f"{self.PREFIX}spent:{digest.hex()}"

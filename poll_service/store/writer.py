@@ -4,11 +4,11 @@ A commit is the costly part of a vote: with ``synchronous=FULL`` SQLite waits
 for an fsync, and PostgreSQL for its WAL flush. Committing each vote alone
 caps a process at one fsync per vote and makes request threads queue for the
 write lock. Here each request hands its write to the writer thread and waits;
-the writer takes every write that has arrived meanwhile, runs each in its own
-savepoint inside one transaction, commits once, and only then answers all of
-them. So a request is answered only after its vote is durable, and a vote that
-fails its own checks (``AlreadyVoted``) rolls back alone without touching the
-others in its group.
+the writer takes every write that has arrived meanwhile, runs them in one
+transaction, commits once, and only then answers all of them. So a request is
+answered only after its vote is durable. A write that fails (a receipt sent
+twice at once) rolls back alone: the group is then run again with each write
+in its own savepoint.
 
     result = run_write(engine, lambda conn: ...)  # returns, or raises, as the work did
 
@@ -128,16 +128,13 @@ class GroupWriter:
         if not group:
             return
         try:
-            with write_transaction(self.engine) as connection:
-                for write in group:
-                    savepoint = connection.begin_nested()
-                    try:
-                        write.result = write.work(connection)
-                    except Exception as error:  # this write's own failure: undo it alone
-                        savepoint.rollback()
-                        write.error = error
-                    else:
-                        savepoint.commit()
+            try:
+                self._run(group, savepoints=False)
+            except _WriteFailed:
+                # One write failed, its changes mixed with the others': run the
+                # group again, each write in a savepoint so that it fails alone.
+                # Writes rarely fail, and a savepoint costs two statements each.
+                self._run(group, savepoints=True)
         except Exception as error:  # the transaction failed: nothing in it is stored
             for write in group:
                 if write.error is None:
@@ -148,6 +145,30 @@ class GroupWriter:
             self.largest_group = max(self.largest_group, len(group))
             for write in group:
                 write.done.set()
+
+    def _run(self, group: list[_Write], savepoints: bool) -> None:
+        """All of ``group`` in one transaction, committed at the end."""
+        with write_transaction(self.engine) as connection:
+            for write in group:
+                write.result, write.error = None, None
+                if not savepoints:
+                    try:
+                        write.result = write.work(connection)
+                    except Exception as error:
+                        raise _WriteFailed() from error
+                    continue
+                savepoint = connection.begin_nested()
+                try:
+                    write.result = write.work(connection)
+                except Exception as error:  # this write's own failure: undo it alone
+                    savepoint.rollback()
+                    write.error = error
+                else:
+                    savepoint.commit()
+
+
+class _WriteFailed(Exception):
+    """A write failed in a group run without savepoints: the group is rolled back."""
 
 
 _writers: weakref.WeakKeyDictionary[Engine, GroupWriter] = weakref.WeakKeyDictionary()

@@ -19,17 +19,35 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, g, session
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, Serializer, URLSafeSerializer
+from itsdangerous.encoding import base64_encode
+
+
+class _PlainPayloadSerializer(URLSafeSerializer):
+    """Never zlib-compressed: the payload is random tokens, which do not shrink,
+    and trying cost more than signing (a vote's profile, benchmarks.md).
+    Compressed cookies made before are still read."""
+
+    def dump_payload(self, obj) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))  # the JSON, as bytes
 
 
 class OpaqueSessionInterface(SecureCookieSessionInterface):
     """Signed, untimed session cookies whose expiry the vote sets."""
 
     def get_signing_serializer(self, app: Flask) -> URLSafeSerializer | None:
+        """One per app and secret key, made once rather than twice per request."""
         if not app.secret_key:
             return None
-        return URLSafeSerializer(
-            app.secret_key,
+        made = app.extensions.get("poll_session_serializer")
+        if made is None or made[0] != app.secret_key:
+            made = (app.secret_key, self._serializer(app.secret_key))
+            app.extensions["poll_session_serializer"] = made
+        return made[1]
+
+    def _serializer(self, secret_key) -> URLSafeSerializer:
+        return _PlainPayloadSerializer(
+            secret_key,
             salt=self.salt,
             serializer=self.serializer,
             signer_kwargs={

@@ -1,0 +1,97 @@
+"""`make run`'s server (python -m poll_service.devserver): the README's first
+command takes votes, and its request log names no reader's address."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import subprocess
+import sys
+
+from tests.support.paths import ROOT
+from tests.support.processes import (
+    candidate_port,
+    log_size,
+    read_from,
+    start_retrying,
+    stop_process,
+    wait_for_line,
+)
+
+
+def start_devserver(tmp_path, env):
+    """The devserver on a free port; returns (process, port)."""
+    log = tmp_path / "devserver.log"
+
+    def start():
+        port = candidate_port()
+        offset = log_size(log)
+        with log.open("ab") as stream:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "poll_service.devserver", "--port", str(port)],
+                cwd=ROOT,
+                env=env,
+                stdout=stream,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_for_line(log, r"Started worker-1", process, timeout=60, offset=offset)
+        except BaseException:
+            stop_process(process)
+            raise
+        return process, port
+
+    return start_retrying(start)
+
+
+def request(port, method, path, body=None, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(method, path, body, headers or {})
+        response = connection.getresponse()
+        return response.status, response.getheader("Set-Cookie"), response.read()
+    finally:
+        connection.close()
+
+
+def test_make_run_takes_votes_and_logs_no_address(tmp_path):
+    polls = tmp_path / "polls"
+    polls.mkdir()
+    (polls / "inquiry.toml").write_bytes((ROOT / "content/polls/inquiry.toml").read_bytes())
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "POLL_SECRET_KEY": "devserver-test",
+        "POLL_DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+        "POLL_POLLS_DIR": str(polls),
+        "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        "POLL_CHALLENGE_REQUIRED": "false",  # a script cannot solve the browser's puzzle
+        "PYTHONUNBUFFERED": "1",
+        # No __pycache__ left in the source tree (the packaging test builds from it).
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    process, port = start_devserver(tmp_path, env)
+    try:
+        status, cookie_header, body = request(port, "GET", "/poll/api/csrf-token")
+        assert status == 200
+        cookie = re.match(r"[^;]+", cookie_header).group(0)
+        headers = {
+            "Content-Type": "application/json",
+            "Origin": f"http://127.0.0.1:{port}",
+            "Cookie": cookie,
+            "X-CSRFToken": json.loads(body)["csrf_token"],
+        }
+        vote = '{"option": "no"}'
+        path = "/poll/api/polls/inquiry/votes"
+        first = request(port, "POST", path, vote, headers)
+        again = request(port, "POST", path, vote, headers)
+    finally:
+        stop_process(process)
+    assert first[0] == 201 and json.loads(first[2])["status"] == "recorded"
+    assert again[0] == 409  # the same reader again
+    # Each request is logged as method, path, status and time taken: no address.
+    logged = [line for line in read_from(tmp_path / "devserver.log").splitlines() if path in line]
+    assert [re.fullmatch(rf'"POST {path} HTTP/1.1" (\d+) [\d.]+ms', x)[1] for x in logged] == [
+        "201",
+        "409",
+    ]
