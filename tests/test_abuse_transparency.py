@@ -4,6 +4,8 @@ published beside the results, and a report of busy networks that names no one.""
 from __future__ import annotations
 
 import json
+import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect, select, text
@@ -158,3 +160,35 @@ def test_network_counts_go_with_the_keys_after_48_hours(tmp_path):
     assert marks.activity_since(EPOCH) == {}
     with engine.connect() as conn:
         assert len(conn.execute(select(vote_outcomes)).all()) == 1  # the public counts stay
+
+
+def test_an_outage_of_the_counter_store_is_logged_once_and_nothing_counted_is_lost(
+    tmp_path, monkeypatch, caplog
+):
+    """The counters are written every few seconds; a store that is down for a
+    while gets one error in the log (not one per attempt) and a line when it is
+    back, and the counts kept in memory meanwhile are all written."""
+    import poll_service.web.outcomes as outcomes
+
+    app = _app(tmp_path, OUTCOME_FLUSH_SECONDS=0.02)
+    real_add_counts, failures = outcomes.add_counts, []
+
+    def store_down_for_a_while(engine, counts):
+        if len(failures) < 5:
+            failures.append(1)
+            raise OSError("the votes database is unreachable")
+        real_add_counts(engine, counts)
+
+    monkeypatch.setattr(outcomes, "add_counts", store_down_for_a_while)
+    with caplog.at_level(logging.WARNING, logger="poll_service.web.outcomes"):
+        for n in range(3):
+            api_vote(client_from(app, f"198.51.100.{n + 1}"), "test", {"option": "yes"})
+        deadline = time.monotonic() + 10
+        while "works again" not in caplog.text:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.02)
+    assert len(failures) == 5
+    assert caplog.text.count("writing the vote counters failed") == 1
+    with app.extensions["poll_db"].connect() as conn:
+        written = conn.execute(select(vote_outcomes.c["count"])).scalars().all()
+    assert sum(written) == 3

@@ -106,11 +106,19 @@ class OutcomeCounter:
 
     def _run(self) -> None:
         stop = threading.Event()
+        failing = False
         while not stop.wait(self.interval):
             try:
                 self.flush()
             except Exception:
-                log.exception("writing the vote counters failed; will retry")
+                # Once per outage, not every few seconds for as long as it lasts.
+                if not failing:
+                    log.exception("writing the vote counters failed; will keep retrying")
+                failing = True
+            else:
+                if failing:
+                    log.warning("writing the vote counters works again")
+                failing = False
 
 
 def init_app(app: Flask) -> None:
