@@ -23,6 +23,7 @@ from campaign_model.files import write_atomically
 
 from ..store.hours import hour_of
 from ..store.outcomes import OUTCOMES, outcomes_by_hour
+from .document import iso
 
 FILE_NAME = "refusals.json"
 
@@ -39,23 +40,17 @@ def published_hour(now: datetime) -> datetime:
 
 def refusals_document(engine: Engine, poll_id: str, k: int, now: datetime) -> dict:
     """The poll's whole hours that ended before ``now``, accepted rounded down to k."""
-    published = []
+    published, newest = [], published_hour(now)
     for hour in outcomes_by_hour(engine, poll_id):
-        if hour["hour"] >= published_hour(now):
+        if hour["hour"] >= newest:
             continue
-        published.append(
-            {**hour, "hour": _iso(hour["hour"]), "accepted": hour["accepted"] // k * k}
-        )
+        published.append({**hour, "hour": iso(hour["hour"]), "accepted": hour["accepted"] // k * k})
     return {
         "poll": poll_id,
         "outcomes": list(OUTCOMES),
         "accepted_rounded_down_to": k,
         "hours": published,
     }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def publish_refusals(folder: Path, document: dict) -> bool:

@@ -251,6 +251,7 @@ def tally(engine: Engine, poll: Poll, previous: Tally | None = None) -> Tally:
         rows = _net_counts(conn, poll, size, start)
         tail_batch = _batch_at(conn, poll, size - 1) if size else None
         newest = _newest_ballot_batch(conn, poll, start, size)
+        withdrawn = corrections(conn, poll.id, size)
     # The newest ballot's batch: a revocation appended later names an older one.
     last_batch = newest if newest or not start else previous.last_batch
     known = {option.id for option in poll.options}
@@ -266,7 +267,6 @@ def tally(engine: Engine, poll: Poll, previous: Tally | None = None) -> Tally:
         day = row.batch[:10]
         by_day.setdefault(day, {o.id: 0 for o in poll.options})[row.option_id] += row.n
     ordered = {option.id: counts[option.id] for option in poll.options}
-    withdrawn = corrections(engine, poll.id, size)
     daily = sorted(by_day.items())
     return Tally(poll, ordered, daily, size, last_batch, withdrawn, tail_batch)
 

@@ -131,8 +131,9 @@ class Correction:
         return sum(self.options.values())
 
 
-def corrections(engine: Engine, poll_id: str, up_to: int) -> list[Correction]:
-    """The poll's corrections among its first ``up_to`` entries, oldest first."""
+def corrections(conn, poll_id: str, up_to: int) -> list[Correction]:
+    """The poll's corrections among its first ``up_to`` entries, oldest first
+    (read on ``conn``, in the tally's own snapshot)."""
     query = (
         select(ledger_entries.c.option_id, ledger_entries.c.note)
         .where(
@@ -143,9 +144,8 @@ def corrections(engine: Engine, poll_id: str, up_to: int) -> list[Correction]:
         .order_by(ledger_entries.c.position)
     )
     found: dict[str, Correction] = {}
-    with read_connection(engine) as conn:
-        for option_id, note in conn.execute(query):
-            if note not in found:
-                found[note] = Correction(*split_reason(note))
-            found[note].options[option_id] += 1
+    for option_id, note in conn.execute(query):
+        if note not in found:
+            found[note] = Correction(*split_reason(note))
+        found[note].options[option_id] += 1
     return list(found.values())
