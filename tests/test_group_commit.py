@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from campaign_model.polls import load_poll
-from poll_service.store.ballots import AlreadyVoted, record_vote
+from poll_service.store.ballots import AlreadyVoted, ReceiptInUse, record_vote
 from poll_service.store.engine import make_engine, write_transaction
 from poll_service.store.keys import KeyRing
 from poll_service.store.marks import SQLiteMarks
@@ -239,3 +239,48 @@ def test_an_expired_count_is_recounted_by_one_thread_while_the_others_answer(
         release.set()
     assert all(a.result(10) is not None for a in answers)
     assert len(recounts) == 2  # the first count, then one recount
+
+
+def test_a_group_of_ballots_is_stored_together_and_each_receipt_once(tmp_path, engine):
+    """The writer stores a group's ballots in two statements (writer.py's
+    ``together``): every new ballot is stored, a ballot sent again is stored once
+    (even twice in one group), and a receipt already used by another vote is refused."""
+    poll = load_poll(write_poll(tmp_path / "polls", "p", policy="cookie"))
+    first, second = poll.options[0].id, poll.options[1].id
+    resent, taken, twice = (secrets.token_bytes(16) for _ in range(3))
+    record_vote(engine, poll, first, receipt=resent)
+    record_vote(engine, poll, first, receipt=taken)
+    writer = writer_for(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def hold(conn):
+        started.set()
+        release.wait(10)
+
+    def vote(option, receipt=None):
+        try:
+            return record_vote(engine, poll, option, receipt=receipt)
+        except ReceiptInUse:
+            return "in use"
+
+    votes = [(first, None)] * 10 + [(second, None)] * 10
+    votes += [(first, resent), (second, taken), (second, twice), (second, twice)]
+    groups_before = writer.groups
+    with ThreadPoolExecutor(len(votes) + 1) as pool:
+        holder = pool.submit(writer.run, hold)
+        assert started.wait(10)
+        futures = [pool.submit(vote, *v) for v in votes]
+        wait_until(lambda: writer._writes.qsize() == len(votes), timeout=10)
+        release.set()
+        holder.result(10)
+        answers = [future.result(10) for future in futures]
+    assert writer.groups == groups_before + 2  # the holder, then all of them in one group
+    assert answers[20:] == [resent, "in use", twice, twice]
+    assert len(set(answers[:20])) == 20  # each new vote got a receipt of its own
+    with engine.connect() as conn:
+        rows = conn.execute(select(pending_ballots.c.receipt, pending_ballots.c.option_id)).all()
+    assert len(rows) == 2 + 20 + 1
+    by_receipt = dict(rows)
+    assert by_receipt[resent] == first and by_receipt[taken] == first
+    assert by_receipt[twice] == second
+    assert sorted(by_receipt[r] for r in answers[:20]) == sorted(v[0] for v in votes[:20])

@@ -86,7 +86,7 @@ def record_vote(
             # vote that arrived meanwhile; it returns once this ballot is durable.
             # The receipt is looked up there, under the write lock, rather than in
             # a read transaction of its own first (that was a fifth of a vote's CPU).
-            stored = run_write(engine, lambda conn: _store_unless_held(conn, row))
+            stored = run_write(engine, _StoreBallot(row))
         except IntegrityError:
             raise ReceiptInUse() from None  # the same receipt, sent twice at once
     if stored is not None:  # sent before: stored once, whatever happens now
@@ -148,6 +148,15 @@ _HELD = (
     .limit(1)
 )
 _INSERT_BALLOT = insert(pending_ballots)
+_HELD_ANY = select(
+    pending_ballots.c.receipt, pending_ballots.c.poll_id, pending_ballots.c.option_id
+).where(pending_ballots.c.receipt.in_(bindparam("receipts", expanding=True)))
+_HELD_ANY = _HELD_ANY.union_all(
+    select(ledger_entries.c.receipt, ledger_entries.c.poll_id, ledger_entries.c.option_id).where(
+        ledger_entries.c.kind == "ballot",
+        ledger_entries.c.receipt.in_(bindparam("receipts", expanding=True)),
+    )
+)
 
 
 def _ballot_with_receipt(conn, receipt: bytes) -> tuple[str, str] | None:
@@ -163,6 +172,33 @@ def _store_unless_held(conn, row: dict) -> tuple[str, str] | None:
     if held is None:
         conn.execute(_INSERT_BALLOT, row)
     return held
+
+
+class _RepeatedReceipt(Exception):
+    """Two ballots of one group share a receipt: the group is run one ballot at a time."""
+
+
+@dataclass(frozen=True)
+class _StoreBallot:
+    """One ballot for the group writer (writer.py): stored alone, or with its group."""
+
+    row: dict
+
+    def __call__(self, conn) -> tuple[str, str] | None:
+        return _store_unless_held(conn, self.row)
+
+    @staticmethod
+    def together(conn, works: list[_StoreBallot]) -> list[tuple[str, str] | None]:
+        """_store_unless_held for every ballot of a group, in two statements."""
+        rows = [work.row for work in works]
+        receipts = [row["receipt"] for row in rows]
+        if len(set(receipts)) < len(receipts):
+            raise _RepeatedReceipt()  # a vote sent twice at once: sorted out one by one
+        held = {row[0]: (row[1], row[2]) for row in conn.execute(_HELD_ANY, {"receipts": receipts})}
+        new = [row for row in rows if row["receipt"] not in held]
+        if new:
+            conn.execute(_INSERT_BALLOT, new)
+        return [held.get(receipt) for receipt in receipts]
 
 
 @dataclass(frozen=True)

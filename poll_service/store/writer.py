@@ -12,6 +12,13 @@ in its own savepoint.
 
     result = run_write(engine, lambda conn: ...)  # returns, or raises, as the work did
 
+Work of one kind can also be run together: a work with a ``together(conn,
+works)`` function (a list of results, one per work) has its neighbours of the
+same kind handed to that function in one call, so a group of votes costs two
+statements, not two per vote (SQLAlchemy's overhead per statement was most of
+the writer's CPU, docs/reports/benchmarks.md). Run alone (in a savepoint, after
+a failure), such a work is simply called.
+
 Every process has its own writer thread, started on first use (so a process
 forked by gunicorn after the app was loaded starts its own). Other writes (key
 rotation, the publisher's lease) keep using ``write_transaction`` directly; on
@@ -149,14 +156,20 @@ class GroupWriter:
     def _run(self, group: list[_Write], savepoints: bool) -> None:
         """All of ``group`` in one transaction, committed at the end."""
         with write_transaction(self.engine) as connection:
-            for write in group:
-                write.result, write.error = None, None
-                if not savepoints:
+            if not savepoints:
+                for together, writes in _runs_of_a_kind(group):
                     try:
-                        write.result = write.work(connection)
+                        if together is None:
+                            results = [write.work(connection) for write in writes]
+                        else:
+                            results = together(connection, [write.work for write in writes])
                     except Exception as error:
                         raise _WriteFailed() from error
-                    continue
+                    for write, result in zip(writes, results, strict=True):
+                        write.result, write.error = result, None
+                return
+            for write in group:
+                write.result, write.error = None, None
                 savepoint = connection.begin_nested()
                 try:
                     write.result = write.work(connection)
@@ -165,6 +178,19 @@ class GroupWriter:
                     write.error = error
                 else:
                     savepoint.commit()
+
+
+def _runs_of_a_kind(group: list[_Write]):
+    """(together, writes): consecutive writes whose work shares its ``together``
+    function, in order; works without one come one at a time (together None)."""
+    runs: list[tuple[Callable | None, list[_Write]]] = []
+    for write in group:
+        together = getattr(write.work, "together", None)
+        if together is not None and runs and runs[-1][0] is together:
+            runs[-1][1].append(write)
+        else:
+            runs.append((together, [write]))
+    return runs
 
 
 class _WriteFailed(Exception):

@@ -13,6 +13,7 @@ otherwise it is a browser-session cookie.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
@@ -74,11 +75,13 @@ class OpaqueSessionInterface(SecureCookieSessionInterface):
 
 def poll_token(poll_id: str) -> str:
     """What the cookie holds for "voted in this poll": unreadable without the key."""
-    key = (
-        current_app.secret_key.encode()
-        if isinstance(current_app.secret_key, str)
-        else current_app.secret_key
-    )
+    return _poll_token(current_app.secret_key, poll_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _poll_token(secret_key: str | bytes, poll_id: str) -> str:
+    # The same for every vote in a poll: made once, not twice per vote.
+    key = secret_key.encode() if isinstance(secret_key, str) else secret_key
     return hmac.new(key, f"voted\x00{poll_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
