@@ -4,6 +4,9 @@ every live hashing key, and old buckets are dropped whole."""
 
 from __future__ import annotations
 
+import secrets
+import tracemalloc
+
 import pytest
 
 from poll_service.store.counters import Check, MemoryCounters, RedisCounters, Window
@@ -91,3 +94,39 @@ def test_memory_drops_old_buckets_whole():
             counters.check_and_spend(checks([f"{minute}-{voter}"]), now=T0 + 60 * minute)
     # Only this minute's and the last minute's keys are held, not 5,000.
     assert len(counters.keys()) <= 2 * (50 + 1) * 2
+
+
+def test_networks_keys_are_counted_exactly_as_their_table_grows(counters):
+    """Networks' keys are bytes (HMACs): the memory store packs them in a table
+    that grows as networks arrive; every network keeps its own count throughout."""
+    hour = Window("sustained", 3, 3600)
+    networks = [secrets.token_bytes(16) for _ in range(2000)]
+    for round_ in range(3):  # each network spends its three, in turn, as the table grows
+        for network in networks:
+            assert counters.check_and_spend([Check(hour, [network], 3)], now=T0 + round_) is None
+    for network in networks:
+        refused = counters.check_and_spend([Check(hour, [network], 3)], now=T0 + 5)
+        assert refused is not None and refused.count == 3
+    # Counted under two live hashing keys, a network's counts add up.
+    both = Check(hour, [secrets.token_bytes(16), networks[0], networks[1]], 6)
+    assert counters.check_and_spend([both], now=T0 + 5).count == 6
+    assert counters.check_and_spend([Check(hour, [secrets.token_bytes(16)], 3)], now=T0 + 5) is None
+
+
+def test_a_network_held_for_the_hour_costs_a_few_bytes():
+    """The sustained limit holds every network that voted in the last hour: in a
+    surge, millions. Held as 16-byte keys in a dict, each cost about 100 bytes."""
+    hour = Window("sustained", 20, 3600)
+    counters = MemoryCounters()
+    networks = 50_000
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(networks):
+            check = [Check(hour, [secrets.token_bytes(16)], hour.amount)]
+            assert counters.check_and_spend(check, now=T0 + i * 0.01) is None
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held / networks < 32
+    assert len(counters.keys()) == networks

@@ -5,8 +5,9 @@ seconds for a minute). A vote is allowed when the current slice and the six
 before it hold fewer than the amount: those seven slices cover the whole window
 and a little more, so no span of the window's length ever lets more than the
 amount through (an approximate sliding window that errs on the strict side, by
-at most one slice). A slice is one dict, or one Redis key per network, dropped
-whole once it is older than the window. A network is counted under every live
+at most one slice). A slice is one compact table in memory (about 16 bytes a
+network, ``_Slice``) or one Redis key per network, dropped whole once it is
+older than the window. A network is counted under every live
 hashing key (see ``keys.py``), so its counts survive the daily key rotation.
 
 ``check_and_spend`` tests every limit first and spends a unit of each only if
@@ -37,6 +38,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from array import array
 from dataclasses import dataclass
 
 from limits import parse
@@ -96,15 +98,91 @@ class Check:
         return self.busy_amount if busy and self.busy_amount is not None else self.amount
 
 
+class _Slice:
+    """One time slice's counts, about 16 bytes per network.
+
+    A network's key (a 16-byte HMAC, web/rate_limits.py) is held as a 48-bit
+    fingerprint packed with its count into one 8-byte slot of an open-addressing
+    table (linear probing) that doubles when two thirds full. A dict of the keys
+    cost about 100 bytes per network, held for an hour by the sustained limit,
+    so a surge of new voters grew the process by megabytes a minute
+    (docs/reports/benchmarks.md). Two networks whose fingerprints collide (for a
+    new network among a million held, about one chance in 280 million) share a
+    count: an error on the strict side, as the slices' own. Text keys (the
+    global limit's) and counts past 65,535 are kept in a plain dict."""
+
+    __slots__ = ("slots", "used", "other")
+
+    def __init__(self):
+        self.slots = array("Q", bytes(8 * 64))
+        self.used = 0
+        self.other: dict[bytes | str, int] = {}
+
+    def get(self, key: bytes | str, fingerprint: int | None) -> int:
+        """The count of ``key``, whose fingerprint (None for a text key) is given."""
+        if fingerprint is None:
+            return self.other.get(key, 0)
+        if not self.used:
+            return 0
+        count = self.slots[self._find(fingerprint)] & COUNT_MASK
+        return count + self.other.get(key, 0) if count == COUNT_MASK else count
+
+    def add_one(self, key: bytes | str, fingerprint: int | None) -> None:
+        if fingerprint is None:
+            self.other[key] = self.other.get(key, 0) + 1
+            return
+        index = self._find(fingerprint)
+        slot = self.slots[index]
+        if slot == 0:
+            self.slots[index] = fingerprint << COUNT_BITS | 1
+            self.used += 1
+            if 3 * self.used > 2 * len(self.slots):
+                self._grow()
+        elif slot & COUNT_MASK < COUNT_MASK:
+            self.slots[index] = slot + 1
+        else:
+            self.other[key] = self.other.get(key, 0) + 1
+
+    def _find(self, fingerprint: int) -> int:
+        """The slot holding ``fingerprint``, or the empty slot where it would go."""
+        slots = self.slots
+        mask = len(slots) - 1
+        index = fingerprint & mask
+        while (slot := slots[index]) and slot >> COUNT_BITS != fingerprint:
+            index = (index + 1) & mask
+        return index
+
+    def _grow(self) -> None:
+        old, self.slots = self.slots, array("Q", bytes(16 * len(self.slots)))
+        for slot in old:
+            if slot:
+                self.slots[self._find(slot >> COUNT_BITS)] = slot
+
+    def names(self) -> list[str]:
+        held = [f"{slot >> COUNT_BITS:012x}" for slot in self.slots if slot]
+        return held + [_text(key) for key in self.other]
+
+
+COUNT_BITS = 16
+COUNT_MASK = (1 << COUNT_BITS) - 1
+
+
+def _fingerprint(key: bytes | str) -> int | None:
+    """48 bits of a network's key (an HMAC: uniformly spread), never 0 (an empty
+    slot); None for a text key."""
+    if isinstance(key, str):
+        return None
+    return int.from_bytes(key[:6], "little") or 1
+
+
 class MemoryCounters:
     """Counts in this process: for one worker (the embedded default)."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        # (limit name, window length) -> slice number -> key -> count. Held
-        # for a window (an hour for the sustained limit), one entry per network
-        # that voted: the keys are kept short (see web/rate_limits.py).
-        self._slices: dict[tuple[str, int], dict[int, dict[bytes | str, int]]] = {}
+        # (limit name, window length) -> slice number -> its counts, held for
+        # a window (an hour for the sustained limit).
+        self._slices: dict[tuple[str, int], dict[int, _Slice]] = {}
 
     def check_and_spend(
         self, checks: list[Check], busy_at: float = math.inf, now: float | None = None
@@ -115,31 +193,35 @@ class MemoryCounters:
             busy = False
             for index, check in enumerate(checks):
                 slices = self._live_slices(check.window, now)
-                count = sum(held.get(key, 0) for held in slices for key in check.keys)
+                keys = [(key, _fingerprint(key)) for key in check.keys]
+                count = sum(held.get(*key) for held in slices for key in keys)
                 if index == 0:
                     busy = count >= busy_at
                 if count + 1 > check.limit(busy):
                     return Refusal(index, count, busy)
-                spend.append((slices[-1], check.keys[0]))
+                spend.append((slices[-1], keys[0]))
             for current, key in spend:
-                current[key] = current.get(key, 0) + 1
+                current.add_one(*key)
         return None
 
-    def _live_slices(self, window: Window, now: float) -> list[dict]:
+    def _live_slices(self, window: Window, now: float) -> list[_Slice]:
         numbers = window.slices(now)
         by_number = self._slices.setdefault((window.name, window.seconds), {})
         if numbers[-1] not in by_number:
             # A new slice: every slice older than the window is dropped at once.
             for old in [n for n in by_number if n < numbers[0]]:
                 del by_number[old]
-            by_number[numbers[-1]] = {}
-        return [by_number.get(n, {}) for n in numbers[:-1]] + [by_number[numbers[-1]]]
+            by_number[numbers[-1]] = _Slice()
+        return [by_number.get(n, _EMPTY) for n in numbers[:-1]] + [by_number[numbers[-1]]]
 
     def keys(self) -> list[str]:
         """Every key held, as text (for tests: none may contain an address)."""
         with self._lock:
             slices = [held for by_number in self._slices.values() for held in by_number.values()]
-            return [_text(key) for held in slices for key in held]
+            return [name for held in slices for name in held.names()]
+
+
+_EMPTY = _Slice()  # read only: a slice no vote was counted in
 
 
 # KEYS: per check, its keys for every slice, the current slice's first.
