@@ -434,6 +434,9 @@ def profiling(pids: list[int], seconds: int, out: Path | None):
                 "--rate",
                 "200",
                 "--nonblocking",
+                # Only samples holding the GIL: CPU spent in Python, not threads
+                # waiting for their group's commit.
+                "--gil",
                 "--output",
                 f"{out}.{pid}.txt",
             ],
