@@ -42,6 +42,7 @@ from .vote import (
     PublishSampler,
     check_no_vote_lost,
     cpu_seconds,
+    profiling,
     run_wrk,
     service_env,
     stored_votes,
@@ -161,7 +162,9 @@ def cpu_by_part(parts: dict[str, list[int]]) -> dict[str, float]:
     return seconds
 
 
-def measure_service(services, base: Path, duration: int, connections: int, pool: int) -> dict:
+def measure_service(
+    services, base: Path, duration: int, connections: int, pool: int, profile: Path | None = None
+) -> dict:
     postgres = services.PostgresServer().start()
     try:
         durable(postgres)
@@ -179,7 +182,8 @@ def measure_service(services, base: Path, duration: int, connections: int, pool:
             sampler.start()
             parts = stack_processes(deployment, postgres)
             before = cpu_by_part(parts)
-            load = run_wrk(origin, tokens, origin, duration, connections)
+            with profiling(parts["service"], duration, profile):
+                load = run_wrk(origin, tokens, origin, duration, connections)
             after = cpu_by_part(parts)
             sampler.stop()
             votes = max(1, load["acknowledged"])
@@ -249,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=quick_or(2, 30))
     parser.add_argument("--connections", type=int, default=quick_or(8, 64))
     parser.add_argument("--pool", type=int, default=quick_or(4, 64))
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy the service's processes into PROFILE.<pid>.txt"
+    )
     args = parser.parse_args(argv)
     services = loopback_services()
     if services is None:
@@ -261,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-scaled-") as folder:
             base = Path(folder)
-            service = measure_service(services, base, args.duration, args.connections, args.pool)
+            service = measure_service(
+                services, base, args.duration, args.connections, args.pool, args.profile
+            )
             bare = measure_bare(services, base, args.duration, args.connections)
     except services.Unavailable as missing:
         raise BenchmarkFailure(f"the loopback servers could not start: {missing}") from None

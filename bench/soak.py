@@ -15,6 +15,7 @@ memory flat (the last minute's RSS within 10 % of the first's).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
@@ -42,6 +43,17 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def publisher_pids() -> list[int]:
+    """The publisher (``flask poll publish --watch``), a child of this process: it
+    shares the cores, and its work grows with the ledger."""
+    children = [
+        int(child)
+        for task in Path(f"/proc/{os.getpid()}/task").glob("*/children")
+        for child in task.read_text().split()
+    ]
+    return [pid for pid in children if b"publish" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
 def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int) -> dict:
     rows = []
     acknowledged = 0
@@ -49,8 +61,10 @@ def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int)
         origin = f"http://127.0.0.1:{port}"
         tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), workdir / "tokens.tsv")
         workers = worker_pids(master.pid)
+        publisher = publisher_pids()
         for minute in range(minutes):
             before = cpu_seconds(workers)
+            publisher_before = cpu_seconds(publisher)
             load = run_wrk(
                 origin,
                 tokens,
@@ -60,20 +74,25 @@ def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int)
                 first_voter=minute * VOTERS_PER_MINUTE,
             )
             cpu = cpu_seconds(workers) - before
+            publishing = cpu_seconds(publisher) - publisher_before
             acknowledged += load["acknowledged"]
+            votes = max(1, load["acknowledged"])
             row = {
                 "minute": minute + 1,
                 "per_second": load["per_second"],
                 "p99_ms": load["latency_ms"]["p99"],
                 "statuses": load["statuses"],
-                "cpu_ms_per_vote": round(1000 * cpu / max(1, load["acknowledged"]), 2),
+                "cpu_ms_per_vote": round(1000 * cpu / votes, 2),
+                "publisher_cpu_ms_per_vote": round(1000 * publishing / votes, 2),
                 "rss_mb": sum(rss_mb(pid) for pid in workers),
+                "load_average": round(os.getloadavg()[0], 2),
             }
             rows.append(row)
             print(
                 f"  minute {row['minute']:>2}: {row['per_second']:>7.1f} votes/s, "
-                f"p99 {row['p99_ms']} ms, {row['cpu_ms_per_vote']} ms CPU/vote, "
-                f"RSS {row['rss_mb']} MB, {row['statuses']}",
+                f"p99 {row['p99_ms']} ms, {row['cpu_ms_per_vote']} ms CPU/vote "
+                f"(publisher {row['publisher_cpu_ms_per_vote']}), RSS {row['rss_mb']} MB, "
+                f"load {row['load_average']}, {row['statuses']}",
                 flush=True,
             )
     stored = stored_votes(env["POLL_DATABASE_URL"])
