@@ -115,6 +115,14 @@ def test_a_count_carried_forward_equals_a_full_recount(app):
     # batch counted is still the second day's, and counting on from here works.
     assert carried.last_batch.startswith(f"{HOUR + timedelta(days=1):%Y-%m-%d}")
     assert tally(engine, poll, previous=carried) == tally(engine, poll) == carried
+    # More withdrawn for the same reason on the same day join its correction.
+    revoke(engine, "p", "a test correction", receipts=first_receipts[1:2])
+    revoke(engine, "p", "another correction", receipts=first_receipts[2:3])
+    again = tally(engine, poll, previous=carried)
+    assert again == tally(engine, poll)
+    withdrawn = [(c.reason, c.ballots) for c in again.corrections]
+    assert withdrawn == [("a test correction", 2), ("another correction", 1)]
+    assert carried.corrections[0].ballots == 1  # the earlier count is left as it was
     # Counted from another database (say, before a restore): recounted in full.
     elsewhere = replace(first, counts={"yes": 999, "no": 0}, tail_batch="2026-01-01T00Z-1")
     assert tally(engine, poll, previous=elsewhere) == tally(engine, poll)

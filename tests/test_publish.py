@@ -260,8 +260,8 @@ def test_a_publisher_that_stalls_past_its_lease_cannot_overwrite_newer_results(
     real_tally = publisher_module.tally
     counted, resume = threading.Event(), threading.Event()
 
-    def slow_tally(engine, poll):
-        result = real_tally(engine, poll)
+    def slow_tally(engine, poll, previous=None):
+        result = real_tally(engine, poll, previous)
         if threading.current_thread().name == "slow" and poll.id == "inquiry":
             counted.set()
             resume.wait(5)  # stalls, holding a count of 1, past its lease

@@ -147,6 +147,13 @@ def test_a_surge_of_votes_causes_a_bounded_number_of_writes(tmp_path, monkeypatc
         real_write(path, data)
 
     monkeypatch.setattr(publisher_module, "write_atomically", counting_write)
+    real_tally, counted_from = publisher_module.tally, []
+
+    def recording_tally(engine, poll, previous=None):
+        counted_from.append((poll.id, None if previous is None else previous.ledger_size))
+        return real_tally(engine, poll, previous)
+
+    monkeypatch.setattr(publisher_module, "tally", recording_tally)
     interval = 0.1
     publisher = Publisher(app, interval=interval)
     started = time.monotonic()
@@ -174,6 +181,10 @@ def test_a_surge_of_votes_causes_a_bounded_number_of_writes(tmp_path, monkeypatc
     print(f"{surge} votes, {writes['results.json']} publishes in {elapsed:.2f}s")
     assert writes["results.json"] <= bound, (writes, elapsed)
     assert writes["results.json"] < surge / 10
+    # Each publish counted on from the last one's count, not the whole ledger again.
+    inquiry = [size for poll_id, size in counted_from if poll_id == "inquiry"]
+    assert inquiry[0] is None and len(inquiry) > 2
+    assert all(size is not None for size in inquiry[1:])
     # Every publish writes every file once, so each file is bounded the same way.
     assert {writes[name] for name in PUBLISHED_FILES} == {writes["results.json"]}
 

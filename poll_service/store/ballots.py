@@ -287,7 +287,8 @@ def tally(engine: Engine, poll: Poll, previous: Tally | None = None) -> Tally:
         rows = _net_counts(conn, poll, size, start)
         tail_batch = _batch_at(conn, poll, size - 1) if size else None
         newest = _newest_ballot_batch(conn, poll, start, size)
-        withdrawn = corrections(conn, poll.id, size)
+        earlier = previous.corrections if start else []
+        withdrawn = corrections(conn, poll.id, size, start, earlier)
     # The newest ballot's batch: a revocation appended later names an older one.
     last_batch = newest if newest or not start else previous.last_batch
     known = {option.id for option in poll.options}

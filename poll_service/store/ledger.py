@@ -130,20 +130,31 @@ class Correction:
     def ballots(self) -> int:
         return sum(self.options.values())
 
+    @property
+    def note(self) -> str:
+        """The revocations' reason field, as the ledger holds it."""
+        return f"{self.date}: {self.reason}" if self.date else self.reason
 
-def corrections(conn, poll_id: str, up_to: int) -> list[Correction]:
+
+def corrections(
+    conn, poll_id: str, up_to: int, since: int = 0, earlier: list[Correction] = ()
+) -> list[Correction]:
     """The poll's corrections among its first ``up_to`` entries, oldest first
-    (read on ``conn``, in the tally's own snapshot)."""
+    (read on ``conn``, in the tally's own snapshot).
+
+    With ``earlier`` (those among the first ``since`` entries), only the
+    entries from ``since`` on are read and added to them."""
     query = (
         select(ledger_entries.c.option_id, ledger_entries.c.note)
         .where(
             ledger_entries.c.poll_id == poll_id,
             ledger_entries.c.kind == REVOCATION,
+            ledger_entries.c.position >= since,
             ledger_entries.c.position < up_to,
         )
         .order_by(ledger_entries.c.position)
     )
-    found: dict[str, Correction] = {}
+    found = {c.note: Correction(c.date, c.reason, Counter(c.options)) for c in earlier}
     for option_id, note in conn.execute(query):
         if note not in found:
             found[note] = Correction(*split_reason(note))
