@@ -3,12 +3,11 @@ stores that keep nothing where a copy of the disk would find it."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from poll_service.store.marks import KEY_LIFETIME, RedisMarks, SQLiteMarks, mark_expiry
+from poll_service.store.marks import KEY_LIFETIME, RedisMarks, mark_expiry
 
 DAY = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -72,23 +71,3 @@ def test_a_mark_in_redis_is_claimed_once_and_found_under_either_live_key():
         marks.close()
     finally:
         server.stop()
-
-
-def test_each_threads_marks_connection_keeps_a_small_page_cache(tmp_path):
-    """Every request thread has its own connection to the marks file; at
-    SQLite's default 2 MB of cache each, 32 threads grew the process by tens of
-    megabytes in a surge (bench.soak). Each thread's cache stays small."""
-    store = SQLiteMarks(tmp_path / "marks.sqlite3")
-    sizes = []
-
-    def look():
-        store.is_marked([bytes(32)], datetime.now(UTC))
-        with store._connect() as conn:
-            sizes.append(conn.execute("PRAGMA cache_size").fetchone()[0])
-
-    threads = [threading.Thread(target=look) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(sizes) == 4 and all(-256 <= size < 0 for size in sizes)  # KiB, at most 256

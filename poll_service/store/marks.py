@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 KEY_ROTATION = timedelta(days=1)
 KEY_LIFETIME = timedelta(hours=48)
 KEY_BYTES = 32
-CACHE_KIB = 128  # each connection's page cache
 
 
 def mark_expiry(now: datetime, window_hours: int, key_made: datetime) -> datetime:
@@ -177,11 +176,6 @@ class SQLiteMarks(MarkStore):
                 raise RuntimeError(f"{self.path} would not leave {mode} journal mode")
             conn.execute("PRAGMA secure_delete=ON")
             conn.execute("PRAGMA synchronous=FULL")
-            # Every request thread has a connection, and each commit by another
-            # empties its page cache (no write-ahead log), so a big cache buys
-            # nothing: at SQLite's default 2 MB each, 32 threads' caches filled
-            # with random marks' pages and grew the process under a surge.
-            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             self._local.conn, self._local.pid = conn, os.getpid()
         return _Borrowed(conn)
 
