@@ -62,6 +62,16 @@ def test_a_surge_is_sealed_at_once_and_labels_count_up_within_the_hour(app):
         ("2026-12-01T09Z-2", 25),
     ]
     assert [e.position for e in entries(app)] == list(range(50))
+    # A revocation (labelled with its ballot's batch) between batches changes
+    # no number; the next hour's first batch is number 1 again.
+    from poll_service.store.ledger import revoke
+
+    revoke(app.extensions["poll_db"], "p", "a test", receipts=[entries(app)[0].receipt])
+    cast(app, 25, now)
+    (third,) = seal(app, now)
+    cast(app, 25, now + timedelta(hours=1))
+    (fourth,) = seal(app, now + timedelta(hours=1))
+    assert (third.label, fourth.label) == ("2026-12-01T09Z-3", "2026-12-01T10Z-1")
 
 
 def test_a_batch_is_sorted_by_receipt_and_nothing_else(app):

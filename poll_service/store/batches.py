@@ -138,12 +138,7 @@ def _due_batches(pending, poll: Poll, k: int, eager: int, now: datetime, current
 
 def _append_batch(conn: Connection, poll_id: str, hour: datetime, rows) -> SealedBatch:
     prefix = hour_label(hour)
-    earlier = conn.execute(
-        select(func.count(func.distinct(ledger_entries.c.batch))).where(
-            ledger_entries.c.poll_id == poll_id, ledger_entries.c.batch.like(f"{prefix}-%")
-        )
-    ).scalar_one()
-    label = f"{prefix}-{earlier + 1}"
+    label = f"{prefix}-{_batches_in_hour(conn, poll_id, prefix) + 1}"
     start = next_position(conn, poll_id)
     ordered = sorted((bytes(row.receipt), row.option_id) for row in rows)
     conn.execute(
@@ -169,6 +164,29 @@ def _append_batch(conn: Connection, poll_id: str, hour: datetime, rows) -> Seale
             )
         )
     return SealedBatch(poll_id, label, start, len(ordered))
+
+
+def _batches_in_hour(conn: Connection, poll_id: str, prefix: str) -> int:
+    """How many batches the poll has labelled with this hour.
+
+    Batches are numbered in the order they are appended, so when the newest
+    ballot's batch is this hour's, its number is the count: one step back along
+    the primary key. Otherwise (the hour's first batch, as a rule) they are
+    counted, a scan of the poll's entries, once an hour: counting every time
+    cost more with every vote sealed (docs/reports/benchmarks.md)."""
+    newest = conn.execute(
+        select(ledger_entries.c.batch)
+        .where(ledger_entries.c.poll_id == poll_id, ledger_entries.c.kind == "ballot")
+        .order_by(ledger_entries.c.position.desc())
+        .limit(1)
+    ).scalar()
+    if newest is not None and newest.startswith(f"{prefix}-"):
+        return int(newest.rsplit("-", 1)[1])
+    return conn.execute(
+        select(func.count(func.distinct(ledger_entries.c.batch))).where(
+            ledger_entries.c.poll_id == poll_id, ledger_entries.c.batch.like(f"{prefix}-%")
+        )
+    ).scalar_one()
 
 
 def next_position(conn: Connection, poll_id: str) -> int:
