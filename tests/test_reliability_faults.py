@@ -152,10 +152,16 @@ def test_votes_are_accepted_while_the_output_folder_is_unwritable(app, tmp_path,
         assert api_vote(app, "192.0.2.1").status_code == 201
         wait_until(lambda: published_total(app) == 1)
         # The polls folder is replaced by a file: every write under it fails
-        # (chmod would not stop root, who runs the tests in CI).
+        # (chmod would not stop root, who runs the tests in CI). Under the
+        # publish lock, so a pass cannot recreate the folder between the two.
         polls = tmp_path / "output" / "polls"
-        polls.rename(tmp_path / "polls-away")
-        polls.write_text("not a folder")
+        operator = PublishLock(app.extensions["poll_db"])
+        wait_until(operator.acquire)
+        try:
+            polls.rename(tmp_path / "polls-away")
+            polls.write_text("not a folder")
+        finally:
+            operator.release()
         for number in range(2, 6):
             assert api_vote(app, f"192.0.2.{number}").status_code == 201
         failures_before = failed_passes(caplog)
@@ -163,7 +169,6 @@ def test_votes_are_accepted_while_the_output_folder_is_unwritable(app, tmp_path,
         assert publisher.is_alive()
         # Put the folder back while holding the publish lock, as an operator
         # would, so the publisher cannot recreate it half-way through the swap.
-        operator = PublishLock(app.extensions["poll_db"])
         wait_until(operator.acquire)
         try:
             polls.unlink()
