@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from campaign_model.polls import Poll
 
-from .batches import label_hour, next_position
+from .batches import label_hour, newest_ballot_batch, next_position
 from .engine import read_connection, write_transaction
 from .hours import hour_of
 from .keys import KeyRing, digest
@@ -137,41 +137,26 @@ def _withdraw(engine: Engine, receipt: bytes) -> None:
 
 # The vote's statements, built once: building a statement cost more CPU than
 # SQLite took to run it (docs/reports/benchmarks.md).
-_HELD = (
-    select(pending_ballots.c.poll_id, pending_ballots.c.option_id)
-    .where(pending_ballots.c.receipt == bindparam("receipt"))
-    .union_all(
-        select(ledger_entries.c.poll_id, ledger_entries.c.option_id).where(
-            ledger_entries.c.kind == "ballot", ledger_entries.c.receipt == bindparam("receipt")
-        )
-    )
-    .limit(1)
-)
-_INSERT_BALLOT = insert(pending_ballots)
-_HELD_ANY = select(
+_HELD = select(
     pending_ballots.c.receipt, pending_ballots.c.poll_id, pending_ballots.c.option_id
 ).where(pending_ballots.c.receipt.in_(bindparam("receipts", expanding=True)))
-_HELD_ANY = _HELD_ANY.union_all(
+_HELD = _HELD.union_all(
     select(ledger_entries.c.receipt, ledger_entries.c.poll_id, ledger_entries.c.option_id).where(
         ledger_entries.c.kind == "ballot",
         ledger_entries.c.receipt.in_(bindparam("receipts", expanding=True)),
     )
 )
+_INSERT_BALLOT = insert(pending_ballots)
+
+
+def _ballots_with_receipts(conn, receipts: list[bytes]) -> dict[bytes, tuple[str, str]]:
+    """{receipt: (poll, option)} of the ballots, pending or sealed, holding any of ``receipts``."""
+    return {bytes(r[0]): (r[1], r[2]) for r in conn.execute(_HELD, {"receipts": receipts})}
 
 
 def _ballot_with_receipt(conn, receipt: bytes) -> tuple[str, str] | None:
     """(poll, option) of the ballot holding ``receipt``, pending or sealed."""
-    row = conn.execute(_HELD, {"receipt": receipt}).first()
-    return None if row is None else (row[0], row[1])
-
-
-def _store_unless_held(conn, row: dict) -> tuple[str, str] | None:
-    """Insert the ballot ``row`` unless its receipt is already a ballot's; returns
-    that ballot's (poll, option), or None when ``row`` was stored."""
-    held = _ballot_with_receipt(conn, row["receipt"])
-    if held is None:
-        conn.execute(_INSERT_BALLOT, row)
-    return held
+    return _ballots_with_receipts(conn, [receipt]).get(receipt)
 
 
 class _RepeatedReceipt(Exception):
@@ -180,21 +165,24 @@ class _RepeatedReceipt(Exception):
 
 @dataclass(frozen=True)
 class _StoreBallot:
-    """One ballot for the group writer (writer.py): stored alone, or with its group."""
+    """One ballot for the group writer (writer.py): stored alone, or with its group.
+
+    Each ballot is inserted unless its receipt is already a ballot's; the result
+    is that ballot's (poll, option), or None when this one was stored."""
 
     row: dict
 
     def __call__(self, conn) -> tuple[str, str] | None:
-        return _store_unless_held(conn, self.row)
+        return self.together(conn, [self])[0]
 
     @staticmethod
     def together(conn, works: list[_StoreBallot]) -> list[tuple[str, str] | None]:
-        """_store_unless_held for every ballot of a group, in two statements."""
+        """Every ballot of a group, in two statements."""
         rows = [work.row for work in works]
         receipts = [row["receipt"] for row in rows]
         if len(set(receipts)) < len(receipts):
             raise _RepeatedReceipt()  # a vote sent twice at once: sorted out one by one
-        held = {row[0]: (row[1], row[2]) for row in conn.execute(_HELD_ANY, {"receipts": receipts})}
+        held = _ballots_with_receipts(conn, receipts)
         new = [row for row in rows if row["receipt"] not in held]
         if new:
             conn.execute(_INSERT_BALLOT, new)
@@ -255,21 +243,6 @@ def _continues(conn, poll: Poll, previous: Tally | None, size: int) -> bool:
     return _batch_at(conn, poll, previous.ledger_size - 1) == previous.tail_batch
 
 
-def _newest_ballot_batch(conn, poll: Poll, start: int, up_to: int) -> str | None:
-    """The batch of the newest ballot at positions ``start`` to ``up_to`` (excluded)."""
-    return conn.execute(
-        select(ledger_entries.c.batch)
-        .where(
-            ledger_entries.c.poll_id == poll.id,
-            ledger_entries.c.kind == "ballot",
-            ledger_entries.c.position >= start,
-            ledger_entries.c.position < up_to,
-        )
-        .order_by(ledger_entries.c.position.desc())
-        .limit(1)
-    ).scalar()
-
-
 def tally(engine: Engine, poll: Poll, previous: Tally | None = None) -> Tally:
     """Counts per option and per day (the day of each batch's label), from the ledger.
 
@@ -286,7 +259,7 @@ def tally(engine: Engine, poll: Poll, previous: Tally | None = None) -> Tally:
         # each statement sees its own snapshot (PostgreSQL's READ COMMITTED).
         rows = _net_counts(conn, poll, size, start)
         tail_batch = _batch_at(conn, poll, size - 1) if size else None
-        newest = _newest_ballot_batch(conn, poll, start, size)
+        newest = newest_ballot_batch(conn, poll.id, start, size)
         earlier = previous.corrections if start else []
         withdrawn = corrections(conn, poll.id, size, start, earlier)
     # The newest ballot's batch: a revocation appended later names an older one.

@@ -174,12 +174,7 @@ def _batches_in_hour(conn: Connection, poll_id: str, prefix: str) -> int:
     the primary key. Otherwise (the hour's first batch, as a rule) they are
     counted, a scan of the poll's entries, once an hour: counting every time
     cost more with every vote sealed (docs/reports/benchmarks.md)."""
-    newest = conn.execute(
-        select(ledger_entries.c.batch)
-        .where(ledger_entries.c.poll_id == poll_id, ledger_entries.c.kind == "ballot")
-        .order_by(ledger_entries.c.position.desc())
-        .limit(1)
-    ).scalar()
+    newest = newest_ballot_batch(conn, poll_id)
     if newest is not None and newest.startswith(f"{prefix}-"):
         return int(newest.rsplit("-", 1)[1])
     return conn.execute(
@@ -187,6 +182,27 @@ def _batches_in_hour(conn: Connection, poll_id: str, prefix: str) -> int:
             ledger_entries.c.poll_id == poll_id, ledger_entries.c.batch.like(f"{prefix}-%")
         )
     ).scalar_one()
+
+
+def newest_ballot_batch(
+    conn: Connection, poll_id: str, start: int = 0, up_to: int | None = None
+) -> str | None:
+    """The batch of the poll's newest ballot at positions ``start`` to ``up_to``
+    (excluded; None: to the end). A revocation names an older ballot's batch, so
+    it is skipped: one step back along the primary key, as a rule."""
+    query = (
+        select(ledger_entries.c.batch)
+        .where(
+            ledger_entries.c.poll_id == poll_id,
+            ledger_entries.c.kind == "ballot",
+            ledger_entries.c.position >= start,
+        )
+        .order_by(ledger_entries.c.position.desc())
+        .limit(1)
+    )
+    if up_to is not None:
+        query = query.where(ledger_entries.c.position < up_to)
+    return conn.execute(query).scalar()
 
 
 def next_position(conn: Connection, poll_id: str) -> int:
