@@ -130,3 +130,21 @@ def test_a_network_held_for_the_hour_costs_a_few_bytes():
         tracemalloc.stop()
     assert held / networks < 32
     assert len(counters.keys()) == networks
+
+
+def test_redis_keeps_one_key_per_slice_that_expires_after_the_window(redis_url):
+    """The Lua script names the slices' keys itself: a slice number printed
+    wrongly (as a float, say) would still count consistently, but would keep
+    keys that no later vote reads, or read none that an earlier one wrote."""
+    store = RedisCounters(redis_url, prefix="ttl")
+    store.client.flushdb()
+    network = secrets.token_bytes(16)
+    for second in (0, 25):  # the burst limit's ten-second slices: 180,000,000 and ...002
+        assert store.check_and_spend(checks([network]), now=T0 + second) is None
+    names = sorted(key.decode() for key in store.client.keys("ttl:*"))
+    assert names == [f"ttl:burst:60:{n}:{network.hex()}" for n in (180_000_000, 180_000_002)] + [
+        f"ttl:site:60:{n}:all" for n in (180_000_000, 180_000_002)
+    ]
+    # Read until the window has passed it, then gone: 60 s and two slices.
+    assert all(0 < store.client.ttl(name) <= 80 for name in names)
+    assert store.client.get(names[0]) == b"1"

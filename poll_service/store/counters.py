@@ -224,30 +224,44 @@ class MemoryCounters:
 _EMPTY = _Slice()  # read only: a slice no vote was counted in
 
 
-# KEYS: per check, its keys for every slice, the current slice's first.
-# ARGV: the number of checks, busy_at, then per check: key count, amount,
-# busy amount, TTL. Returns nil, or {index, count, busy} of a refusal.
+# No KEYS: the script names each slice's key itself, from the limit's name,
+# the current slice number and the network's keys, so a vote sends a dozen
+# short arguments rather than forty-odd key names (packing them was a sixth of
+# a worker's Python when scaled out, docs/reports/benchmarks.md). A script that
+# names its own keys is fine on one Redis server; a Redis Cluster would need
+# every key in KEYS, and this store is not meant for one.
+# ARGV: the number of checks, busy_at, the slices counted before the current
+# one, then per check: its name, the current slice's number, amount, busy
+# amount, TTL, the number of network keys, and those keys (the current
+# hashing key's first). Returns nil, or {index, count, busy} of a refusal.
 CHECK_AND_SPEND_LUA = """
 local checks = tonumber(ARGV[1])
 local busy_at = tonumber(ARGV[2])
+local older = tonumber(ARGV[3])
 local busy = 0
 local spend = {}
-local at, arg = 1, 3
+local arg = 4
 for i = 1, checks do
-  local n = tonumber(ARGV[arg])
+  local name, current = ARGV[arg], tonumber(ARGV[arg + 1])
+  local n = tonumber(ARGV[arg + 5])
+  local keys = {}
+  for k = 1, n do
+    for s = 0, older do
+      keys[#keys + 1] = string.format('%s:%d:%s', name, current - s, ARGV[arg + 5 + k])
+    end
+  end
   local count = 0
-  for _, value in ipairs(redis.call('MGET', unpack(KEYS, at, at + n - 1))) do
+  for _, value in ipairs(redis.call('MGET', unpack(keys))) do
     count = count + (tonumber(value) or 0)
   end
   if i == 1 and count >= busy_at then
     busy = 1
   end
-  if count + 1 > tonumber(ARGV[arg + 1 + busy]) then
+  if count + 1 > tonumber(ARGV[arg + 2 + busy]) then
     return {i, count, busy}
   end
-  spend[i] = {KEYS[at], ARGV[arg + 3]}
-  at = at + n
-  arg = arg + 4
+  spend[i] = {keys[1], ARGV[arg + 4]}
+  arg = arg + 6 + n
 end
 for i = 1, checks do
   redis.call('INCR', spend[i][1])
@@ -273,17 +287,15 @@ class RedisCounters:
         self, checks: list[Check], busy_at: float = math.inf, now: float | None = None
     ) -> Refusal | None:
         now = time.time() if now is None else now
-        keys: list[str] = []
-        args: list = [len(checks), repr(min(busy_at, 1e300))]
+        args: list = [len(checks), repr(min(busy_at, 1e300)), SLICES]
         for check in checks:
             window = check.window
-            name = f"{self.prefix}:{window.name}:{window.seconds}"
-            numbers = list(reversed(window.slices(now)))  # the current slice first
-            keys += [f"{name}:{number}:{_text(k)}" for k in check.keys for number in numbers]
+            current = window.slices(now)[-1]
             # A slice is read until it is older than the window: keep it that long.
             ttl = math.ceil(window.seconds + 2 * window.slice_seconds)
-            args += [len(check.keys) * len(numbers), check.amount, check.limit(busy=True), ttl]
-        refused = self._script(keys=keys, args=args)
+            args += [f"{self.prefix}:{window.name}:{window.seconds}", current, check.amount]
+            args += [check.limit(busy=True), ttl, len(check.keys), *map(_text, check.keys)]
+        refused = self._script(keys=[], args=args)
         if not refused:
             return None
         return Refusal(int(refused[0]) - 1, float(refused[1]), bool(int(refused[2])))
