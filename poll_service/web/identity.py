@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 
 UNKNOWN = "unknown"
 SITE_PREFIX = 48  # the block one IPv6 customer site normally holds (RFC 6177)
@@ -53,8 +53,13 @@ def network_of(address: str, ipv6_prefix: int = SITE_PREFIX) -> str:
 
 
 def current_network() -> str:
-    """The network of the client of the current request, by this app's prefix."""
-    return network_of(request.remote_addr or "", current_app.config["IPV6_NETWORK_PREFIX"])
+    """The network of the client of the current request, by this app's prefix.
+
+    Worked out once per request: a vote needs it for its limits, its duplicate
+    check and its outcome count."""
+    if "network" not in g:
+        g.network = network_of(request.remote_addr or "", current_app.config["IPV6_NETWORK_PREFIX"])
+    return g.network
 
 
 def current_site() -> str | None:
