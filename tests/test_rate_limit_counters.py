@@ -133,9 +133,9 @@ def test_a_network_held_for_the_hour_costs_a_few_bytes():
 
 
 def test_redis_keeps_one_key_per_slice_that_expires_after_the_window(redis_url):
-    """The Lua script names the slices' keys itself: a slice number printed
-    wrongly (as a float, say) would still count consistently, but would keep
-    keys that no later vote reads, or read none that an earlier one wrote."""
+    """The Lua script names the slices' keys itself. A name built wrongly (a
+    slice number printed as a float, say) would still count consistently, so
+    only the names and their TTLs show it."""
     store = RedisCounters(redis_url, prefix="ttl")
     store.client.flushdb()
     network = secrets.token_bytes(16)

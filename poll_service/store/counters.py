@@ -226,8 +226,8 @@ _EMPTY = _Slice()  # read only: a slice no vote was counted in
 
 # No KEYS: the script names each slice's key itself, from the limit's name,
 # the current slice number and the network's keys, so a vote sends a dozen
-# short arguments rather than forty-odd key names (packing them was a sixth of
-# a worker's Python when scaled out, docs/reports/benchmarks.md). A script that
+# short arguments rather than forty-odd key names (building and packing them
+# was a third of the limits' cost scaled out, docs/reports/benchmarks.md). A script that
 # names its own keys is fine on one Redis server; a Redis Cluster would need
 # every key in KEYS, and this store is not meant for one.
 # ARGV: the number of checks, busy_at, the slices counted before the current
