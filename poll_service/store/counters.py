@@ -73,9 +73,13 @@ class Window:
     def slice_seconds(self) -> float:
         return self.seconds / SLICES
 
+    def current_slice(self, now: float) -> int:
+        """The number of the slice a vote at ``now`` is counted in."""
+        return int(now // self.slice_seconds)
+
     def slices(self, now: float) -> range:
         """The numbers of the slices a vote at ``now`` is counted against, newest last."""
-        current = int(now // self.slice_seconds)
+        current = self.current_slice(now)
         return range(current - SLICES, current + 1)
 
     def retry_after(self, now: float) -> int:
@@ -290,7 +294,7 @@ class RedisCounters:
         args: list = [len(checks), repr(min(busy_at, 1e300)), SLICES]
         for check in checks:
             window = check.window
-            current = window.slices(now)[-1]
+            current = window.current_slice(now)
             # A slice is read until it is older than the window: keep it that long.
             ttl = math.ceil(window.seconds + 2 * window.slice_seconds)
             args += [f"{self.prefix}:{window.name}:{window.seconds}", current, check.amount]

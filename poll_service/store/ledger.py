@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
@@ -133,7 +133,9 @@ class Correction:
     @property
     def note(self) -> str:
         """The revocations' reason field, as the ledger holds it."""
-        return f"{self.date}: {self.reason}" if self.date else self.reason
+        return (
+            dated_reason(self.reason, date.fromisoformat(self.date)) if self.date else self.reason
+        )
 
 
 def corrections(
