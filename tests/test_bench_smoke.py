@@ -110,3 +110,20 @@ def test_the_page_benchmark_weighs_each_page_with_what_it_loads(quick_run):
     for page in ours.values():
         assert page["bytes"]["css"] > 0  # the stylesheet is counted with the page
         assert page["total_bytes"] == sum(page["bytes"].values())
+
+
+def test_each_part_of_the_vote_breakdown_answers_every_vote(tmp_path):
+    """bench.vote_parts: the whole vote is acknowledged and stored, each part
+    answers every request, and the figures add up to something."""
+    env = {**os.environ, "BENCH_QUICK": "1", "BENCH_RESULTS_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "bench.vote_parts", "--votes", "60", "--threads", "4"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    parts = json.loads((tmp_path / "vote_parts.json").read_text())["parts"]
+    assert parts["vote"]["statuses"] == {"201 CREATED": 60}
+    assert parts["hooks"]["statuses"] == parts["flask"]["statuses"] == {"201 CREATED": 60}
+    assert parts["work"]["statuses"] == {"stored": 60}
+    assert parts["vote"]["votes_per_group"] >= 1  # the vote went through the group writer
+    for figures in parts.values():
+        assert figures["user_ms"] + figures["kernel_ms"] > 0
+    assert "the vote's own work" in done.stdout
