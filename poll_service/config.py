@@ -38,7 +38,7 @@ class Setting:
     # The line deploy/poll.env.example sets for production; None shows the
     # default commented out instead.
     example: str | None = None
-    # False for variables read by deploy/gunicorn.conf.py rather than the app.
+    # False for variables read by the server (poll_service/serve.py) rather than the app.
     in_app: bool = True
 
     @property
@@ -55,7 +55,7 @@ GROUPS = {
     "limits": "Rate limits and workers",
     "publishing": "Results and publishing",
     "session": "Requests and the session cookie",
-    "gunicorn": "gunicorn (read by deploy/gunicorn.conf.py, not by the app)",
+    "server": "The server (read by poll_service/serve.py, not by the app)",
 }
 
 SETTINGS = (
@@ -146,8 +146,8 @@ SETTINGS = (
         "WORKERS",
         1,
         "How many processes serve votes; with more than one, `memory://` rate-limit "
-        "storage is refused. Defaults to WEB_CONCURRENCY, which deploy/gunicorn.conf.py "
-        "also uses: leave it unset there.",
+        "storage is refused. Defaults to WEB_CONCURRENCY, which the server "
+        "(poll_service/serve.py) also uses: leave it unset there.",
         "limits",
         shown_default="`WEB_CONCURRENCY`, else `1`",
     ),
@@ -383,14 +383,14 @@ SETTINGS = (
     ),
 )
 
-# Read by deploy/gunicorn.conf.py from the same environment file.
-GUNICORN_ENVIRONMENT = (
+# Read by the production server (poll_service/serve.py) from the same environment file.
+SERVER_ENVIRONMENT = (
     Setting(
-        "GUNICORN_BIND",
+        "SERVER_BIND",
         "127.0.0.1:8001",
-        "Where this machine's gunicorn listens: 127.0.0.1 when nginx is on the same "
-        "machine, the private address (e.g. 10.0.0.12:8001) on an added machine.",
-        "gunicorn",
+        "Where this machine's server listens, as HOST:PORT: 127.0.0.1 when nginx is on "
+        "the same machine, the private address (e.g. 10.0.0.12:8001) on an added machine.",
+        "server",
         example="127.0.0.1:8001",
         in_app=False,
     ),
@@ -398,41 +398,33 @@ GUNICORN_ENVIRONMENT = (
         "WEB_CONCURRENCY",
         "1",
         "Worker processes: 1 with `memory://` rate limits; with Redis about 2 per core.",
-        "gunicorn",
+        "server",
         example="1",
         in_app=False,
     ),
     Setting(
-        "GUNICORN_THREADS",
+        "SERVER_THREADS",
         "32",
-        "Threads per worker.",
-        "gunicorn",
+        "Threads per worker: a vote mostly waits for its group commits, and more "
+        "waiting threads make larger groups.",
+        "server",
         example="32",
         in_app=False,
     ),
     Setting(
-        "GUNICORN_FORWARDED_ALLOW_IPS",
-        "127.0.0.1,::1",
-        "Addresses of the nginx machines whose X-Forwarded-Proto gunicorn believes.",
-        "gunicorn",
-        example="127.0.0.1,::1",
+        "SERVER_ACCESS_LOG",
+        "off",
+        "`on` writes a request log to the journal; off, as nginx keeps one. It names "
+        "no address, user agent, referrer, query string or time.",
+        "server",
         in_app=False,
     ),
     Setting(
-        "GUNICORN_ACCESSLOG",
-        "",
-        "gunicorn's access log (`-` for the journal); off, as nginx keeps one. Its "
-        "format names no address and no user agent.",
-        "gunicorn",
-        shown_default="off",
-        in_app=False,
-    ),
-    Setting(
-        "GUNICORN_APP",
-        "poll_service:create_app()",
-        "The WSGI application gunicorn serves; leave as it is (the benchmarks set "
+        "SERVER_APP",
+        "poll_service.serve:worker_app",
+        "The WSGI application served; leave as it is (the benchmarks set "
         "`bench.bare_app:app` for their bare peer).",
-        "gunicorn",
+        "server",
         in_app=False,
     ),
 )
@@ -441,10 +433,10 @@ DEFAULTS = {setting.name: setting.default for setting in SETTINGS}
 
 
 def load_settings(instance_path: str | Path) -> Config:
-    """The layered settings, without an app: what create_app and gunicorn checks read."""
+    """The layered settings, without an app: what create_app and the server check read."""
     settings = Config(str(instance_path), DEFAULTS)
     if os.environ.get("WEB_CONCURRENCY", "").isdigit():
-        # gunicorn's own default worker count, so the worker check sees it.
+        # The server's worker count, so the worker check sees it.
         settings["WORKERS"] = int(os.environ["WEB_CONCURRENCY"])
     settings.from_pyfile("config.py", silent=True)
     settings.from_prefixed_env(ENV_PREFIX)

@@ -5,7 +5,8 @@
 Static files come from the site's output folder; everything under /poll/ goes
 to the Flask app; the background jobs (jobs.py) publish results as votes
 arrive and rotate the hashing keys. In production nginx does the first part,
-gunicorn the second and `flask poll publish --watch` the third (see deploy/).
+the same server (serve.py) the second and `flask poll publish --watch` the
+third (see deploy/).
 
 It is served by granian (a server written in Rust) with one worker process, so
 the in-process rate limits hold, and the app on 32 threads. Werkzeug's
@@ -18,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import logging
 import os
 from pathlib import Path
 from urllib.parse import quote
 
-from granian.constants import Interfaces
 from granian.server import Server
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.security import safe_join
@@ -32,6 +31,7 @@ from werkzeug.wrappers import Response
 from . import create_app
 from .jobs import BackgroundJobs
 from .publish.publisher import publish
+from .serve import granian_server
 from .web.headers import NOT_FOUND_PAGE, header_names, headers_for
 from .web.workers import limit_malloc_arenas
 
@@ -109,10 +109,8 @@ def site_app(output_dir: Path, service):
 # Where the one worker learns the address it serves (it runs in its own process).
 ADDRESS_VARIABLE = "POLL_DEVSERVER_URL"
 # The WSGI app runs on this many threads: a vote mostly waits for its group
-# commits, and more waiting threads make larger groups (as deploy/gunicorn.conf.py).
+# commits, and more waiting threads make larger groups (as serve.py).
 THREADS = 32
-# A request log like nginx's: method, path and status, never the address or the time.
-ACCESS_LOG_FORMAT = '"%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms'
 
 
 def local_site():
@@ -130,28 +128,12 @@ def local_site():
     return site_app(output_dir, app)
 
 
-def _no_thread_count_warning(record: logging.LogRecord) -> bool:
-    """granian warns of more threads than 2 x cores + 1, for apps that use the
-    CPU throughout; ours mostly wait for their group commits (benchmarks.md)."""
-    return "Python threads" not in record.getMessage()
-
-
 def local_server(host: str, port: int) -> Server:
     """granian serving ``local_site`` from one worker process, so that the
     in-process rate limits count every vote."""
     os.environ[ADDRESS_VARIABLE] = f"http://{host}:{port}"
-    logging.getLogger("_granian").addFilter(_no_thread_count_warning)
-    return Server(
-        f"{__name__}:local_site",
-        address=host,
-        port=port,
-        interface=Interfaces.WSGI,
-        factory=True,
-        workers=1,
-        blocking_threads=THREADS,
-        websockets=False,
-        log_access=True,
-        log_access_format=ACCESS_LOG_FORMAT,
+    return granian_server(
+        f"{__name__}:local_site", host, port, workers=1, threads=THREADS, access_log=True
     )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from poll_service.config import GROUPS, GUNICORN_ENVIRONMENT, SETTINGS, Setting  # noqa: E402
+from poll_service.config import GROUPS, SERVER_ENVIRONMENT, SETTINGS, Setting  # noqa: E402
 
 OPERATORS_GUIDE = ROOT / "docs" / "operators.md"
 EXAMPLE_ENVIRONMENT = ROOT / "deploy" / "poll.env.example"
@@ -41,7 +41,7 @@ ENV_HEADER = """\
 
 
 def every_setting() -> tuple[Setting, ...]:
-    return SETTINGS + GUNICORN_ENVIRONMENT
+    return SETTINGS + SERVER_ENVIRONMENT
 
 
 def _value(value: object) -> str:
