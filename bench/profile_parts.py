@@ -6,8 +6,8 @@ Reads the raw stacks that ``bench.vote --profile`` and ``bench.scaled
 --profile`` write (py-spy ``--gil``: only samples holding the GIL), puts each
 sample in the first part whose frame is on its stack (the order below
 matters: the writer thread before the view that waits for it), and prints
-each part's share; with ``--cpu-ms`` (the CPU per vote the benchmark printed)
-also its share of that, in ms. C code that releases the GIL (SQLite's own
+each part's share; with ``--cpu-ms`` (the workers' CPU per vote the benchmark
+printed) also its share of that, in ms. C code that releases the GIL (SQLite's own
 work, system calls) is not sampled, so the shares are of the Python part.
 """
 
@@ -30,7 +30,9 @@ PARTS = [
     ("JSON body, answer and live results", ["_json_body", "jsonify", "_current_results"]),
     ("the view, other", ["vote (poll_service/web/api.py"]),
     ("Flask and Werkzeug, other", ["Flask.__call__"]),
-    ("gunicorn", ["gunicorn"]),
+    # granian calls the app from Rust: its Python frames build the environ and
+    # hand the answer back (writing it holds the GIL).
+    ("the server (granian)", ["granian/"]),
 ]
 OTHER = "other (thread bookkeeping, locks, the garbage collector)"
 

@@ -1,21 +1,23 @@
-"""The vote benchmark scaled out: nginx in front of two gunicorn instances, with
-PostgreSQL for the votes and Redis for the rate limits.
+"""The vote benchmark scaled out: nginx in front of two instances of the service,
+with PostgreSQL for the votes and Redis for the rate limits.
 
     .venv/bin/python -m bench.scaled [--duration 30] [--connections 64]
 
 The servers are the deploy work's loopback set-up (``tests/support/services.py``:
-Debian's nginx with ``deploy/nginx/``, gunicorn with ``deploy/gunicorn.conf.py``,
-a private PostgreSQL cluster and Redis), with three changes for a benchmark:
+Debian's nginx with ``deploy/nginx/``, the production server started by
+``python -m poll_service.serve``, a private PostgreSQL cluster and Redis), with
+three changes for a benchmark:
 
 - PostgreSQL gets its durability back (``fsync``, ``synchronous_commit`` and
   ``full_page_writes`` on; the tests turn them off for speed), because an
   acknowledged vote must survive a power cut in production too;
 - nginx believes the X-Forwarded-For that wrk sends (``real_ip_header``), as it
   would a CDN's, so that one load generator can pose as many voters;
-- the rate limits are raised and the publisher keeps its default interval.
+- the rate limits are raised, the publisher keeps its default interval, and
+  the server keeps no access log (as in production; the tests keep one).
 
-The peer is the bare endpoint, two instances under the same gunicorn
-configuration, behind the same nginx.
+The peer is the bare endpoint, two instances of the same server with the same
+settings, behind the same nginx.
 """
 
 from __future__ import annotations
@@ -25,23 +27,20 @@ import tempfile
 from pathlib import Path
 
 from .common import (
-    ROOT,
-    VENV_BIN,
     BenchmarkFailure,
     quick_or,
     run_benchmark,
-    running,
     save,
     verdict,
 )
 from .vote import (
     BARE_APP,
-    GUNICORN_CONFIG,
     POLL,
     PROBE_POLL,
     PublishSampler,
     check_no_vote_lost,
     cpu_seconds,
+    launched,
     profiling,
     run_wrk,
     service_env,
@@ -56,6 +55,13 @@ TARGETS = {"votes_per_second": 1000, "p99_ms": 100, "stack_cpu_ms_per_vote": 1.5
 INSTANCES = 2
 WORKERS_PER_INSTANCE = 2
 THREADS_PER_WORKER = 4
+# Each instance's server settings (poll_service/serve.py), the service's and
+# the bare peer's alike.
+SERVER_SETTINGS = {
+    "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
+    "SERVER_THREADS": str(THREADS_PER_WORKER),
+    "SERVER_ACCESS_LOG": "off",
+}
 
 
 def loopback_services():
@@ -111,9 +117,7 @@ def deployment_class(services, polls_env: dict):
                     "POLL_DATABASE_URL": self.database_url,
                     "POLL_SITE_OUTPUT_DIR": str(self.output),
                     "POLL_TRUSTED_PROXY_HOPS": "1",
-                    "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
-                    "GUNICORN_THREADS": str(THREADS_PER_WORKER),
-                    "GUNICORN_ACCESSLOG": "",
+                    **SERVER_SETTINGS,
                 }
             )
             return env
@@ -142,7 +146,8 @@ def descendants(pid: int) -> list[int]:
 
 
 def stack_processes(deployment, postgres) -> dict[str, list[int]]:
-    """The stack's processes by part: what its CPU per vote is summed over."""
+    """The stack's processes by part: what its CPU per vote is summed over. The
+    service is each instance's main process (granian's) and its workers."""
     postmaster = int((postgres.data / "postmaster.pid").read_text().split()[0])
     service = [p for i in deployment.instances for p in descendants(i.process.pid)]
     return {
@@ -170,8 +175,9 @@ def measure_service(
         durable(postgres)
         polls_env = service_env(base)  # the inquiry poll and the sampler's probe poll
         deployment = deployment_class(services, polls_env)(base, postgres, _empty_site)
-        deployment.start()
         try:
+            # Inside the try: a part that fails to start stops those started before it.
+            deployment.start()
             port = deployment.nginx.port
             origin = deployment.nginx.url
             tokens = write_tokens("127.0.0.1", port, pool, base / "tokens.tsv")
@@ -211,34 +217,15 @@ def _empty_site(output: Path) -> None:
 
 
 def measure_bare(services, base: Path, duration: int, connections: int) -> dict:
-    env = {
-        **BARE_APP,
-        "WEB_CONCURRENCY": str(WORKERS_PER_INSTANCE),
-        "GUNICORN_THREADS": str(THREADS_PER_WORKER),
-    }
-    commands = [
-        [
-            str(VENV_BIN / "gunicorn"),
-            "--config",
-            str(GUNICORN_CONFIG),
-            "--bind",
-            "127.0.0.1:0",  # gunicorn picks the port, and logs it
-        ]
-        for _ in range(INSTANCES)
-    ]
     root = base / "bare-root"
     root.mkdir()
     tokens = base / "bare-tokens.tsv"
     tokens.write_text("unused=1\tunused\n")
     with (
-        running(commands[0], env, base / "bare-0.log", cwd=ROOT) as first,
-        running(commands[1], env, base / "bare-1.log", cwd=ROOT) as second,
+        launched(BARE_APP, [], SERVER_SETTINGS, base / "bare-0.log") as (first, first_port),
+        launched(BARE_APP, [], SERVER_SETTINGS, base / "bare-1.log") as (second, second_port),
     ):
-        ports = [
-            services.listening_port(base / "bare-0.log", first),
-            services.listening_port(base / "bare-1.log", second),
-        ]
-        nginx = trusting_nginx(services)(root, ports).start()
+        nginx = trusting_nginx(services)(root, [first_port, second_port]).start()
         try:
             load = run_wrk(nginx.url, tokens, nginx.url, duration, connections)
         finally:
@@ -282,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         "stack_cpu_ms_per_vote": stack_cpu <= TARGETS["stack_cpu_ms_per_vote"],
     }
     figures = {
-        "layout": f"nginx -> {INSTANCES} gunicorn x {WORKERS_PER_INSTANCE} workers x "
+        "layout": f"nginx -> {INSTANCES} granian x {WORKERS_PER_INSTANCE} workers x "
         f"{THREADS_PER_WORKER} threads, PostgreSQL (durable), Redis",
         "connections": args.connections,
         "duration_s": args.duration,

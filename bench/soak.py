@@ -2,11 +2,13 @@
 
     .venv/bin/python -m bench.soak [--minutes 10] [--connections 64]
 
-The service runs as bench.vote runs it (gunicorn with deploy/gunicorn.conf.py,
-SQLite, the shipped limits but for the per-network ones); wrk runs one minute
-at a time, each minute with voters (networks) never seen before, so the
-rate-limit and duplicate-check state grows as in a real surge. Per minute it
-reports votes/s, p99, the worker's CPU per vote and its resident memory.
+The service runs as bench.vote runs it (the production server, started by
+``python -m poll_service.serve`` with production's settings; SQLite, the shipped
+limits but for the per-network ones); wrk runs one minute at a time, each
+minute with voters (networks) never seen before, so the rate-limit and
+duplicate-check state grows as in a real surge. Per minute it reports votes/s,
+p99, the CPU per vote of the worker, of the server's main process and of the
+publisher, and the worker's resident memory.
 
 Targets (issue 14): the last minute's rate within 10 % of the first's, and
 memory flat (the last minute's RSS within 10 % of the first's).
@@ -27,8 +29,8 @@ from .vote import (
     cpu_seconds,
     embedded_service,
     run_wrk,
+    server_processes,
     stored_votes,
-    worker_pids,
     write_tokens,
 )
 
@@ -57,14 +59,13 @@ def publisher_pids() -> list[int]:
 def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int) -> dict:
     rows = []
     acknowledged = 0
-    with embedded_service(workdir, []) as (master, port, env):
+    with embedded_service(workdir, []) as (server, port, env):
         origin = f"http://127.0.0.1:{port}"
         tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), workdir / "tokens.tsv")
-        workers = worker_pids(master.pid)
-        publisher = publisher_pids()
+        processes = {**server_processes(server.pid), "publisher": publisher_pids()}
+        workers = processes["worker"]
         for minute in range(minutes):
-            before = cpu_seconds(workers)
-            publisher_before = cpu_seconds(publisher)
+            before = {part: cpu_seconds(pids) for part, pids in processes.items()}
             load = run_wrk(
                 origin,
                 tokens,
@@ -73,17 +74,20 @@ def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int)
                 connections,
                 first_voter=minute * VOTERS_PER_MINUTE,
             )
-            cpu = cpu_seconds(workers) - before
-            publishing = cpu_seconds(publisher) - publisher_before
             acknowledged += load["acknowledged"]
             votes = max(1, load["acknowledged"])
+            cpu_ms = {
+                part: round(1000 * (cpu_seconds(pids) - before[part]) / votes, 2)
+                for part, pids in processes.items()
+            }
             row = {
                 "minute": minute + 1,
                 "per_second": load["per_second"],
                 "p99_ms": load["latency_ms"]["p99"],
                 "statuses": load["statuses"],
-                "cpu_ms_per_vote": round(1000 * cpu / votes, 2),
-                "publisher_cpu_ms_per_vote": round(1000 * publishing / votes, 2),
+                "cpu_ms_per_vote": cpu_ms["worker"],
+                "main_cpu_ms_per_vote": cpu_ms["main"],
+                "publisher_cpu_ms_per_vote": cpu_ms["publisher"],
                 "rss_mb": sum(rss_mb(pid) for pid in workers),
                 "load_average": round(os.getloadavg()[0], 2),
             }
@@ -91,7 +95,8 @@ def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int)
             print(
                 f"  minute {row['minute']:>2}: {row['per_second']:>7.1f} votes/s, "
                 f"p99 {row['p99_ms']} ms, {row['cpu_ms_per_vote']} ms CPU/vote "
-                f"(publisher {row['publisher_cpu_ms_per_vote']}), RSS {row['rss_mb']} MB, "
+                f"(main process {row['main_cpu_ms_per_vote']}, "
+                f"publisher {row['publisher_cpu_ms_per_vote']}), RSS {row['rss_mb']} MB, "
                 f"load {row['load_average']}, {row['statuses']}",
                 flush=True,
             )

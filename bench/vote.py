@@ -5,13 +5,15 @@
 Runs, side by side in one go:
 
 1. the poll service (SQLite, ``memory://`` rate limits, the real ``inquiry``
-   poll with its ``cookie+network`` duplicate policy) under gunicorn, with the
+   poll with its ``cookie+network`` duplicate policy) under the production
+   server (granian, started by ``python -m poll_service.serve``), with the
    publisher (``flask poll publish --watch``) as a second process, loaded by
    ``wrk`` posting valid JSON votes from a new simulated voter each time;
    meanwhile a sampler casts a marked vote now and then and times how long it
    takes to appear in ``results.json``;
-2. the bare Flask endpoint (``bench/bare_app.py``) under the same gunicorn
-   configuration and the same ``wrk`` load.
+2. the bare Flask endpoint (``bench/bare_app.py``) under the same server and
+   settings and the same ``wrk`` load;
+3. `make run`'s server (``poll_service/devserver.py``) under the same load.
 
 Afterwards every acknowledged vote must be in the database; if one is not, the
 benchmark says so loudly and exits 1.
@@ -35,9 +37,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
+from poll_service.serve import SERVICE, setting
 from poll_service.store.tables import ledger_entries, pending_ballots
-from tests.support.processes import log_size
-from tests.support.services import listening_port
+from tests.support.processes import log_size, read_from, start_retrying, wait_for_line
+from tests.support.server import LISTENING_AT, answers_health
 
 from .common import (
     BENCH,
@@ -59,10 +62,11 @@ POLL = "inquiry"
 PROBE_POLL = "bench-probe"
 VOTE_PATH = f"/poll/api/polls/{POLL}/votes"
 LUA_SCRIPT = BENCH / "vote.lua"
-# The one gunicorn configuration, as production runs it; the bare peer is the
-# same configuration with GUNICORN_APP=bench.bare_app:app.
-GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
-BARE_APP = {"GUNICORN_APP": "bench.bare_app:app"}
+# The server is started as production starts it (python -m poll_service.serve),
+# so with production's settings: SERVER_* and WEB_CONCURRENCY if set, else their
+# defaults (1 worker, 32 threads, no access log). The bare peer is the same
+# launcher serving another app.
+BARE_APP = "bench.bare_app:app"
 
 # The shipped settings, but for the per-network limits: the benchmark's voters
 # are synthetic, one machine posing as many networks. The global limit (sized
@@ -108,16 +112,64 @@ label = "B"
 """
 
 
-def gunicorn_command(port: int, extra: list[str] | None = None) -> list[str]:
-    """gunicorn with the production configuration; GUNICORN_APP picks the app."""
+def server_command(app: str, extra: list[str] | None = None) -> list[str]:
+    """The production launcher serving ``app`` ("module:name") on a port it
+    picks; ``extra`` are more of its options (--workers 2)."""
     return [
-        str(VENV_BIN / "gunicorn"),
-        "--config",
-        str(GUNICORN_CONFIG),
+        str(VENV_BIN / "python"),
+        "-m",
+        "poll_service.serve",
         "--bind",
-        f"127.0.0.1:{port}",
+        "127.0.0.1:0",
+        "--app",
+        app,
         *(extra or []),
     ]
+
+
+def serving_port(log: Path, server: subprocess.Popen, offset: int = 0) -> int:
+    """The port the launcher logged, once every worker it spawned is serving.
+
+    It logs the port before its workers have loaded the app (connections are
+    refused until the first has), and a run begun with one worker of two
+    ready would measure less than the server.
+    """
+    port = int(wait_for_line(log, LISTENING_AT, server, timeout=60, offset=offset).group(1))
+    wait_for_line(log, r"Started worker-1\b", server, timeout=60, offset=offset)
+    for number in re.findall(r"Spawning worker-(\d+)", read_from(log, offset)):
+        wait_for_line(log, rf"Started worker-{number}\b", server, timeout=60, offset=offset)
+    return port
+
+
+@contextmanager
+def launched(app: str, server_args: list[str], env: dict | None, log: Path):
+    """The launcher serving ``app`` for the ``with`` block; yields (its main
+    process, its port) once every worker serves.
+
+    The launcher picks its port by binding one and letting it go, so another
+    process may take it first; the launcher then exits with "Address already
+    in use" and is started again (start_retrying), as the tests' harness does.
+    """
+
+    def start():
+        offset = log_size(log)
+        stack = ExitStack()
+        server = stack.enter_context(running(server_command(app, server_args), env, log, cwd=ROOT))
+        try:
+            return stack, server, serving_port(log, server, offset)
+        except BaseException:
+            stack.close()
+            raise
+
+    stack, server, port = start_retrying(start)
+    with stack:
+        yield server, port
+
+
+def check_health(port: int) -> None:
+    """The service answers, and its database with it, before any load."""
+    if not answers_health(port):
+        raise BenchmarkFailure(f"the service on port {port} does not answer /poll/health")
 
 
 def service_env(workdir: Path, database_url: str | None = None) -> dict:
@@ -146,26 +198,19 @@ def flask_command(*args: str) -> list[str]:
 
 
 @contextmanager
-def embedded_service(workdir: Path, gunicorn_args: list[str]):
-    """gunicorn serving the poll service on a port it picks, and the publisher in
-    its own process; yields (gunicorn, its port, the service's environment)."""
+def embedded_service(workdir: Path, server_args: list[str]):
+    """The server serving the poll service on a port it picks, and the publisher
+    in its own process; yields (the server's main process, its port, the
+    service's environment)."""
     env = service_env(workdir)
     subprocess.run(flask_command("poll", "init-db"), env=env_with(env), check=True, cwd=ROOT)
     log = workdir / "service.log"
-    offset = log_size(log)
     with (
-        running(gunicorn_command(0, gunicorn_args), env, log) as g,
+        launched(SERVICE, server_args, env, log) as (server, port),
         running(flask_command("poll", "publish", "--watch"), env, log, cwd=ROOT),
     ):
-        yield g, listening_port(log, g, offset), env
-
-
-@contextmanager
-def bare_endpoint(gunicorn_args: list[str], log: Path):
-    """The bare endpoint on a port gunicorn picks; yields (gunicorn, its port)."""
-    offset = log_size(log)
-    with running(gunicorn_command(0, gunicorn_args), BARE_APP, log, cwd=ROOT) as g:
-        yield g, listening_port(log, g, offset)
+        check_health(port)
+        yield server, port, env
 
 
 def env_with(extra: dict) -> dict:
@@ -335,15 +380,23 @@ class PublishSampler(threading.Thread):
 # --- measurements after the load -----------------------------------------------
 
 
-def worker_pids(master_pid: int) -> list[int]:
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+def worker_pids(main_pid: int) -> list[int]:
+    """The server's workers: the children of granian's main process."""
+    children = Path(f"/proc/{main_pid}/task/{main_pid}/children")
     if children.exists():
         return [int(pid) for pid in children.read_text().split()]
     return [
         int(status.parent.name)
         for status in Path("/proc").glob("[0-9]*/status")
-        if f"\nPPid:\t{master_pid}\n" in status.read_text()
+        if f"\nPPid:\t{main_pid}\n" in status.read_text()
     ]
+
+
+def server_processes(main_pid: int) -> dict[str, list[int]]:
+    """The server's processes by part: the workers, which run the app, and
+    granian's main process, which only watches them: little CPU, but the
+    server's, so it is counted too."""
+    return {"worker": worker_pids(main_pid), "main": [main_pid]}
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -354,8 +407,18 @@ def peak_rss_mb(pid: int) -> float:
     raise BenchmarkFailure(f"no VmHWM for process {pid}")
 
 
-def workers_peak_rss(master_pid: int) -> list[float]:
-    return [peak_rss_mb(pid) for pid in worker_pids(master_pid)]
+def workers_peak_rss(main_pid: int) -> list[float]:
+    return [peak_rss_mb(pid) for pid in worker_pids(main_pid)]
+
+
+def server_memory(main_pid: int) -> dict:
+    """Each worker's peak RSS, and the main process's: the server's memory too
+    (serving the service, it loads the app once to check it before starting
+    the workers: poll_service/serve.py)."""
+    return {
+        "worker_peak_rss_mb": workers_peak_rss(main_pid),
+        "main_peak_rss_mb": peak_rss_mb(main_pid),
+    }
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -369,18 +432,27 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 @contextmanager
-def cpu_per_request(pids: list[int], load: dict):
-    """Adds the workers' CPU milliseconds per answered request to ``load``.
+def cpu_per_request(processes: dict[str, list[int]], load: dict):
+    """Adds each part's CPU milliseconds per answered request to ``load``, as
+    ``<part>_cpu_ms_per_request`` (server_processes: worker, main).
 
     Unlike requests per second, this hardly depends on what else the machine
     is running, so it compares the vote path with its peer even when the
-    machine is shared: 1000 / (ms per request) is what one fully used core
-    could serve.
+    machine is shared: 1000 / (ms per request, all parts) is what one fully
+    used core could serve.
     """
-    before = cpu_seconds(pids)
+    before = {part: cpu_seconds(pids) for part, pids in processes.items()}
     yield
-    used = cpu_seconds(pids) - before
-    load["worker_cpu_ms_per_request"] = round(1000 * used / max(load["requests"], 1), 3)
+    requests = max(load["requests"], 1)
+    for part, pids in processes.items():
+        used = cpu_seconds(pids) - before[part]
+        load[f"{part}_cpu_ms_per_request"] = round(1000 * used / requests, 3)
+
+
+def server_cpu_ms(run: dict) -> str:
+    """A run's server CPU per request, whole and by part."""
+    worker, main = run["worker_cpu_ms_per_request"], run["main_cpu_ms_per_request"]
+    return f"{worker + main:.3f} ms (workers {worker}, main process {main})"
 
 
 def stored_votes(database_url: str) -> dict[str, int]:
@@ -454,11 +526,11 @@ def measure_service(
     workdir: Path,
     duration: int,
     connections: int,
-    gunicorn_args: list[str],
+    server_args: list[str],
     pool: int,
     profile: Path | None = None,
 ) -> dict:
-    with embedded_service(workdir, gunicorn_args) as (master, port, env):
+    with embedded_service(workdir, server_args) as (server, port, env):
         origin = f"http://127.0.0.1:{port}"
         tokens = write_tokens("127.0.0.1", port, pool, workdir / "tokens.tsv")
         results_json = workdir / "output" / "polls" / PROBE_POLL / "results.json"
@@ -466,29 +538,29 @@ def measure_service(
             "127.0.0.1", port, results_json, gap=quick_or(0.2, 1.0), xff_base="172.16"
         )
         sampler.start()
-        workers = worker_pids(master.pid)
+        processes = server_processes(server.pid)
         load: dict = {}
-        with profiling(workers, duration, profile), cpu_per_request(workers, load):
+        with profiling(processes["worker"], duration, profile), cpu_per_request(processes, load):
             load.update(run_wrk(origin, tokens, origin, duration, connections))
         sampler.stop()
-        rss = workers_peak_rss(master.pid)
+        memory = server_memory(server.pid)
     stored = stored_votes(env["POLL_DATABASE_URL"])
     integrity = check_no_vote_lost(
         stored, {POLL: load["acknowledged"], PROBE_POLL: sampler.acknowledged}
     )
-    return {**load, "worker_peak_rss_mb": rss, "published": sampler.figures(), "votes": integrity}
+    return {**load, **memory, "published": sampler.figures(), "votes": integrity}
 
 
-def measure_bare(workdir: Path, duration: int, connections: int, gunicorn_args: list[str]) -> dict:
+def measure_bare(workdir: Path, duration: int, connections: int, server_args: list[str]) -> dict:
     tokens = workdir / "bare-tokens.tsv"
     tokens.write_text("unused=1\tunused\n")
-    with bare_endpoint(gunicorn_args, workdir / "bare.log") as (master, port):
+    with launched(BARE_APP, server_args, None, workdir / "bare.log") as (server, port):
         origin = f"http://127.0.0.1:{port}"
         load: dict = {}
-        with cpu_per_request(worker_pids(master.pid), load):
+        with cpu_per_request(server_processes(server.pid), load):
             load.update(run_wrk(origin, tokens, origin, duration, connections))
-        rss = workers_peak_rss(master.pid)
-    return {**load, "worker_peak_rss_mb": rss}
+        memory = server_memory(server.pid)
+    return {**load, **memory}
 
 
 def measure_devserver(workdir: Path, duration: int, connections: int) -> dict:
@@ -504,7 +576,7 @@ def measure_devserver(workdir: Path, duration: int, connections: int) -> dict:
         tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), folder / "tokens.tsv")
         load: dict = {}
         # granian's main process and its one worker (which also runs the publisher).
-        with cpu_per_request([server.pid, *worker_pids(server.pid)], load):
+        with cpu_per_request(server_processes(server.pid), load):
             load.update(run_wrk(origin, tokens, origin, duration, connections))
     integrity = check_no_vote_lost(
         stored_votes(env["POLL_DATABASE_URL"]), {POLL: load["acknowledged"]}
@@ -552,30 +624,32 @@ def report(figures: dict) -> None:
         f"  make run: {make_run['per_second']:>7.1f} votes/s"
         f"  p50 {make_run['latency_ms']['p50']} ms  p99 {make_run['latency_ms']['p99']} ms"
         f"  statuses {make_run['statuses']}"
-        f"  CPU per vote {make_run['worker_cpu_ms_per_request']} ms"
+        f"  CPU per vote {server_cpu_ms(make_run)}"
     )
     print(f"  service / bare: {figures['share_of_bare']:.0%}")
-    print(
-        f"  worker CPU per request: service {service['worker_cpu_ms_per_request']} ms, "
-        f"bare {bare['worker_cpu_ms_per_request']} ms"
-    )
+    print(f"  server CPU per request: service {server_cpu_ms(service)}")
+    print(f"                          bare    {server_cpu_ms(bare)}")
     print(f"  vote to published: {service['published']}")
     print(
-        f"  worker peak RSS MB: service {service['worker_peak_rss_mb']}, "
-        f"bare {bare['worker_peak_rss_mb']}"
+        f"  worker peak RSS MB: service {service['worker_peak_rss_mb']} "
+        f"(main process {service['main_peak_rss_mb']}), "
+        f"bare {bare['worker_peak_rss_mb']} (main process {bare['main_peak_rss_mb']})"
     )
     print(f"  votes stored vs acknowledged: {service['votes']}")
     for name, ok in met.items():
         print(f"  target {name} ({TARGETS[name]}): {verdict(ok)}")
 
 
-def describe_layout(gunicorn_args: list[str], redis: bool) -> str:
-    workers = os.environ.get("WEB_CONCURRENCY", "1")
-    threads = os.environ.get("GUNICORN_THREADS", "32")
-    config = GUNICORN_CONFIG.relative_to(ROOT)
+def describe_layout(server_args: list[str], redis: bool) -> str:
+    """The server's settings as the launcher reads them (server_args may override them)."""
+    workers = setting("WEB_CONCURRENCY")
+    threads = setting("SERVER_THREADS")
     storage = "Redis" if redis else "memory://"
-    extra = " ".join(gunicorn_args)
-    return f"{config}, {workers} worker(s) x {threads} threads, rate limits in {storage} {extra}"
+    extra = " ".join(server_args)
+    return (
+        f"poll_service.serve: granian, {workers} worker(s) x {threads} threads, "
+        f"rate limits in {storage} {extra}"
+    )
 
 
 @contextmanager
@@ -605,21 +679,24 @@ def main(argv: list[str] | None = None) -> int:
         "worker processes may serve votes: WEB_CONCURRENCY=2 ... --redis",
     )
     parser.add_argument(
-        "gunicorn_args", nargs="*", help="extra gunicorn options after --, e.g. -- --workers 2"
+        "server_args",
+        nargs="*",
+        help="more options for the server (python -m poll_service.serve) after --, "
+        "e.g. -- --workers 2",
     )
     args = parser.parse_args(argv)
-    layout = describe_layout(args.gunicorn_args, args.redis)
+    layout = describe_layout(args.server_args, args.redis)
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-vote-")))
         if args.redis:
             os.environ["POLL_RATELIMIT_STORAGE_URI"] = stack.enter_context(private_redis())
         service = measure_service(
-            workdir, args.duration, args.connections, args.gunicorn_args, args.pool, args.profile
+            workdir, args.duration, args.connections, args.server_args, args.pool, args.profile
         )
         if args.skip_bare:
             print(json.dumps(service, indent=2))
             return 0
-        bare = measure_bare(workdir, args.duration, args.connections, args.gunicorn_args)
+        bare = measure_bare(workdir, args.duration, args.connections, args.server_args)
         service["make_run"] = measure_devserver(workdir, args.duration, args.connections)
     figures = {
         "layout": layout,

@@ -19,7 +19,8 @@ kernel, the writer threads included) and the request threads' share of it.
 
 So ``vote`` - ``hooks`` is the view's work inside Flask, and ``vote`` - ``work``
 the most that a vote path outside Flask could save before its server's own
-cost (bench.servers: granian about 0.2 ms a request, gunicorn about 0.5).
+cost (granian with a bare Flask app, bench.vote's peer: about 0.2 ms a
+request).
 Every part lifts the global limit as well as the per-network ones (runs
 in-process outpace the shipped capacity): a check costs the same at any size.
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -147,8 +149,8 @@ def _work_calls(app, votes: int, poll_id: str):
     return [lambda n=n: vote(n) for n in range(votes)], statuses
 
 
-def measure_part(part: str, votes: int, threads: int) -> dict:
-    """Run one part in this process and return its figures."""
+def measure_part(part: str, votes: int, threads: int) -> tuple[dict, Path]:
+    """Run one part in this process: its figures, and the folder it stored in."""
     from poll_service.store.writer import _writers
 
     from .vote import POLL
@@ -181,7 +183,7 @@ def measure_part(part: str, votes: int, threads: int) -> dict:
         thread.join()
     after, wall = os.times(), time.perf_counter() - wall
     groups = sum(writer.groups for writer in _writers.values()) - groups_before
-    return {
+    figures = {
         "part": part,
         "votes": votes,
         "threads": threads,
@@ -192,6 +194,7 @@ def measure_part(part: str, votes: int, threads: int) -> dict:
         "votes_per_group": votes / groups if groups else None,
         "statuses": dict(statuses),
     }
+    return figures, folder
 
 
 def _run_part_in_own_process(part: str, votes: int, threads: int) -> dict:
@@ -208,7 +211,9 @@ def main() -> int:
     parser.add_argument("--part", choices=PARTS, help="run one part here (used internally)")
     args = parser.parse_args()
     if args.part:
-        print(json.dumps(measure_part(args.part, args.votes, args.threads)))
+        figures, folder = measure_part(args.part, args.votes, args.threads)
+        print(json.dumps(figures))
+        shutil.rmtree(folder, ignore_errors=True)
         os._exit(0)  # the writer and counter threads are daemons; do not wait for them
     parts = {part: _run_part_in_own_process(part, args.votes, args.threads) for part in PARTS}
     print(f"{args.votes} votes a part, {args.threads} threads, in-process (no HTTP server)")

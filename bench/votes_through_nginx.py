@@ -1,4 +1,4 @@
-"""Votes per second through nginx to two gunicorn instances on PostgreSQL and Redis.
+"""Votes per second through nginx to two instances of the service on PostgreSQL and Redis.
 
     .venv/bin/python -m bench.votes_through_nginx --voters 600 --concurrency 24
 
@@ -28,6 +28,16 @@ from tests.support.deployment_voting import (
 from tests.support.services import Deployment, LoopbackClient, PostgresServer
 from tests.support.site import build_site
 
+from .vote import BENCH_LIMITS
+
+
+class BenchDeployment(Deployment):
+    """The tests' deployment with bench.vote's limits: one machine posing as many
+    networks, and voters that cannot solve a browser's proof of work."""
+
+    def service_env(self) -> dict[str, str]:
+        return {**super().service_env(), **BENCH_LIMITS}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
 
     postgresql = PostgresServer().start()
-    deployment = Deployment(Path(tempfile.mkdtemp(prefix="bench-")), postgresql, build_site)
+    deployment = BenchDeployment(Path(tempfile.mkdtemp(prefix="bench-")), postgresql, build_site)
     try:
         deployment.start()
         url = deployment.nginx.url

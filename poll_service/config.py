@@ -414,8 +414,8 @@ SERVER_ENVIRONMENT = (
     Setting(
         "SERVER_ACCESS_LOG",
         "off",
-        "`on` writes a request log to the journal; off, as nginx keeps one. It names "
-        "no address, user agent, referrer, query string or time.",
+        "Set to `on` for a request log in the journal; off by default, as nginx keeps "
+        "one. It names no address, user agent, referrer, query string or time.",
         "server",
         in_app=False,
     ),

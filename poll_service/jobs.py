@@ -3,7 +3,7 @@ publisher and the hashing-key rotator.
 
 One place runs them: `flask poll publish --watch` (in production the
 poll-publisher systemd unit, on the machine whose nginx serves the site) or the
-development server (`make run`). The gunicorn workers only answer requests.
+development server (`make run`). The service's workers only answer requests.
 
 - **Publisher** (publish/publisher.py): writes results.json and the other
   published files whenever a ballot arrives or a poll opens, closes or reveals

@@ -112,15 +112,20 @@ def check_service(workers: int) -> None:
 
 
 def _address(bind: str) -> tuple[str, int]:
-    """HOST:PORT; port 0 picks a free one now, so the log names the real port."""
+    """HOST:PORT, checked free; port 0 picks a free one now, so the log names it.
+
+    granian listens with SO_REUSEPORT, so a second server started on a busy port
+    would quietly share its connections (and, with in-process limits, count
+    votes apart): a plain bind first refuses that."""
     host, _, port = bind.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    if int(port) == 0:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family) as probe:
-            probe.bind((host, 0))
-            return host, probe.getsockname()[1]
-    return host, int(port)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        try:
+            probe.bind((host, int(port)))
+        except OSError as error:
+            raise SystemExit(f"poll_service: cannot listen on {bind}: {error.strerror}") from None
+        return host, probe.getsockname()[1]
 
 
 def _switched_on(value: str) -> bool:

@@ -64,7 +64,7 @@ def postgresql():
 
 @pytest.fixture(scope="session")
 def deployment(postgresql, tmp_path_factory):
-    """nginx, two gunicorn instances, PostgreSQL, Redis and the publisher on
+    """nginx, two service instances, PostgreSQL, Redis and the publisher on
     loopback, configured from deploy/ (tests/support/services.py)."""
     stack = Deployment(tmp_path_factory.mktemp("deployment"), postgresql, build_site)
     try:

@@ -1,7 +1,7 @@
 """The production configuration in deploy/, run for real on loopback: nginx's
 headers on votes and their refusals, hidden files and compression (against the
-`deployment` fixture: nginx, two gunicorn instances, PostgreSQL and Redis),
-gunicorn's start-up checks, the systemd units and the example environment file.
+`deployment` fixture: nginx, two service instances, PostgreSQL and Redis),
+the server's start-up checks, the systemd units and the example environment file.
 tests/test_headers.py compares nginx's headers with the table for every path class."""
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from poll_service.config import DEFAULTS
 from poll_service.web.headers import SECURITY_HEADERS
 from tests.support.paths import DEPLOY, ROOT
 from tests.support.processes import ClosedPort, Unavailable, candidate_port, skip_or_fail
-from tests.support.service import csrf_token_from
+from tests.support.server import answers_health, serve, wait_until_serving
+from tests.support.service import csrf_token_from, make_app
 from tests.support.services import (
     IS_ROOT,
     LoopbackClient,
@@ -198,18 +199,17 @@ def test_the_production_server_blocks_pass_nginx_t(tmp_path):
     assert "test is successful" in result.stderr
 
 
-def test_gunicorn_refuses_several_workers_counting_limits_in_memory(tmp_path):
+def test_the_server_refuses_several_workers_counting_limits_in_memory(tmp_path):
     env = {
         **os.environ,
         "POLL_SECRET_KEY": "test",
         "POLL_DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
         "POLL_RATELIMIT_STORAGE_URI": "memory://",
         "WEB_CONCURRENCY": "3",
-        "GUNICORN_BIND": "127.0.0.1:0",
+        "SERVER_BIND": "127.0.0.1:0",
     }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
     result = subprocess.run(
-        [str(gunicorn), "--config", str(DEPLOY / "gunicorn.conf.py")],
+        [sys.executable, "-m", "poll_service.serve"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -218,7 +218,33 @@ def test_gunicorn_refuses_several_workers_counting_limits_in_memory(tmp_path):
     )
     assert result.returncode != 0
     assert "3 worker processes with rate-limit storage 'memory://'" in result.stderr
-    assert "Booting worker" not in result.stderr
+    assert "Spawning worker" not in result.stderr
+
+
+def test_a_second_server_on_a_busy_port_refuses_to_share_it(tmp_path):
+    """granian listens with SO_REUSEPORT: unchecked, a second server (a stray
+    manual start beside systemd's) would quietly take half the connections and,
+    with in-process limits, count votes apart."""
+    make_app(tmp_path)  # the database both would use
+    first = serve(tmp_path, workers=1)
+    try:
+        port = wait_until_serving(first.log, first.process)
+        env = {**os.environ, "POLL_SECRET_KEY": "test"}
+        env["POLL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'votes.sqlite3'}"
+        second = subprocess.run(
+            [sys.executable, "-m", "poll_service.serve", "--bind", f"127.0.0.1:{port}"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in second.stderr
+        assert "Spawning worker" not in second.stderr
+        assert answers_health(port)  # the first one still serves
+    finally:
+        first.stop()
 
 
 def test_the_systemd_units_verify(tmp_path):

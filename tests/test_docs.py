@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from poll_service.config import DEFAULTS, GUNICORN_ENVIRONMENT, SETTINGS
+from poll_service.config import DEFAULTS, SERVER_ENVIRONMENT, SETTINGS
 from scripts import settings_docs
 
 pytestmark = pytest.mark.no_database
@@ -36,8 +36,8 @@ ENVIRON_READ = re.compile(
 
 
 def settings_read_by_the_code() -> dict[str, set[str]]:
-    """Each app setting the service or the gunicorn config reads, and where."""
-    sources = [*(ROOT / "poll_service").rglob("*.py"), *(ROOT / "deploy").glob("*.py")]
+    """Each app setting the service reads, and where."""
+    sources = list((ROOT / "poll_service").rglob("*.py"))
     read: dict[str, set[str]] = {}
     for path in sources:
         for match in CONFIG_READ.finditer(path.read_text()):
@@ -71,26 +71,19 @@ def test_every_setting_the_code_reads_is_declared_and_documented():
 
 
 def test_every_declared_setting_has_help_a_known_group_and_a_unique_name():
-    names = [setting.variable for setting in SETTINGS + GUNICORN_ENVIRONMENT]
+    names = [setting.variable for setting in SETTINGS + SERVER_ENVIRONMENT]
     assert len(names) == len(set(names))
-    for setting in SETTINGS + GUNICORN_ENVIRONMENT:
+    for setting in SETTINGS + SERVER_ENVIRONMENT:
         assert setting.group in settings_docs.GROUPS, setting.name
         assert len(setting.help) > 10 and "=" not in setting.help, setting.name
         assert f"`{setting.variable}`" in settings_table(), setting.name
 
 
-def test_the_variables_gunicorn_reads_are_declared_with_the_defaults_it_uses():
-    text = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
-    reads = ENVIRON_READ.findall(text)
-    assert reads, "deploy/gunicorn.conf.py reads no variable: is the pattern stale?"
-    gunicorn = {setting.name: setting for setting in GUNICORN_ENVIRONMENT}
-    for name, default in reads:
-        if name.startswith("POLL_"):
-            assert name.removeprefix("POLL_") in DEFAULTS, name
-            continue
-        assert name in gunicorn, f"declare {name} in GUNICORN_ENVIRONMENT (poll_service/config.py)"
-        if default:
-            assert gunicorn[name].default == default, name
+def test_the_server_reads_every_variable_declared_for_it_and_no_other():
+    text = (ROOT / "poll_service" / "serve.py").read_text()
+    reads = set(re.findall(r"""\bsetting\(\s*["']([A-Z][A-Z0-9_]*)["']""", text))
+    assert reads, "poll_service/serve.py reads no variable: is the pattern stale?"
+    assert reads == {setting.name for setting in SERVER_ENVIRONMENT}
 
 
 # --- The code map ------------------------------------------------------------

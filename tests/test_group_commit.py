@@ -3,7 +3,7 @@ group commits go in the next group together; a vote refused inside a group
 (already voted) is undone alone; a failed commit stores none of its group and
 tells every one of its voters; a write stuck behind the lock gives up cleanly.
 
-(kill -9 during a load, through gunicorn: tests/test_reliability_crash.py.)"""
+(kill -9 during a load, through the real server: tests/test_reliability_crash.py.)"""
 
 from __future__ import annotations
 

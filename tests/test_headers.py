@@ -1,5 +1,5 @@
 """One table of security and cache headers (poll_service/web/headers.py): nginx's
-snippets are generated from it, and nginx (with gunicorn behind it) and the
+snippets are generated from it, and nginx (with the service behind it) and the
 development server send the same headers, header by header, for every path class."""
 
 from __future__ import annotations

@@ -1,8 +1,14 @@
 """kill -9 during a vote load: no acknowledged vote is lost, none is counted twice.
 
-Simulated voters vote through a real gunicorn server while a killer SIGKILLs
-single workers (gunicorn replaces them), and then the master with all its
-workers (as a power cut would), restarting the server each time.
+Simulated voters vote through the real server while a killer SIGKILLs single
+workers (the server replaces them), and then the server's main process with
+all its workers (as a power cut would), restarting the server each time.
+
+Each worker kill waits until the worker it kills has run for
+CRASH_LOOP_SECONDS. granian exits entirely ("Worker crash loop detected") when
+a worker dies again within about 5.5 s of being replaced, a limit it hard-codes;
+in production systemd then restarts the whole server (Restart=on-failure),
+which the main-process kills here stand for.
 
 How the test stays honest about requests whose answer was lost in the crash:
 every voter is a distinct network and sends one receipt with every attempt, so
@@ -25,6 +31,7 @@ import threading
 import time
 from collections import Counter
 from itertools import count
+from pathlib import Path
 
 from sqlalchemy import create_engine
 
@@ -34,7 +41,7 @@ from tests.support.load import (
     OPTIONS,
     POLL,
     Client,
-    GunicornServer,
+    ServiceServer,
     Voter,
     flask_command,
     service_env,
@@ -46,8 +53,10 @@ from tests.support.waiting import wait_until
 MAX_VOTERS = 20000  # voters keep coming until the last restart, up to this many
 CONCURRENT_VOTERS = 32
 WORKER_KILLS = 4
-MASTER_KILLS = 2
-DEADLINE_SECONDS = 120  # the whole run stops by then, whatever happens
+MAIN_KILLS = 2
+DEADLINE_SECONDS = 180  # the whole run stops by then, whatever happens
+# A replaced worker is killed again only after this long (see above).
+CRASH_LOOP_SECONDS = 6.0
 # Votes stored between kills, so each kill lands in a steady load (waiting for
 # votes rather than seconds keeps that true on a slow or busy machine).
 VOTES_BEFORE_FIRST_KILL = 150
@@ -104,12 +113,32 @@ def vote_until_answered(server_port, voter: Voter, option: str, deadline: float)
     raise AssertionError(f"voter {voter.address} got no answer before the deadline")
 
 
-def a_worker(server: GunicornServer, timeout: float = 20.0) -> int:
-    """A live worker's pid, waiting while gunicorn forks a replacement."""
-    return wait_until(server.worker_pids, timeout, "gunicorn to replace its worker")[0]
+def a_worker(server: ServiceServer, timeout: float = 20.0) -> int:
+    """A live worker's pid, waiting while the server starts a replacement."""
+    return wait_until(server.worker_pids, timeout, "the server to replace its worker")[0]
 
 
-def kill_repeatedly(server: GunicornServer, done: threading.Event, log: list, stored):
+def seconds_running(pid: int) -> float:
+    """How long process ``pid`` has run: its start time (the 22nd field of
+    /proc/<pid>/stat, in clock ticks since boot) against the system's uptime."""
+    started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    return uptime - started / os.sysconf("SC_CLK_TCK")
+
+
+def an_old_enough_worker(server: ServiceServer) -> int:
+    """A live worker that has run CRASH_LOOP_SECONDS, so killing it is a crash
+    that granian replaces, not a crash loop that stops it."""
+    worker = a_worker(server)
+    wait_until(
+        lambda: seconds_running(worker) >= CRASH_LOOP_SECONDS,
+        CRASH_LOOP_SECONDS + 5,
+        f"worker {worker} to have run {CRASH_LOOP_SECONDS} s",
+    )
+    return worker
+
+
+def kill_repeatedly(server: ServiceServer, done: threading.Event, log: list, stored):
     """SIGKILL workers one at a time, then the whole server, restarting it; each
     kill waits for ``stored()`` (votes stored so far) to grow first."""
 
@@ -121,15 +150,15 @@ def kill_repeatedly(server: GunicornServer, done: threading.Event, log: list, st
         after_more_votes(VOTES_BEFORE_FIRST_KILL)
         for _ in range(WORKER_KILLS):
             after_more_votes(VOTES_BETWEEN_KILLS)
-            worker = a_worker(server)
+            worker = an_old_enough_worker(server)
             os.kill(worker, signal.SIGKILL)
             log.append(("worker", worker))
-        for _ in range(MASTER_KILLS):
+        for _ in range(MAIN_KILLS):
             after_more_votes(VOTES_BETWEEN_KILLS)
             for pid in server.worker_pids():
                 os.kill(pid, signal.SIGKILL)
-            server.kill()  # then the master, and anything left in its group
-            log.append(("master", server.process.pid))
+            server.kill()  # then the main process, and anything left in its group
+            log.append(("main", server.process.pid))
             server.start()  # on the same port, as systemd would restart it
     finally:
         done.set()  # the voters stop after their current vote, even if this failed
@@ -139,7 +168,7 @@ def test_kill_9_loses_no_acknowledged_vote_and_counts_none_twice(tmp_path):
     database = tmp_path / "votes.sqlite3"
     env = service_env(tmp_path, f"sqlite:///{database}")
     flask_command(env, "init-db")
-    server = GunicornServer(env, tmp_path).start()  # 1 worker, 8 threads, as deployed
+    server = ServiceServer(env, tmp_path).start()  # 1 worker, as deploy/ runs it; 8 threads
     outcomes = Outcomes()
     numbers = count()
     deadline = time.monotonic() + DEADLINE_SECONDS
@@ -170,7 +199,7 @@ def test_kill_9_loses_no_acknowledged_vote_and_counts_none_twice(tmp_path):
     finally:
         server.kill()  # a last crash before checking the files
 
-    assert [kind for kind, _ in killed] == ["worker"] * WORKER_KILLS + ["master"] * MASTER_KILLS
+    assert [kind for kind, _ in killed] == ["worker"] * WORKER_KILLS + ["main"] * MAIN_KILLS
     assert outcomes.other == {}, outcomes.other
     print(
         f"\n{len(outcomes.stored_voters)} voters, {len(killed)} kills: "

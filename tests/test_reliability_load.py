@@ -1,4 +1,4 @@
-"""A viral surge against a real gunicorn server: every acknowledged vote is counted once.
+"""A viral surge against the real server: every acknowledged vote is counted once.
 
 10,000 distinct simulated voters, 64 at a time, each fetch a CSRF token and
 vote through the JSON API, as poll.js does. Afterwards the database, the API
@@ -29,7 +29,7 @@ from tests.support.load import (
     POLL,
     ROOT,
     Client,
-    GunicornServer,
+    ServiceServer,
     Voter,
     flask_command,
     service_env,
@@ -101,7 +101,7 @@ def test_every_acknowledged_vote_is_counted_exactly_once(tmp_path, database_url)
     # tests/test_anonymity.py holds batches to k.
     env = service_env(tmp_path, database_url, POLL_ANONYMITY_K="1", POLL_ANONYMITY_BATCH="1")
     flask_command(env, "init-db")
-    server = GunicornServer(env, tmp_path).start()  # deploy/'s default: 1 worker, 8 threads
+    server = ServiceServer(env, tmp_path).start()  # 1 worker, as deploy/ runs it; 8 threads
     publisher = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "poll_service", "poll", "publish", "--watch"],
         env=env,

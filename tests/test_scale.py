@@ -60,13 +60,13 @@ def test_every_acknowledged_vote_from_many_voters_is_counted_once(deployment):
     assert ballot_count(deployment) - before == VOTERS
     assert served_total(deployment, expected=before + VOTERS) == before + VOTERS
 
-    # nginx spread the votes over both instances, and gunicorn logged each one
+    # nginx spread the votes over both instances, and each instance logged its own
     # (a line is written just after the answer, so wait for the last few).
     def posts_since_start():
         after = instance_log_lines(deployment, r'"POST /poll/')
         return [a - b for a, b in zip(after, posts_before, strict=True)]
 
-    wait_until(lambda: sum(posts_since_start()) == VOTERS, 10, "gunicorn to log every vote")
+    wait_until(lambda: sum(posts_since_start()) == VOTERS, 10, "the instances to log every vote")
     assert min(posts_since_start()) >= VOTERS // 4
 
 
@@ -299,7 +299,7 @@ def test_the_logs_hold_no_ip_address(deployment):
             for log in [down.access_log, down.error_log]:
                 assert addresses_in(log.read_text()) == [], log
             for instance in deployment.instances:
-                # gunicorn names the address it listens on (nginx's side), never a voter's.
+                # The server names the address it listens on (nginx's side), never a voter's.
                 assert set(addresses_in(instance.log.read_text())) == {"127.0.0.1"}, instance.log
         finally:
             down.stop()

@@ -51,7 +51,7 @@ def test_the_embedded_database_lives_in_the_instance_folder(tmp_path):
     assert url.database.endswith("instance/votes.sqlite3")
 
 
-def test_gunicorns_web_concurrency_counts_as_the_number_of_workers(tmp_path, clean_env):
+def test_the_servers_web_concurrency_counts_as_the_number_of_workers(tmp_path, clean_env):
     clean_env.setenv("WEB_CONCURRENCY", "3")
     assert load_settings(tmp_path)["WORKERS"] == 3
     clean_env.setenv("POLL_WORKERS", "1")

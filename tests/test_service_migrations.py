@@ -88,7 +88,7 @@ def _upgrade(url, results):
 
 def test_workers_starting_together_migrate_once_without_errors(tmp_path):
     url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    context = multiprocessing.get_context("fork")  # like gunicorn, which forks its workers
+    context = multiprocessing.get_context("fork")  # like granian, which forks its workers
     results = context.Queue()
     workers = [context.Process(target=_upgrade, args=(url, results)) for _ in range(4)]
     for worker in workers:

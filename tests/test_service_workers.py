@@ -1,13 +1,12 @@
-"""deploy/gunicorn.conf.py: several workers must share rate-limit counts (memory:// with
-N > 1 refuses to start), and its access log, when on, names no one."""
+"""The server (poll_service/serve.py): several workers must share rate-limit counts
+(memory:// with N > 1 refuses to start), and its access log, when on, names no one."""
 
-import time
 import urllib.request
 
 import pytest
 
 from poll_service.web.workers import UnsafeWorkerSetup, check_rate_limit_storage
-from tests.support.gunicorn import gunicorn
+from tests.support.server import request_lines, serve, wait_until_serving
 from tests.support.service import make_app
 
 
@@ -35,43 +34,39 @@ def test_create_app_refuses_several_workers_on_memory(tmp_path):
 
 
 USER_AGENT = "Zqxv-Distinctive-Agent/7.3"
+RESULTS = "/poll/api/polls/inquiry/results"  # a request of ours, not the harness's health checks
 
 
-def test_gunicorn_with_two_workers_on_memory_refuses_to_start(tmp_path):
-    server = gunicorn(tmp_path, workers=2)
+def test_the_server_with_two_workers_on_memory_refuses_to_start(tmp_path):
+    server = serve(tmp_path, workers=2)
     try:
-        output, _ = server.communicate(timeout=30)
+        server.process.wait(timeout=30)
     finally:
-        server.kill()
-    assert server.returncode != 0
+        server.stop()
+    output = server.log.read_text()
+    assert server.process.returncode == 1
     assert "Refusing to start: 2 worker processes" in output
     assert "POLL_RATELIMIT_STORAGE_URI" in output
-    assert "Booting worker" not in output
+    assert "Spawning worker" not in output  # refused before any worker
 
 
-def test_gunicorn_access_log_names_no_address_user_agent_referrer_or_query(tmp_path):
-    make_app(tmp_path)  # the database gunicorn will use
-    server = gunicorn(tmp_path, workers=1)
+def test_the_access_log_names_no_address_user_agent_referrer_or_query(tmp_path):
+    make_app(tmp_path)  # the database the server will use
+    server = serve(tmp_path, workers=1)
     try:
-        lines = []
-        deadline = time.monotonic() + 30
-        port = None
-        while port is None and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            lines.append(line)
-            if "Listening at: http://127.0.0.1:" in line:
-                port = int(line.rsplit(":", 1)[1].split()[0])
-        assert port, "".join(lines)
+        port = wait_until_serving(server.log, server.process)
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/poll/health?who=reader-42",
+            f"http://127.0.0.1:{port}{RESULTS}?who=reader-42",
             headers={"User-Agent": USER_AGENT, "Referer": "http://referrer.example/page"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
     finally:
-        server.terminate()
-        rest, _ = server.communicate(timeout=30)
-    access = [line for line in rest.splitlines() if "GET /poll/health" in line]
-    assert access, rest
-    for leak in ("127.0.0.1", USER_AGENT, "Zqxv", "referrer.example", "reader-42"):
-        assert not any(leak in line for line in access), (leak, access)
+        server.stop()  # the request log is complete once it has stopped
+    access = request_lines(server.log)
+    assert any(line.startswith(f'"GET {RESULTS} HTTP/1.1" 200 ') for line in access), access
+    output = server.log.read_text()
+    for leak in (USER_AGENT, "Zqxv", "referrer.example", "reader-42"):
+        assert leak not in output, (leak, output)
+    # The server names the address it listens on; no request line names the client's.
+    assert not any("127.0.0.1" in line for line in access), access

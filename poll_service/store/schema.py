@@ -2,7 +2,7 @@
 
 ``upgrade()`` takes the database's write lock first (``BEGIN IMMEDIATE`` on
 SQLite, a transaction-scoped advisory lock on PostgreSQL) and runs every
-pending migration inside that one transaction. When several gunicorn workers
+pending migration inside that one transaction. When several worker processes
 start together, the first applies the migrations; the others wait for the lock,
 find the schema current, and do nothing. A failed migration rolls back whole.
 """

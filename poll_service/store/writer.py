@@ -20,7 +20,7 @@ the writer's CPU, docs/reports/benchmarks.md). Run alone (in a savepoint, after
 a failure), such a work is simply called.
 
 Every process has its own writer thread, started on first use (so a process
-forked by gunicorn after the app was loaded starts its own). Other writes (key
+forked after the app was loaded starts its own). Other writes (key
 rotation, the publisher's lease) keep using ``write_transaction`` directly; on
 SQLite they queue with the writer for the one write lock.
 """

@@ -95,7 +95,7 @@ class OutcomeCounter:
             raise
 
     def _ensure_flusher(self) -> None:
-        # One thread per process; after a fork (gunicorn's preload) the child starts its own.
+        # One thread per process; a process forked after the app was loaded starts its own.
         if self.flusher_pid == os.getpid():
             return
         with self.lock:

@@ -1,10 +1,10 @@
 """Refuse to serve votes from several processes that cannot share rate-limit counts.
 
-In-process (``memory://``) rate-limit counts live inside one process: with N gunicorn
-workers each keeps its own counts, so every limit is really N times larger.
+In-process (``memory://``) rate-limit counts live inside one process: with N worker
+processes each keeps its own counts, so every limit is really N times larger.
 ``check_rate_limit_storage`` is called by ``create_app`` (with the ``WORKERS``
-setting) and by gunicorn's ``on_starting`` hook (with the real worker count,
-see ``deploy/gunicorn.conf.py``).
+setting) and by the server before any worker starts (with the real worker
+count, see ``poll_service/serve.py``).
 
 ``limit_malloc_arenas`` keeps a worker's many threads from each growing a
 memory pool of their own.

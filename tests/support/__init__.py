@@ -4,9 +4,11 @@
 - ``waiting``: ``wait_until``, waiting on a condition instead of a fixed sleep.
 - ``processes``: child servers without racing for ports (port 0, or a retry on
   "address in use"), ready when they say so (a line in their log).
-- ``services``: private PostgreSQL, Redis, nginx and gunicorn on loopback, and
-  the whole production set-up (``Deployment``).
-- ``load``: gunicorn as the reliability tests run it, and a fast voting client.
+- ``server``: the service under production's launcher (granian), ready when it
+  answers.
+- ``services``: private PostgreSQL, Redis, nginx and service instances on
+  loopback, and the whole production set-up (``Deployment``).
+- ``load``: the server as the reliability tests run it, and a fast voting client.
 - ``databases``: which database each test's app stores votes in.
 - ``site``: building the real site (or a tiny one) with our settings.
 - ``content``: posts and reblogs, as Markdown, for tiny sites.

@@ -19,7 +19,7 @@ from .site import build_site
 
 class PrivateRequestHandler(WSGIRequestHandler):
     """Werkzeug's handler for the test servers, minus the client address in the log and
-    the version banner (`make run` itself serves with gunicorn).
+    the version banner (`make run` itself serves with granian).
 
     The application still sees the real peer address (Werkzeug builds
     REMOTE_ADDR from ``address_string()``, which is left alone): the service

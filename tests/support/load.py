@@ -1,12 +1,12 @@
-"""Helpers for the reliability tests: a real gunicorn server and a fast voting client.
+"""Helpers for the reliability tests: the real server and a fast voting client.
 
-The server runs the service as production does (gunicorn with
-deploy/gunicorn.conf.py: gthread workers, the app preloaded in the master) on
-127.0.0.1, on the port gunicorn picks and logs. The client
-speaks HTTP/1.1 with keep-alive through ``http.client``, one connection per
-thread, so 64 simulated voters fit on two cores next to the server.
+The server runs the service as production does (``python -m poll_service.serve``:
+granian, each worker process loading the app and running it on threads) on
+127.0.0.1, on a port the launcher picks and logs. The client speaks HTTP/1.1
+with keep-alive through ``http.client``, one connection per thread, so 64
+simulated voters fit on two cores next to the server.
 
-Each simulated voter is a distinct network: gunicorn runs with
+Each simulated voter is a distinct network: the service runs with
 ``POLL_TRUSTED_PROXY_HOPS=1`` and every request carries the voter's own
 ``X-Forwarded-For``, which the service then treats as the client address.
 """
@@ -26,12 +26,10 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-from .paths import DEPLOY, ROOT
-from .processes import Unavailable, log_size
-from .services import listening_port
-from .waiting import wait_until
+from .paths import ROOT
+from .processes import Unavailable, log_size, start_retrying
+from .server import STOP_SECONDS, request_lines, serve_command, wait_until_serving
 
-GUNICORN_CONFIG = DEPLOY / "gunicorn.conf.py"
 POLL = "inquiry"
 OPTIONS = ("yes-judge", "yes-expert", "no", "not-sure")
 
@@ -74,11 +72,12 @@ def flask_command(env: dict, *args: str, **kwargs) -> subprocess.CompletedProces
     return subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, **kwargs)
 
 
-class GunicornServer:
-    """gunicorn with deploy/gunicorn.conf.py; stop() or kill() it when done.
+class ServiceServer:
+    """The service under the production launcher; stop() or kill() it when done.
 
-    It runs in its own process group, so ``kill()`` can SIGKILL the master and
-    every worker at once, as a power cut would.
+    It runs in its own process group, so ``kill()`` can SIGKILL the launcher
+    and every worker at once, as a power cut would. Everything it writes (its
+    own log, the request log when asked for) goes to ``log_path``.
     """
 
     def __init__(
@@ -87,42 +86,42 @@ class GunicornServer:
         workdir: Path,
         workers: int = 1,
         threads: int = 8,
-        access_log: Path | None = None,
+        access_log: bool = False,
     ):
         self.env = env
         self.access_log = access_log
         self.workdir = workdir
         self.workers = workers
         self.threads = threads
-        self.port: int | None = None  # gunicorn's choice, kept across restarts
+        self.port: int | None = None  # the launcher's choice, kept across restarts
         self.process: subprocess.Popen | None = None
-        self.log_path = workdir / "gunicorn.log"
+        self.log_path = workdir / "server.log"
 
     @property
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> GunicornServer:
-        """Start with the production settings (deploy/gunicorn.conf.py), on our own
-        port, worker count and log files."""
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(GUNICORN_CONFIG),
-            "--bind",
-            f"127.0.0.1:{self.port or 0}",
-            "--workers",
-            str(self.workers),
-            "--threads",
-            str(self.threads),
-            "--error-logfile",
-            str(self.log_path),
-            *(["--access-logfile", str(self.access_log)] if self.access_log else []),
-        ]
+    def start(self, timeout: float = 60.0) -> ServiceServer:
+        """Start with production's launcher on our own port, worker and thread
+        counts; a first start picks a free port, a restart keeps it."""
+        try:
+            if self.port is None:
+                start_retrying(lambda: self._start(timeout))
+            else:
+                self._start(timeout)
+        except (Unavailable, AssertionError) as error:
+            raise RuntimeError(f"{error}\n{self.log_path.read_text()[-3000:]}") from None
+        return self
+
+    def _start(self, timeout: float) -> None:
+        command = serve_command(
+            self.port or 0,
+            workers=self.workers,
+            threads=self.threads,
+            access_log=self.access_log,
+        )
         offset = log_size(self.log_path)
-        with open(self.workdir / "gunicorn.stdout", "ab") as output:
+        with self.log_path.open("ab") as output:
             self.process = subprocess.Popen(
                 command,
                 env=self.env,
@@ -131,38 +130,33 @@ class GunicornServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        try:
-            self.port = listening_port(self.log_path, self.process, offset)
-            wait_until(self.healthy, timeout, "gunicorn's /poll/health")
-        except (Unavailable, AssertionError) as error:
-            raise RuntimeError(f"{error}\n{self.log_path.read_text()[-3000:]}") from None
-        return self
+        self.port = wait_until_serving(self.log_path, self.process, offset, timeout)
 
-    def healthy(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-3000:]}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            connection.request("GET", "/poll/health")
-            return connection.getresponse().status == 200
-        except OSError:
-            return False
+    def request_lines(self) -> list[str]:
+        """What the request log (``access_log=True``) has written so far."""
+        return request_lines(self.log_path)
 
     def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
+        """The launcher's live worker processes (one that was killed is left
+        out even before the launcher has reaped it)."""
+        pid = self.process.pid
+        # Each of the launcher's threads has its own list of the children it started.
+        lists = Path(f"/proc/{pid}/task").glob("*/children")
+        children = [int(child) for path in lists for child in path.read_text().split()]
+        return [child for child in children if is_running(child)]
 
     def stop(self) -> None:
-        """A graceful stop: SIGTERM to the master, which finishes in-flight requests."""
+        """A graceful stop: SIGTERM to the launcher, whose workers finish the
+        requests in flight."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 self.kill()
 
     def kill(self) -> None:
-        """SIGKILL the master and all its workers (the process group we started)."""
+        """SIGKILL the launcher and all its workers (the process group we started)."""
         if self.process is None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -170,10 +164,19 @@ class GunicornServer:
         self.process.wait(timeout=15)
 
 
+def is_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited (a zombie has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # the state, after "(name)"
+
+
 @dataclass
 class Reply:
     status: int
-    headers: dict
+    headers: http.client.HTTPMessage  # looked up by name in any case, as HTTP says
     body: bytes
 
     def json(self):
@@ -209,7 +212,7 @@ class Client:
         try:
             self.connection.request(method, path, body=body, headers=headers or {})
             response = self.connection.getresponse()
-            reply = Reply(response.status, dict(response.getheaders()), response.read())
+            reply = Reply(response.status, response.headers, response.read())
         except (OSError, http.client.HTTPException):
             self.close()
             raise
@@ -249,7 +252,8 @@ class Client:
         )
 
 
-def session_cookie(headers: dict) -> str:
+def session_cookie(headers: http.client.HTTPMessage) -> str:
     cookie = SimpleCookie()
-    cookie.load(headers.get("Set-Cookie", ""))
+    for header in headers.get_all("Set-Cookie", []):
+        cookie.load(header)
     return "; ".join(f"{name}={morsel.value}" for name, morsel in cookie.items())

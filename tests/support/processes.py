@@ -2,10 +2,10 @@
 
 A port found free here can be taken by another process before our child binds
 it (several test runs and benchmarks share the machine). So a child either
-binds port 0 and reports the port it got (gunicorn logs "Listening at"), or,
-where it cannot (PostgreSQL, Redis, nginx), it is started on a candidate port
-and started again on another when it reports "Address already in use"
-(``start_retrying``).
+binds port 0 and reports the port it got, or, where it cannot (PostgreSQL,
+Redis, nginx, and the service's launcher, which picks a free port before
+granian binds it), it is started on a candidate port and started again on
+another when it reports "Address already in use" (``start_retrying``).
 
 A child is ready when it says so (a line in its log, nginx's pid file), not
 when something answers on the port, which could be another process.

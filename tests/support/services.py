@@ -1,4 +1,4 @@
-"""Private PostgreSQL, Redis, nginx and gunicorn servers on loopback, for the tests.
+"""Private PostgreSQL, Redis, nginx and service servers on loopback, for the tests.
 
 Each server runs from Debian's packages in its own temporary folder, on a free
 port on 127.0.0.1, in the foreground as a child of the test run, and is
@@ -40,6 +40,7 @@ from .processes import (
     tail,
     wait_for_line,
 )
+from .server import STOP_SECONDS, serve_command, wait_until_serving
 from .waiting import wait_until
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -196,41 +197,42 @@ class RedisServer:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def listening_port(log: Path, process: subprocess.Popen, offset: int = 0) -> int:
-    """The port gunicorn (``process``) logged that it listens on, once it does."""
-    pattern = rf"Listening at: http://127\.0\.0\.1:(\d+) \({process.pid}\)"
-    return int(wait_for_line(log, pattern, process, timeout=60, offset=offset).group(1))
-
-
-class GunicornServer:
-    """One instance of the poll service, run by gunicorn with deploy/gunicorn.conf.py."""
+class ServiceInstance:
+    """One instance of the poll service, under production's launcher
+    (``python -m poll_service.serve``) with its settings from ``env``."""
 
     def __init__(self, env: dict[str, str], base: Path, name: str):
-        self.port: int | None = None  # gunicorn's choice, kept across restarts
+        self.port: int | None = None  # the launcher's choice, kept across restarts
         self.log = base / f"{name}.log"
         self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> GunicornServer:
-        """Start on port 0 the first time, and learn the port from gunicorn's
-        "Listening at" line; a restart (as in a rolling update) keeps that port."""
-        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    def start(self) -> ServiceInstance:
+        """Start on a free port the first time, and learn it from the launcher's
+        "Listening at" line; a restart (as in a rolling update) keeps that port.
+        Either way, return once the service answers there."""
+        if self.port is None:
+            return start_retrying(self._start)
+        return self._start()
+
+    def _start(self) -> ServiceInstance:
         offset = log_size(self.log)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [gunicorn, "--config", str(DEPLOY / "gunicorn.conf.py")],
+                serve_command(self.port or 0),
                 cwd=ROOT,
-                env={**self.env, "GUNICORN_BIND": f"127.0.0.1:{self.port or 0}"},
+                env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self.port = listening_port(self.log, self.process, offset)
+        self.port = wait_until_serving(self.log, self.process, offset)
         return self
 
-    def stop(self, graceful: bool = True) -> None:
-        """SIGTERM lets requests in flight finish (as systemd stops it); SIGINT does not."""
+    def stop(self) -> None:
+        """SIGTERM, as systemd stops it: requests in flight are finished first
+        (granian has no quicker stop; SIGINT does the same)."""
         if self.process is not None:
-            stop_process(self.process, signal.SIGTERM if graceful else signal.SIGINT, 30)
+            stop_process(self.process, signal.SIGTERM, STOP_SECONDS)
 
 
 class NginxServer:
@@ -376,7 +378,7 @@ class PublisherProcess:
 
 
 class Deployment:
-    """The production set-up on loopback: nginx in front of two gunicorn instances
+    """The production set-up on loopback: nginx in front of two service instances
     (two workers each), PostgreSQL for votes, Redis for rate limits, and the
     results publisher writing into the site nginx serves."""
 
@@ -388,7 +390,7 @@ class Deployment:
         self.database_url = postgresql.create_database()
         self.redis = RedisServer()
         self.build_site = build_site
-        self.instances: list[GunicornServer] = []
+        self.instances: list[ServiceInstance] = []
         self.publisher: PublisherProcess | None = None
         self.nginx: NginxServer | None = None
 
@@ -410,9 +412,9 @@ class Deployment:
                 "POLL_SITE_OUTPUT_DIR": str(self.output),
                 "POLL_PUBLISH_INTERVAL": "0.2",
                 "WEB_CONCURRENCY": "2",
-                "GUNICORN_THREADS": "4",
+                "SERVER_THREADS": "4",
                 # On for the tests, to see which instance served what.
-                "GUNICORN_ACCESSLOG": "-",
+                "SERVER_ACCESS_LOG": "on",
             }
         )
         return env
@@ -432,7 +434,7 @@ class Deployment:
         self.publisher = PublisherProcess(env, self.base / "publisher.log").start()
         self.build_site(self.output)
         for number in range(self.INSTANCES):
-            instance = GunicornServer(env, self.base, f"gunicorn-{number}")
+            instance = ServiceInstance(env, self.base, f"service-{number}")
             self.instances.append(instance)
         for instance in self.instances:
             instance.start()
@@ -441,7 +443,7 @@ class Deployment:
 
     def stop(self) -> None:
         for instance in self.instances:
-            instance.stop(graceful=False)
+            instance.stop()
         for part in [self.nginx, self.publisher, self.redis]:
             if part is not None:
                 part.stop()

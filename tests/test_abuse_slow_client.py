@@ -1,4 +1,4 @@
-"""The gunicorn configuration (deploy/gunicorn.conf.py) against a slow client: one reader's stalled
+"""The server (poll_service/serve.py) against a slow client: one reader's stalled
 connection must not hold up everyone else's request."""
 
 from __future__ import annotations
@@ -7,24 +7,13 @@ import socket
 import time
 import urllib.request
 
-from tests.support.gunicorn import gunicorn
-
-
-def _listening_port(server) -> int:
-    deadline = time.monotonic() + 30
-    lines = []
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        lines.append(line)
-        if "Listening at: http://127.0.0.1:" in line:
-            return int(line.rsplit(":", 1)[1].split()[0])
-    raise AssertionError("".join(lines))
+from tests.support.server import serve, wait_until_serving
 
 
 def test_a_slow_client_does_not_stall_other_readers(tmp_path):
-    server = gunicorn(tmp_path, workers=1)
+    server = serve(tmp_path, workers=1)
     try:
-        port = _listening_port(server)
+        port = wait_until_serving(server.log, server.process)
         with socket.create_connection(("127.0.0.1", port)) as slow:
             # Half a request, then silence: a slowloris, or a reader on a bad line.
             slow.sendall(b"GET /poll/health HTTP/1.1\r\nHost: localhost\r\n")
@@ -35,5 +24,4 @@ def test_a_slow_client_does_not_stall_other_readers(tmp_path):
                 assert response.status == 200
             assert time.monotonic() - started < 5
     finally:
-        server.kill()
-        server.communicate()
+        server.stop()
