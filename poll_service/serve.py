@@ -121,6 +121,9 @@ def _address(bind: str) -> tuple[str, int]:
     host = host.strip("[]") or "127.0.0.1"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:
+        # As granian's own socket: connections of a server just stopped, left in
+        # TIME_WAIT, must not stop its restart; only a listening socket does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, int(port)))
         except OSError as error:

@@ -6,6 +6,7 @@ tests/test_headers.py compares nginx's headers with the table for every path cla
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -245,6 +246,27 @@ def test_a_second_server_on_a_busy_port_refuses_to_share_it(tmp_path):
         assert answers_health(port)  # the first one still serves
     finally:
         first.stop()
+
+
+def test_a_restart_on_the_same_port_is_not_refused_for_its_old_connections(tmp_path):
+    """Stopping closes the readers' keep-alive connections on the server's side,
+    which leaves them in TIME_WAIT on its port for a minute: a restart (systemctl
+    restart, a rolling update) must still start there at once."""
+    make_app(tmp_path)
+    first = serve(tmp_path, workers=1)
+    port = wait_until_serving(first.log, first.process)
+    readers = [http.client.HTTPConnection("127.0.0.1", port, timeout=5) for _ in range(4)]
+    for reader in readers:
+        reader.request("GET", "/poll/health")
+        reader.getresponse().read()  # the connection stays open (keep-alive)
+    first.stop()
+    again = serve(tmp_path, workers=1, port=port)
+    try:
+        assert wait_until_serving(again.log, again.process) == port
+    finally:
+        again.stop()
+        for reader in readers:
+            reader.close()
 
 
 def test_the_systemd_units_verify(tmp_path):

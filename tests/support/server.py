@@ -104,9 +104,9 @@ class Launched:
             self.process.wait()
 
 
-def serve(tmp_path: Path, workers: int, **env: str) -> Launched:
+def serve(tmp_path: Path, workers: int, port: int = 0, **env: str) -> Launched:
     """The launcher with ``workers`` worker processes and its request log on,
-    for a service whose files live in ``tmp_path``. Wait for it with
+    on ``port`` (0: one it picks), for a service whose files live in ``tmp_path``. Wait for it with
     ``wait_until_serving``."""
     environment = {
         **os.environ,
@@ -120,7 +120,7 @@ def serve(tmp_path: Path, workers: int, **env: str) -> Launched:
     log = tmp_path / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            serve_command(workers=workers, access_log=True),
+            serve_command(port, workers=workers, access_log=True),
             cwd=tmp_path,
             env=environment,
             stdout=output,
