@@ -22,9 +22,11 @@ in one `flask poll publish --watch` process (poll_service/jobs.py).
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import socket
+import time
 
 from granian.constants import Interfaces
 from granian.server import Server
@@ -112,23 +114,50 @@ def check_service(workers: int) -> None:
 
 
 def _address(bind: str) -> tuple[str, int]:
-    """HOST:PORT, checked free; port 0 picks a free one now, so the log names it.
-
-    granian listens with SO_REUSEPORT, so a second server started on a busy port
-    would quietly share its connections (and, with in-process limits, count
-    votes apart): a plain bind first refuses that."""
+    """HOST:PORT, refused if a server already listens there; port 0 picks a
+    free one now, so that the log names it."""
     host, _, port = bind.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as probe:
-        # As granian's own socket: connections of a server just stopped, left in
-        # TIME_WAIT, must not stop its restart; only a listening socket does.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if int(port) == 0:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family) as probe:
+            probe.bind((host, 0))
+            return host, probe.getsockname()[1]
+    _refuse_a_port_in_use(host, int(port))
+    return host, int(port)
+
+
+def _refuse_a_port_in_use(host: str, port: int, patience: float = 5.0) -> None:
+    """Exit if another server answers on ``port``.
+
+    granian listens with SO_REUSEPORT, so a second server started there (by
+    hand, beside systemd's) would quietly take half the connections and, with
+    in-process limits, count votes apart. Only a listening socket accepts a
+    connection; a server that was just stopped or killed may still be closing,
+    so it is given ``patience`` seconds to go."""
+    local = _knockable(host)
+    deadline = time.monotonic() + patience
+    while True:
         try:
-            probe.bind((host, int(port)))
-        except OSError as error:
-            raise SystemExit(f"poll_service: cannot listen on {bind}: {error.strerror}") from None
-        return host, probe.getsockname()[1]
+            with socket.create_connection((local, port), timeout=1):
+                pass
+        except OSError:
+            return  # nothing listens there
+        if time.monotonic() > deadline:
+            raise SystemExit(f"poll_service: another server already listens on {host}:{port}")
+        time.sleep(0.1)
+
+
+def _knockable(host: str) -> str:
+    """Where to connect to reach a server bound to ``host``: loopback for "every
+    address" (0.0.0.0 or ::), else the host itself."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host  # a name
+    if address.is_unspecified:
+        return "::1" if address.version == 6 else "127.0.0.1"
+    return host
 
 
 def _switched_on(value: str) -> bool:

@@ -18,6 +18,7 @@ from tests.support.processes import (
     stop_process,
     wait_for_line,
 )
+from tests.support.waiting import wait_until
 
 
 def start_devserver(tmp_path, env):
@@ -55,6 +56,10 @@ def request(port, method, path, body=None, headers=None):
         connection.close()
 
 
+def posts_logged(tmp_path, path: str) -> list[str]:
+    return [line for line in read_from(tmp_path / "devserver.log").splitlines() if path in line]
+
+
 def test_make_run_takes_votes_and_logs_no_address(tmp_path):
     polls = tmp_path / "polls"
     polls.mkdir()
@@ -85,12 +90,14 @@ def test_make_run_takes_votes_and_logs_no_address(tmp_path):
         path = "/poll/api/polls/inquiry/votes"
         first = request(port, "POST", path, vote, headers)
         again = request(port, "POST", path, vote, headers)
+        # granian writes a request's line once it has answered, not before.
+        wait_until(lambda: len(posts_logged(tmp_path, path)) >= 2, 10, "both votes logged")
     finally:
         stop_process(process)
     assert first[0] == 201 and json.loads(first[2])["status"] == "recorded"
     assert again[0] == 409  # the same reader again
     # Each request is logged as method, path, status and time taken: no address.
-    logged = [line for line in read_from(tmp_path / "devserver.log").splitlines() if path in line]
+    logged = posts_logged(tmp_path, path)
     assert [re.fullmatch(rf'"POST {path} HTTP/1.1" (\d+) [\d.]+ms', x)[1] for x in logged] == [
         "201",
         "409",
