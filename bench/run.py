@@ -96,10 +96,11 @@ def soak_rows(soak: dict) -> list[tuple]:
     return [
         (
             f"soak, {len(minutes)} min, new network per vote",
-            f"{first['per_second']:.0f} -> {last['per_second']:.0f} votes/s",
+            f"{first['per_second']:.0f} -> {last['per_second']:.0f} votes/s, "
+            f"slowest {min(m['per_second'] for m in minutes):.0f}",
             "",
             f"{soak['rate_kept']:.0%} kept",
-            ">=90% of minute 1",
+            "every minute >=90% of minute 1",
             verdict(soak["met"]["rate_kept"]),
         ),
         (

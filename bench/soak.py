@@ -10,8 +10,9 @@ duplicate-check state grows as in a real surge. Per minute it reports votes/s,
 p99, the CPU per vote of the worker, of the server's main process and of the
 publisher, and the worker's resident memory.
 
-Targets (issue 14): the last minute's rate within 10 % of the first's, and
-memory flat (the last minute's RSS within 10 % of the first's).
+Targets (issue 14): every minute's rate within 10 % of the first's (the
+slowest minute decides, not the last), and memory flat (no minute's RSS more
+than 10 % above the first's).
 """
 
 from __future__ import annotations
@@ -103,13 +104,17 @@ def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int)
     stored = stored_votes(env["POLL_DATABASE_URL"])
     integrity = check_no_vote_lost(stored, {POLL: acknowledged, PROBE_POLL: 0})
     first, last = rows[0], rows[-1]
-    rate_kept = last["per_second"] / first["per_second"] if first["per_second"] else 0.0
-    rss_growth = last["rss_mb"] / first["rss_mb"] if first["rss_mb"] else 0.0
+    slowest = min(row["per_second"] for row in rows)
+    rate_kept = slowest / first["per_second"] if first["per_second"] else 0.0
+    last_rate_kept = last["per_second"] / first["per_second"] if first["per_second"] else 0.0
+    largest = max(row["rss_mb"] for row in rows)
+    rss_growth = largest / first["rss_mb"] if first["rss_mb"] else 0.0
     return {
         "connections": connections,
         "seconds_per_minute": seconds_per_minute,
         "minutes": rows,
-        "rate_kept": round(rate_kept, 3),
+        "rate_kept": round(rate_kept, 3),  # the slowest minute's
+        "last_rate_kept": round(last_rate_kept, 3),
         "rss_growth": round(rss_growth, 3),
         "votes": integrity,
         "targets": TARGETS,
@@ -131,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         figures = soak(Path(workdir), args.minutes, seconds, args.connections)
     save("soak", figures)
     print(
-        f"  last minute / first: {figures['rate_kept']:.0%} of the rate "
-        f"({verdict(figures['met']['rate_kept'])}), RSS x{figures['rss_growth']} "
-        f"({verdict(figures['met']['rss_growth'])}); votes {figures['votes']}"
+        f"  slowest minute / first: {figures['rate_kept']:.0%} of the rate "
+        f"({verdict(figures['met']['rate_kept'])}; last minute {figures['last_rate_kept']:.0%}), "
+        f"largest RSS x{figures['rss_growth']} ({verdict(figures['met']['rss_growth'])}); "
+        f"votes {figures['votes']}"
     )
     return 0
 
