@@ -33,6 +33,7 @@ from .web import (
     theme,
 )
 from .web.extensions import csrf
+from .web.workers import check_rate_limit_storage
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -45,6 +46,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(load_settings(app.instance_path))
     else:
         app.config.update({**DEFAULTS, **test_config})
+    # Refused before anything is written or migrated.
+    check_rate_limit_storage(app.config["WORKERS"], app.config["RATELIMIT_STORAGE_URI"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _ensure_secret_key(app)
 

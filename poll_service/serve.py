@@ -32,7 +32,7 @@ from granian.constants import Interfaces
 from granian.server import Server
 
 from .config import SERVER_ENVIRONMENT
-from .web.workers import UnsafeWorkerSetup, check_rate_limit_storage, limit_malloc_arenas
+from .web.workers import UnsafeWorkerSetup, limit_malloc_arenas
 
 # A request log like nginx's: method, path and status, never the address, the
 # user agent, the referrer, the query string or the time.
@@ -97,17 +97,16 @@ def worker_app():
 
 
 def check_service(workers: int) -> None:
-    """Load the app once, so that a broken configuration stops the server now
-    (and migrations run once), and refuse per-process limits with several workers."""
+    """Load the app once, so that a broken configuration (several workers with
+    per-process limits among them) stops the server now, and migrations run once."""
     from . import create_app
-    from .config import load_settings
 
-    settings = load_settings(os.path.join(os.getcwd(), "instance"))
+    # The real count, for this check and the workers' own, whatever poll.env says.
+    os.environ["POLL_WORKERS"] = str(workers)
     try:
-        check_rate_limit_storage(workers, settings["RATELIMIT_STORAGE_URI"])
+        app = create_app()
     except UnsafeWorkerSetup as error:
         raise SystemExit(f"poll_service: {error}") from None
-    app = create_app()
     # The workers open their own connections; none is carried across the fork.
     app.extensions["poll_db"].dispose()
     app.extensions["marks"].close()
@@ -176,8 +175,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--app", default=setting("SERVER_APP"), help="the WSGI app (module:name)")
     args = parser.parse_args(argv)
-    # The workers' create_app checks its storage against the same count.
-    os.environ["WEB_CONCURRENCY"] = str(args.workers)
     serving_the_service = args.app == SERVICE
     if serving_the_service:
         check_service(args.workers)

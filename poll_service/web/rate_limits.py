@@ -33,7 +33,6 @@ from werkzeug.exceptions import TooManyRequests
 from ..store.counters import Check, MemoryCounters, Window, counters_for
 from .errors import PollError
 from .identity import current_network, current_site
-from .workers import check_rate_limit_storage
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +147,6 @@ def limited(view):
 
 def init_app(app: Flask) -> None:
     """Make this app's limits and apply them to the vote views. Call after the blueprints."""
-    check_rate_limit_storage(app.config["WORKERS"], app.config["RATELIMIT_STORAGE_URI"])
     app.extensions["vote_limits"] = VoteLimits(app.config)
     for endpoint in VOTE_ENDPOINTS:
         app.view_functions[endpoint] = limited(app.view_functions[endpoint])

@@ -3,8 +3,9 @@
 In-process (``memory://``) rate-limit counts live inside one process: with N worker
 processes each keeps its own counts, so every limit is really N times larger.
 ``check_rate_limit_storage`` is called by ``create_app`` (with the ``WORKERS``
-setting) and by the server before any worker starts (with the real worker
-count, see ``poll_service/serve.py``).
+setting) before it writes anything; the server (``poll_service/serve.py``) sets
+that setting to its real worker count and loads the app once before any worker
+starts.
 
 ``limit_malloc_arenas`` keeps a worker's many threads from each growing a
 memory pool of their own.
