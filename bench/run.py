@@ -97,9 +97,10 @@ def soak_rows(soak: dict) -> list[tuple]:
         (
             f"soak, {len(minutes)} min, new network per vote",
             f"{first['per_second']:.0f} -> {last['per_second']:.0f} votes/s, "
-            f"slowest {min(m['per_second'] for m in minutes):.0f}",
+            f"slowest {min(m['per_second'] for m in minutes):.0f} "
+            f"(raw {soak['raw_rate_kept']:.0%} kept)",
             "",
-            f"{soak['rate_kept']:.0%} kept",
+            f"{soak['rate_kept']:.0%} kept at minute 1's machine speed",
             "every minute >=90% of minute 1",
             verdict(soak["met"]["rate_kept"]),
         ),
