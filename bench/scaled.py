@@ -53,8 +53,12 @@ from .vote import (
 # CPU per vote summed over every process of the stack that decides how it grows.
 TARGETS = {"votes_per_second": 1000, "p99_ms": 100, "stack_cpu_ms_per_vote": 1.5}
 INSTANCES = 2
-WORKERS_PER_INSTANCE = 2
-THREADS_PER_WORKER = 4
+# One worker per instance, so one per core in all, each with the shipped 32
+# threads. Two workers of 4 threads per instance (four for two cores) did
+# worse: 499 votes/s and 2.58 ms of service CPU a vote, against 659/s and
+# 2.00 ms (docs/reports/benchmarks.md, 2026-12-01).
+WORKERS_PER_INSTANCE = 1
+THREADS_PER_WORKER = 32
 # Each instance's server settings (poll_service/serve.py), the service's and
 # the bare peer's alike.
 SERVER_SETTINGS = {

@@ -397,7 +397,8 @@ SERVER_ENVIRONMENT = (
     Setting(
         "WEB_CONCURRENCY",
         "1",
-        "Worker processes: 1 with `memory://` rate limits; with Redis about 2 per core.",
+        "Worker processes: 1 with `memory://` rate limits; with Redis one per core "
+        "(two per core were slower: docs/reports/benchmarks.md).",
         "server",
         example="1",
         in_app=False,
