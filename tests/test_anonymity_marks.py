@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from poll_service.store.marks import KEY_LIFETIME, RedisMarks, mark_expiry
+from poll_service.store.marks import KEY_LIFETIME, RedisMarks, SQLiteMarks, mark_expiry
 
 DAY = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -71,3 +71,27 @@ def test_a_mark_in_redis_is_claimed_once_and_found_under_either_live_key():
         marks.close()
     finally:
         server.stop()
+
+
+def test_a_mark_in_sqlite_is_claimed_once_and_found_under_any_live_key(tmp_path):
+    """The embedded store: the same promise, looked up in one statement per two keys."""
+    marks = SQLiteMarks(tmp_path / "marks.sqlite3")
+    expires = DAY + timedelta(days=2)
+    today, yesterday, older, other = b"t" * 32, b"y" * 32, b"e" * 32, b"o" * 32
+    assert not marks.is_marked([today, yesterday], DAY)
+    assert marks.claim([today, yesterday], expires, DAY)
+    assert not marks.claim([today, yesterday], expires, DAY)  # the same network again
+    assert marks.is_marked([other, today], DAY)
+    assert marks.is_marked([today], DAY)
+    # Marked under an older key only: found in either place, and refused.
+    assert marks.claim([yesterday], expires, DAY)
+    assert marks.is_marked([other, yesterday], DAY)
+    assert not marks.claim([other, yesterday], expires, DAY)
+    # More live keys than two (a clock set wrong): every one is still looked up.
+    assert marks.is_marked([other, older, yesterday], DAY)
+    assert not marks.is_marked([other, older], DAY)
+    assert not marks.is_marked([], DAY)
+    # An expired mark is not live.
+    assert not marks.is_marked([other, today], expires + timedelta(seconds=1))
+    assert marks.count_marks() == 2
+    marks.close()
