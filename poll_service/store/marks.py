@@ -304,12 +304,9 @@ INSERTS = {
     "marks": "INSERT OR REPLACE INTO marks (digest, expires_at) VALUES (?, ?)",
     "spent": "INSERT OR REPLACE INTO spent (digest, expires_at) VALUES (?, ?)",
 }
-# By table and number of digests (one per live key, so one or two).
 LOOKUPS = {
-    ("marks", 1): "SELECT 1 FROM marks WHERE digest = ? AND expires_at > ?",
-    ("marks", 2): "SELECT 1 FROM marks WHERE digest IN (?, ?) AND expires_at > ? LIMIT 1",
-    ("spent", 1): "SELECT 1 FROM spent WHERE digest = ? AND expires_at > ?",
-    ("spent", 2): "SELECT 1 FROM spent WHERE digest IN (?, ?) AND expires_at > ? LIMIT 1",
+    "marks": "SELECT 1 FROM marks WHERE digest = ? AND expires_at > ?",
+    "spent": "SELECT 1 FROM spent WHERE digest = ? AND expires_at > ?",
 }
 
 
@@ -327,16 +324,8 @@ class _Claim:
 
 
 def _any_live(conn: sqlite3.Connection, table: str, digests: list[bytes], now: datetime) -> bool:
-    """True when one of ``digests`` (one per live key: two at most) has a live row.
-
-    One statement for both: outside a transaction each statement is a read
-    transaction of its own, with its file locks and checks (system calls, and
-    a turn of the GIL given up to 31 other request threads)."""
-    for start in range(0, len(digests), 2):
-        pair = digests[start : start + 2]
-        if conn.execute(LOOKUPS[table, len(pair)], (*pair, _epoch(now))).fetchone():
-            return True
-    return False
+    """True when one of ``digests`` (one per live key: two at most) has a live row."""
+    return any(conn.execute(LOOKUPS[table], (d, _epoch(now))).fetchone() for d in digests)
 
 
 class _Borrowed:
