@@ -16,6 +16,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -141,3 +142,43 @@ def print_table(rows: list[tuple], headers: tuple) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
         if index == 0:
             print("  ".join("-" * width for width in widths))
+
+
+class MachineSpeed(threading.Thread):
+    """The machine's speed while a benchmark runs: times a fixed loop twice a
+    second (about 1 % of a core); ``take()`` is the mean CPU ms of the loops
+    since the last take (higher: a slower machine).
+
+    This machine's speed drifts by tens of per cent between minutes, even when
+    idle, so figures from runs made at different times are compared only
+    with their probe figures beside them (docs/reports/benchmarks.md)."""
+
+    LOOP = 100_000
+
+    def __init__(self):
+        super().__init__(name="machine-speed", daemon=True)
+        self.times: list[float] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            started = time.thread_time()
+            total = 0
+            for number in range(self.LOOP):
+                total += number * number
+            self.times.append(1000 * (time.thread_time() - started))
+
+    def take(self) -> float:
+        times, self.times = self.times, []
+        return round(statistics.fmean(times), 3) if times else 0.0
+
+
+@contextmanager
+def machine_speed():
+    """A running MachineSpeed probe, stopped on leaving."""
+    probe = MachineSpeed()
+    probe.start()
+    try:
+        yield probe
+    finally:
+        probe.stopping.set()

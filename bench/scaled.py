@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {name:<8} {run['per_second']:>8.1f}/s  p50 {run['latency_ms']['p50']} ms  "
             f"p99 {run['latency_ms']['p99']} ms  statuses {run['statuses']}  "
-            f"worker RSS MB {run['worker_peak_rss_mb']}"
+            f"worker RSS MB {run['worker_peak_rss_mb']}  machine probe {run['machine_probe_ms']} ms"
         )
     print(f"  service / bare: {share:.0%}; vote to published: {service['published']}")
     print(f"  votes stored vs acknowledged: {service['votes']}")

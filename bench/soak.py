@@ -18,9 +18,9 @@ This machine's own speed drifts: on an idle machine a fixed loop takes from
 175 to 325 ms of CPU from one second to the next, and its 20-second mean moves
 by 5 % or more; under the soak, the minutes' means differed by up to 20 %. A
 service that gets slower as it runs cannot be told apart from a machine that
-does unless the machine is measured too. So a probe thread times a fixed loop
-twice a second throughout (about 1 % of a core), and each minute reports its
-mean CPU time: the machine's speed that minute. A minute's rate *adjusted* for
+does unless the machine is measured too. So each minute reports the machine
+probe's figure (``common.MachineSpeed``, timed while wrk runs): the machine's
+speed that minute. A minute's rate *adjusted* for
 it is its rate x its probe time / minute 1's probe time, the rate the minute
 would have had at minute 1's machine speed. The rate target is judged on the
 adjusted rates; the raw ones, and a line fitted through them (the trend), are
@@ -33,8 +33,6 @@ import argparse
 import os
 import statistics
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 from .common import quick_or, run_benchmark, save, verdict
@@ -52,30 +50,6 @@ from .vote import (
 
 VOTERS_PER_MINUTE = 10_000_000  # each minute's voters start this far on: all new networks
 TARGETS = {"rate_kept": 0.9, "rss_growth": 1.1}
-
-
-class MachineSpeed(threading.Thread):
-    """Times a fixed loop twice a second; ``take()`` is the mean CPU ms of the
-    loops since the last take (higher: a slower machine)."""
-
-    LOOP = 100_000
-
-    def __init__(self):
-        super().__init__(name="machine-speed", daemon=True)
-        self.times: list[float] = []
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.wait(0.5):
-            started = time.thread_time()
-            total = 0
-            for number in range(self.LOOP):
-                total += number * number
-            self.times.append(1000 * (time.thread_time() - started))
-
-    def take(self) -> float:
-        times, self.times = self.times, []
-        return round(statistics.fmean(times), 3) if times else 0.0
 
 
 def trend_kept(rates: list[float]) -> float:
@@ -112,11 +86,8 @@ def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int)
         tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), workdir / "tokens.tsv")
         processes = {**server_processes(server.pid), "publisher": publisher_pids()}
         workers = processes["worker"]
-        probe = MachineSpeed()
-        probe.start()
         for minute in range(minutes):
             before = {part: cpu_seconds(pids) for part, pids in processes.items()}
-            probe.take()
             load = run_wrk(
                 origin,
                 tokens,
@@ -141,7 +112,7 @@ def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int)
                 "publisher_cpu_ms_per_vote": cpu_ms["publisher"],
                 "rss_mb": sum(rss_mb(pid) for pid in workers),
                 "load_average": round(os.getloadavg()[0], 2),
-                "probe_ms": probe.take(),
+                "probe_ms": load["machine_probe_ms"],
             }
             rows.append(row)
             print(
@@ -153,7 +124,6 @@ def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int)
                 f"{row['statuses']}",
                 flush=True,
             )
-        probe.stopping.set()
     stored = stored_votes(env["POLL_DATABASE_URL"])
     integrity = check_no_vote_lost(stored, {POLL: acknowledged, PROBE_POLL: 0})
     return {

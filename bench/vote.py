@@ -49,6 +49,7 @@ from .common import (
     BenchmarkFailure,
     free_port,
     machine,
+    machine_speed,
     quick_or,
     require_program,
     run_benchmark,
@@ -263,7 +264,9 @@ def run_wrk(
         "yes-judge,yes-expert,no,not-sure",
         str(first_voter),
     ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    with machine_speed() as probe:
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        probe_ms = probe.take()
     line = next((x for x in output.splitlines() if x.startswith("BENCH_JSON ")), None)
     if line is None:
         raise BenchmarkFailure(f"wrk printed no figures:\n{output}")
@@ -278,6 +281,7 @@ def run_wrk(
         "seconds": round(seconds, 2),
         "per_second": round(acknowledged / seconds, 1),
         "latency_ms": {k: round(v / 1000, 2) for k, v in result["latency_us"].items()},
+        "machine_probe_ms": probe_ms,
     }
 
 
@@ -614,17 +618,22 @@ def report(figures: dict) -> None:
     print(
         f"  service: {service['per_second']:>8.1f} votes/s  p50 {service['latency_ms']['p50']} ms"
         f"  p99 {service['latency_ms']['p99']} ms  statuses {service['statuses']}"
+        f"  machine probe {service['machine_probe_ms']} ms"
     )
     print(
         f"  bare:    {bare['per_second']:>8.1f} req/s    p50 {bare['latency_ms']['p50']} ms"
-        f"  p99 {bare['latency_ms']['p99']} ms"
+        f"  p99 {bare['latency_ms']['p99']} ms  machine probe {bare['machine_probe_ms']} ms"
     )
     make_run = service["make_run"]
     print(
         f"  make run: {make_run['per_second']:>7.1f} votes/s"
         f"  p50 {make_run['latency_ms']['p50']} ms  p99 {make_run['latency_ms']['p99']} ms"
         f"  statuses {make_run['statuses']}"
-        f"  CPU per vote {server_cpu_ms(make_run)}"
+        f"  CPU per vote {server_cpu_ms(make_run)}  machine probe {make_run['machine_probe_ms']} ms"
+    )
+    print(
+        "  (machine probe: CPU ms of a fixed loop, timed during each run; higher is a slower "
+        "machine)"
     )
     print(f"  service / bare: {figures['share_of_bare']:.0%}")
     print(f"  server CPU per request: service {server_cpu_ms(service)}")

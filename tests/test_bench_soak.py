@@ -3,7 +3,8 @@ slows down is not blamed on the service (the machine-speed probe)."""
 
 import pytest
 
-from bench.soak import MachineSpeed, judge
+from bench.common import MachineSpeed
+from bench.soak import judge
 
 
 def minutes(rates, probes, rss=(100.0,)):
