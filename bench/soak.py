@@ -137,11 +137,11 @@ def soak(workdir: Path, minutes: int, seconds_per_minute: int, connections: int)
 
 def judge(rows: list[dict]) -> dict:
     """The soak's figures and verdicts from its minutes (see the module docstring)."""
-    reference = rows[0]["probe_ms"] or 1.0
+    reference = rows[0]["probe_ms"]
     for row in rows:
-        row["adjusted_per_second"] = round(
-            row["per_second"] * (row["probe_ms"] or reference) / reference, 1
-        )
+        # A minute the probe did not time (a very short one) is taken as it came.
+        speed = row["probe_ms"] / reference if reference and row["probe_ms"] else 1.0
+        row["adjusted_per_second"] = round(row["per_second"] * speed, 1)
 
     def kept(key: str, pick) -> float:
         first = rows[0][key]

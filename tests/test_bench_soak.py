@@ -39,6 +39,11 @@ def test_a_machine_that_speeds_up_does_not_hide_a_slower_service():
     assert figures["met"]["rate_kept"] is False
 
 
+def test_a_minute_the_probe_did_not_time_is_judged_as_it_came():
+    figures = judge(minutes([700, 600], [0.0, 5.0]))
+    assert figures["rate_kept"] == pytest.approx(600 / 700, abs=0.001)
+
+
 def test_memory_is_judged_by_the_largest_minute():
     figures = judge(minutes([700, 700, 700], [4.5, 4.5, 4.5], rss=[90, 105, 98]))
     assert figures["rss_growth"] == pytest.approx(105 / 90, abs=0.001)
