@@ -8,7 +8,7 @@ limits but for the per-network ones); wrk runs one minute at a time, each
 minute with voters (networks) never seen before, so the rate-limit and
 duplicate-check state grows as in a real surge. Per minute it reports votes/s,
 p99, the CPU per vote of the worker, of the server's main process and of the
-publisher, and the worker's resident memory.
+publisher, the worker's resident memory and the machine probe.
 
 Targets (issue 14): every minute's rate within 10 % of the first's (the
 slowest minute decides, not the last), and memory flat (no minute's RSS more
@@ -16,15 +16,15 @@ than 10 % above the first's).
 
 This machine's own speed drifts: on an idle machine a fixed loop takes from
 175 to 325 ms of CPU from one second to the next, and its 20-second mean moves
-by 5 % or more; under the soak, the minutes' means differed by up to 20 %. A
+by up to 11 %; during soaks, the minutes' means differed by up to a third. A
 service that gets slower as it runs cannot be told apart from a machine that
-does unless the machine is measured too. So each minute reports the machine
-probe's figure (``common.MachineSpeed``, timed while wrk runs): the machine's
-speed that minute. A minute's rate *adjusted* for
-it is its rate x its probe time / minute 1's probe time, the rate the minute
-would have had at minute 1's machine speed. The rate target is judged on the
-adjusted rates; the raw ones, and a line fitted through them (the trend), are
-printed beside it.
+does unless the machine is measured too. So each minute also reports the
+machine probe's figure (``common.MachineSpeed``, timed while wrk runs), and
+the rate target is judged on each minute's rate *at minute 1's machine
+speed*: its rate x its probe figure / minute 1's. The raw rates, and a line
+fitted through them (the trend), are printed beside it. The probe times the
+CPU only: a machine whose disk slows (each vote waits for fsyncs) is not
+fully accounted for (docs/reports/benchmarks.md, 2026-12-01).
 """
 
 from __future__ import annotations
