@@ -74,7 +74,7 @@ def test_a_mark_in_redis_is_claimed_once_and_found_under_either_live_key():
 
 
 def test_a_mark_in_sqlite_is_claimed_once_and_found_under_any_live_key(tmp_path):
-    """The embedded store: the same promise, looked up in one statement per two keys."""
+    """The embedded store (marks.sqlite3) keeps the same promise."""
     marks = SQLiteMarks(tmp_path / "marks.sqlite3")
     expires = DAY + timedelta(days=2)
     today, yesterday, older, other = b"t" * 32, b"y" * 32, b"e" * 32, b"o" * 32
