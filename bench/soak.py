@@ -49,11 +49,11 @@ from .vote import (
     run_wrk,
     server_processes,
     stored_votes,
-    write_tokens,
 )
 
 VOTERS_PER_MINUTE = 10_000_000  # each minute's voters start this far on: all new networks
 TARGETS = {"rate_kept": 0.9, "rss_growth": 1.1}
+SESSIONS = quick_or(4, 64)  # sessions (cookie and CSRF token) wrk votes with
 
 
 def trend_kept(rates: list[float]) -> float:
@@ -88,9 +88,8 @@ def fresh_service_rate(workdir: Path, minute: int, seconds: int, connections: in
     folder = workdir / f"fresh-{minute}"
     folder.mkdir()
     try:
-        with embedded_service(folder, []) as (_server, port, _env):
+        with embedded_service(folder, [], SESSIONS) as (_server, port, _env, tokens):
             origin = f"http://127.0.0.1:{port}"
-            tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), folder / "tokens.tsv")
             return run_wrk(origin, tokens, origin, seconds, connections)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -101,9 +100,8 @@ def soak(
 ) -> dict:
     rows = []
     acknowledged = 0
-    with embedded_service(workdir, []) as (server, port, env):
+    with embedded_service(workdir, [], SESSIONS) as (server, port, env, tokens):
         origin = f"http://127.0.0.1:{port}"
-        tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), workdir / "tokens.tsv")
         processes = {**server_processes(server.pid), "publisher": publisher_pids()}
         workers = processes["worker"]
         for minute in range(minutes):

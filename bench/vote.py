@@ -199,10 +199,10 @@ def flask_command(*args: str) -> list[str]:
 
 
 @contextmanager
-def embedded_service(workdir: Path, server_args: list[str]):
+def embedded_service(workdir: Path, server_args: list[str], pool: int):
     """The server serving the poll service on a port it picks, and the publisher
     in its own process; yields (the server's main process, its port, the
-    service's environment)."""
+    service's environment, a file of ``pool`` sessions for wrk to vote with)."""
     env = service_env(workdir)
     subprocess.run(flask_command("poll", "init-db"), env=env_with(env), check=True, cwd=ROOT)
     log = workdir / "service.log"
@@ -211,7 +211,7 @@ def embedded_service(workdir: Path, server_args: list[str]):
         running(flask_command("poll", "publish", "--watch"), env, log, cwd=ROOT),
     ):
         check_health(port)
-        yield server, port, env
+        yield server, port, env, write_tokens("127.0.0.1", port, pool, workdir / "tokens.tsv")
 
 
 def env_with(extra: dict) -> dict:
@@ -534,9 +534,8 @@ def measure_service(
     pool: int,
     profile: Path | None = None,
 ) -> dict:
-    with embedded_service(workdir, server_args) as (server, port, env):
+    with embedded_service(workdir, server_args, pool) as (server, port, env, tokens):
         origin = f"http://127.0.0.1:{port}"
-        tokens = write_tokens("127.0.0.1", port, pool, workdir / "tokens.tsv")
         results_json = workdir / "output" / "polls" / PROBE_POLL / "results.json"
         sampler = PublishSampler(
             "127.0.0.1", port, results_json, gap=quick_or(0.2, 1.0), xff_base="172.16"
