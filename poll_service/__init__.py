@@ -20,6 +20,7 @@ from .config import DEFAULTS, load_settings
 from .store import engine, schema
 from .store.keys import KeyRing
 from .store.marks import open_mark_store
+from .store.writer import close_writer
 from .web import (
     api,
     errors,
@@ -83,6 +84,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     rate_limits.init_app(app)
     app.cli.add_command(poll_cli)
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Write what the app still holds in memory (the vote counters), end its
+    background threads and let go of its databases. A process that serves one
+    app never needs this; one that makes many (the tests, tools) does, or it
+    keeps every app's threads and files open."""
+    app.extensions["vote_outcomes"].stop()
+    votes = engine.get_engine_for(app)
+    close_writer(votes)
+    app.extensions["marks"].close()
+    votes.dispose()
 
 
 def _ensure_secret_key(app: Flask) -> None:

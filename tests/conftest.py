@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from poll_service import config, create_app
+from poll_service import config
+from tests.support.apps import closing_new_apps, create_app
 from tests.support.databases import database_url_for, marks_url_for, use_postgresql
 from tests.support.live_server import start_live_server
 from tests.support.paths import CHROMIUM
@@ -76,6 +77,20 @@ def deployment(postgresql, tmp_path_factory):
     stack.stop()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _close_the_modules_apps():
+    """Apps a module's fixtures made are closed when the module ends (tests/support/apps.py)."""
+    with closing_new_apps():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _close_the_tests_apps():
+    """Apps a test made, itself or through its fixtures, are closed when it ends."""
+    with closing_new_apps():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _database_for_each_app(request):
     """With --database=postgresql, every app a test makes stores votes in PostgreSQL."""
@@ -105,8 +120,7 @@ def app(tmp_path, database_url):
             "LEDGER_KEY_DIR": str(tmp_path / "ledger-keys"),
         }
     )
-    yield app
-    app.extensions["poll_db"].dispose()
+    return app
 
 
 @pytest.fixture

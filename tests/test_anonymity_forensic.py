@@ -24,12 +24,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from poll_service import create_app
 from poll_service.publish.publisher import publish
 from poll_service.store.keys import digest, maintain
 from poll_service.store.marks import KEY_LIFETIME
 from poll_service.store.tables import ledger_entries, pending_ballots
 from poll_service.web.identity import network_of
+from tests.support.apps import create_app
 from tests.support.files import scan
 from tests.support.service import ORIGIN, write_poll
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from poll_service import create_app
 from poll_service.config import DEFAULTS
 from poll_service.web.headers import SECURITY_HEADERS
+from tests.support.apps import create_app
 from tests.support.paths import DEPLOY, ROOT
 from tests.support.processes import ClosedPort, Unavailable, candidate_port, skip_or_fail
 from tests.support.server import answers_health, serve, wait_until_serving

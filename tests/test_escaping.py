@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from poll_service import create_app
 from poll_service.publish.publisher import publish
+from tests.support.apps import create_app
 from tests.support.live_server import LiveServer
 from tests.support.service import ORIGIN, csrf_token_from, seal_all
 from tests.support.site import build_site

@@ -284,3 +284,33 @@ def test_a_group_of_ballots_is_stored_together_and_each_receipt_once(tmp_path, e
     assert by_receipt[resent] == first and by_receipt[taken] == first
     assert by_receipt[twice] == second
     assert sorted(by_receipt[r] for r in answers[:20]) == sorted(v[0] for v in votes[:20])
+
+
+def test_closing_the_writer_commits_what_is_queued_and_a_later_write_starts_it_again(engine):
+    writer = GroupWriter(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_first(conn):
+        add_ballot(conn)
+        started.set()
+        release.wait(10)
+
+    with ThreadPoolExecutor(11) as pool:
+        first = pool.submit(writer.run, slow_first)
+        assert started.wait(10)
+        rest = [pool.submit(writer.run, add_ballot) for _ in range(10)]
+        wait_until(lambda: writer._writes.qsize() == 10, timeout=10)
+        closer = threading.Thread(target=writer.close)
+        closer.start()
+        wait_until(lambda: writer._writes.qsize() == 11, timeout=10)  # the stop, last in line
+        release.set()
+        closer.join(10)
+        assert not closer.is_alive()
+        for future in [first, *rest]:
+            future.result(10)
+    assert stored(engine) == 11  # every write queued before the close is committed
+    assert not writer._thread.is_alive()
+    writer.run(add_ballot)
+    assert stored(engine) == 12
+    assert writer._thread.is_alive()
+    writer.close()

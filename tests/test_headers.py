@@ -14,9 +14,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from campaign_model.assets import AssetManifest
-from poll_service import create_app
 from poll_service.devserver import site_app
 from poll_service.web.headers import PATH_CLASSES, header_names, headers_for, path_class
+from tests.support.apps import create_app
 from tests.support.databases import database_url_for
 from tests.support.live_server import PrivateRequestHandler
 from tests.support.paths import ROOT

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from poll_service import create_app
+from tests.support.apps import create_app
 from tests.support.service import ORIGIN, csrf_token_from, stored_counts
 
 EXAMPLES = settings(

@@ -22,8 +22,8 @@ from urllib.parse import urlencode
 import pytest
 import time_machine
 
-from poll_service import create_app
 from poll_service.config import DEFAULTS
+from tests.support.apps import create_app
 from tests.support.databases import own_files
 from tests.support.service import ORIGIN, csrf_token_from, stored, write_poll
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from poll_service import create_app
+from tests.support.apps import create_app
 from tests.support.service import ORIGIN, stored_counts
 
 OPTION_IDS = ["yes-judge", "yes-expert", "no", "not-sure"]

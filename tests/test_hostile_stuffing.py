@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from poll_service import create_app
 from poll_service.config import DEFAULTS
+from tests.support.apps import create_app
 from tests.support.service import ORIGIN
 
 ATTACKER = "203.0.113.66"

@@ -23,10 +23,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import inspect, select
 
-from poll_service import create_app
 from poll_service.store.keys import maintain
 from poll_service.store.marks import KEY_LIFETIME
 from poll_service.store.tables import pending_ballots
+from tests.support.apps import create_app
 from tests.support.files import scan
 from tests.support.load import ServiceServer, flask_command, service_env
 from tests.support.site import build_site

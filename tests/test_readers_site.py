@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from campaign_model.helplines import load_helplines
-from poll_service import create_app
 from poll_service.publish.publisher import publish
 from poll_service.store.ballots import record_vote
 from poll_service.store.engine import get_engine_for
+from tests.support.apps import create_app
 from tests.support.databases import own_files
 from tests.support.live_server import EVERY_VOTE_A_BATCH
 from tests.support.paths import ROOT

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from poll_service import create_app
 from poll_service.publish.lock import PublishLock
 from poll_service.publish.publisher import Publisher
+from tests.support.apps import create_app
 from tests.support.databases import marks_url_for
 from tests.support.live_server import EVERY_VOTE_A_BATCH
 from tests.support.load import ROOT, service_env

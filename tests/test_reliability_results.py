@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from poll_service import create_app
 from poll_service.publish import live as live_results
 from poll_service.store.batches import seal_due
+from tests.support.apps import create_app
 from tests.support.service import ORIGIN
 
 

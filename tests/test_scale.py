@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from poll_service import create_app
 from poll_service.store.ballots import record_vote, tally
 from poll_service.store.engine import get_engine_for
 from poll_service.store.marks import SQLiteMarks
 from poll_service.store.tables import pending_ballots
+from tests.support.apps import create_app
 from tests.support.deployment_voting import (
     OPTIONS,
     ballot_count,

@@ -20,7 +20,8 @@ the writer's CPU, docs/reports/benchmarks.md). Run alone (in a savepoint, after
 a failure), such a work is simply called.
 
 Every process has its own writer thread, started on first use (so a process
-forked after the app was loaded starts its own). Other writes (key
+forked after the app was loaded starts its own), and stopped by ``close_writer``
+once the writes queued before it are committed. Other writes (key
 rotation, the publisher's lease) keep using ``write_transaction`` directly; on
 SQLite they queue with the writer for the one write lock.
 """
@@ -47,6 +48,9 @@ T = TypeVar("T")
 MAX_GROUP = 512
 
 _PENDING, _RUNNING, _ABANDONED = "pending", "running", "abandoned"
+
+# Put in the queue by close(): the writer commits what came before it, then ends.
+_STOP = object()
 
 
 class _Write:
@@ -86,6 +90,7 @@ class GroupWriter:
         self.max_group = max_group
         self._writes: queue.SimpleQueue[_Write] = queue.SimpleQueue()
         self._started_in: int | None = None
+        self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self.groups = 0  # transactions committed or rolled back: for tests and benchmarks
         self.largest_group = 0
@@ -116,20 +121,38 @@ class GroupWriter:
             if self._started_in != os.getpid():
                 # A fork copies the queue but not the thread: start afresh.
                 self._writes = queue.SimpleQueue()
-                thread = threading.Thread(target=self._loop, name="group-writer", daemon=True)
-                thread.start()
+                self._thread = threading.Thread(
+                    target=self._loop, args=(self._writes,), name="group-writer", daemon=True
+                )
+                self._thread.start()
                 self._started_in = os.getpid()
 
-    def _loop(self) -> None:
-        writes = self._writes
+    def close(self, timeout: float = 10.0) -> None:
+        """Commit the writes already queued, then end the thread; a later write
+        starts a new one. Without this a process that makes many engines (the
+        tests) keeps a thread, and the engine's connections, for each."""
+        with self._start_lock:
+            if self._started_in != os.getpid():
+                return
+            self._started_in = None
+            self._writes.put(_STOP)
+            thread = self._thread
+        thread.join(timeout)
+
+    def _loop(self, writes: queue.SimpleQueue) -> None:
         while True:
             group = [writes.get()]
-            while len(group) < self.max_group:
+            while len(group) < self.max_group and group[-1] is not _STOP:
                 try:
                     group.append(writes.get_nowait())
                 except queue.Empty:
                     break
+            stopping = group[-1] is _STOP
+            if stopping:
+                group.pop()
             self._commit([write for write in group if write.claim()])
+            if stopping:
+                return
 
     def _commit(self, group: list[_Write]) -> None:
         if not group:
@@ -208,6 +231,14 @@ def writer_for(engine: Engine) -> GroupWriter:
         if writer is None:
             writer = _writers[engine] = GroupWriter(engine, write_timeout(engine))
         return writer
+
+
+def close_writer(engine: Engine) -> None:
+    """End this engine's writer thread, if it has one, after its queued writes."""
+    with _writers_lock:
+        writer = _writers.pop(engine, None)
+    if writer is not None:
+        writer.close()
 
 
 def run_write(engine: Engine, work: Callable[[Connection], T]) -> T:

@@ -65,6 +65,8 @@ class OutcomeCounter:
         self.outcomes: Counter = Counter()
         self.activity: Counter = Counter()
         self.flusher_pid: int | None = None
+        self._flusher: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def add(self, poll_id: str, outcome: str, digest: bytes, now: datetime) -> None:
         hour = hour_of(now)
@@ -102,12 +104,30 @@ class OutcomeCounter:
             if self.flusher_pid == os.getpid():
                 return
             self.flusher_pid = os.getpid()
-        threading.Thread(target=self._run, name="outcome-counter", daemon=True).start()
+            self._stopping = threading.Event()
+            self._flusher = threading.Thread(
+                target=self._run, args=(self._stopping,), name="outcome-counter", daemon=True
+            )
+            self._flusher.start()
 
-    def _run(self) -> None:
-        stop = threading.Event()
+    def stop(self, timeout: float = 10.0) -> None:
+        """End this process's thread and write what it has counted; a later count
+        starts a new thread."""
+        with self.lock:
+            if self.flusher_pid != os.getpid():
+                return
+            self.flusher_pid = None
+            self._stopping.set()
+            flusher = self._flusher
+        flusher.join(timeout)
+        try:
+            self.flush()
+        except Exception:
+            log.exception("writing the vote counters on stopping failed")
+
+    def _run(self, stopping: threading.Event) -> None:
         failing = False
-        while not stop.wait(self.interval):
+        while not stopping.wait(self.interval):
             try:
                 self.flush()
             except Exception:

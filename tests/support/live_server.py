@@ -9,9 +9,9 @@ from pathlib import Path
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from poll_service import create_app
 from poll_service.devserver import site_app
 from poll_service.publish.publisher import Publisher, publish
+from tests.support.apps import create_app
 
 from .databases import own_files
 from .site import build_site

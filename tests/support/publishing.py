@@ -11,10 +11,10 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from poll_service import create_app
 from poll_service.publish.publisher import poll_output_dir
 from poll_service.store.ballots import record_vote
 from poll_service.store.engine import get_engine_for
+from tests.support.apps import create_app
 
 from .databases import own_files
 from .live_server import EVERY_VOTE_A_BATCH

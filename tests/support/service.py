@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import case, func, select
 
-from poll_service import create_app
 from poll_service.store.engine import read_connection
 from poll_service.store.tables import ledger_entries, pending_ballots
+from tests.support.apps import create_app
 
 from .databases import own_files
 

@@ -11,8 +11,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from poll_service import create_app
 from poll_service.publish.publisher import publish
+from tests.support.apps import create_app
 
 from .databases import marks_url_for
 from .live_server import EVERY_VOTE_A_BATCH, LiveServer
