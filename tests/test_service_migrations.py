@@ -79,8 +79,9 @@ def test_without_auto_migrate_init_db_creates_the_schema(tmp_path):
     assert app.test_cli_runner().invoke(args=["poll", "init-db"]).exit_code == 0
 
 
-def _upgrade(url, results):
+def _upgrade(url, start, results):
     try:
+        start.wait(60)
         results.put(migrate.upgrade(db.make_engine(url)))
     except Exception as error:  # report it to the parent test
         results.put(repr(error))
@@ -88,14 +89,23 @@ def _upgrade(url, results):
 
 def test_workers_starting_together_migrate_once_without_errors(tmp_path):
     url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    context = multiprocessing.get_context("fork")  # like granian, which forks its workers
-    results = context.Queue()
-    workers = [context.Process(target=_upgrade, args=(url, results)) for _ in range(4)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    outcomes = [results.get(timeout=5) for _ in workers]
+    # Fresh interpreters, not forks of this one: a fork copies every thread's
+    # locks, held or not, and a test process has many threads (a forked
+    # worker once hung on one, and with it the whole run at exit). A barrier
+    # makes them start the upgrade together, as a launcher's workers do.
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(4), context.Queue()
+    workers = [
+        context.Process(target=_upgrade, args=(url, start, results), daemon=True) for _ in range(4)
+    ]
+    try:
+        for worker in workers:
+            worker.start()
+        outcomes = [results.get(timeout=120) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.join()
     assert outcomes == [migrate.head_revision()] * 4
     assert migrate.current_revision(db.make_engine(url)) == migrate.head_revision()
 
