@@ -129,8 +129,9 @@ class GroupWriter:
 
     def close(self, timeout: float = 10.0) -> None:
         """Commit the writes already queued, then end the thread; a later write
-        starts a new one. Without this a process that makes many engines (the
-        tests) keeps a thread, and the engine's connections, for each."""
+        starts a new one (one queued during the close times out, as behind a
+        held lock). Without this a process that makes many engines (the tests)
+        keeps a thread, and the engine's connections, for each."""
         with self._start_lock:
             if self._started_in != os.getpid():
                 return
