@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -52,8 +53,10 @@ def add_ballot(conn, option="a"):
     conn.execute(insert(pending_ballots).values(row))
 
 
-def test_votes_arriving_during_a_commit_go_in_one_group_and_all_are_stored(engine):
-    writer = GroupWriter(engine)
+@contextmanager
+def writes_behind_a_slow_one(writer: GroupWriter, behind: int):
+    """A write that holds ``writer`` until released, and ``behind`` more queued
+    after it. Yields (release, the writes behind); all are answered when the block ends."""
     started, release = threading.Event(), threading.Event()
 
     def slow_first(conn):
@@ -61,18 +64,23 @@ def test_votes_arriving_during_a_commit_go_in_one_group_and_all_are_stored(engin
         started.set()
         release.wait(10)
 
-    with ThreadPoolExecutor(41) as pool:
+    with ThreadPoolExecutor(behind + 1) as pool:
         first = pool.submit(writer.run, slow_first)
         assert started.wait(10)
-        rest = [pool.submit(writer.run, add_ballot) for _ in range(40)]
-        # All forty are waiting for the writer (a submitted thread may not have queued yet).
-        wait_until(lambda: writer._writes.qsize() == 40, timeout=10)
+        rest = [pool.submit(writer.run, add_ballot) for _ in range(behind)]
+        # All are waiting for the writer (a submitted thread may not have queued yet).
+        wait_until(lambda: writer._writes.qsize() == behind, timeout=10)
+        yield release, rest
+        release.set()
+        for future in [first, *rest]:
+            future.result(10)
+
+
+def test_votes_arriving_during_a_commit_go_in_one_group_and_all_are_stored(engine):
+    writer = GroupWriter(engine)
+    with writes_behind_a_slow_one(writer, 40) as (_, rest):
         # None is answered before its group commits.
         assert not any(future.done() for future in rest)
-        release.set()
-        first.result(10)
-        for future in rest:
-            future.result(10)
     assert stored(engine) == 41
     assert writer.groups == 2  # the first alone, then the forty together
     assert writer.largest_group == 40
@@ -288,26 +296,13 @@ def test_a_group_of_ballots_is_stored_together_and_each_receipt_once(tmp_path, e
 
 def test_closing_the_writer_commits_what_is_queued_and_a_later_write_starts_it_again(engine):
     writer = GroupWriter(engine)
-    started, release = threading.Event(), threading.Event()
-
-    def slow_first(conn):
-        add_ballot(conn)
-        started.set()
-        release.wait(10)
-
-    with ThreadPoolExecutor(11) as pool:
-        first = pool.submit(writer.run, slow_first)
-        assert started.wait(10)
-        rest = [pool.submit(writer.run, add_ballot) for _ in range(10)]
-        wait_until(lambda: writer._writes.qsize() == 10, timeout=10)
+    with writes_behind_a_slow_one(writer, 10) as (release, _):
         closer = threading.Thread(target=writer.close)
         closer.start()
         wait_until(lambda: writer._writes.qsize() == 11, timeout=10)  # the stop, last in line
         release.set()
         closer.join(10)
         assert not closer.is_alive()
-        for future in [first, *rest]:
-            future.result(10)
     assert stored(engine) == 11  # every write queued before the close is committed
     assert not writer._thread.is_alive()
     writer.run(add_ballot)
