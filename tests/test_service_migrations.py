@@ -90,9 +90,10 @@ def _upgrade(url, start, results):
 def test_workers_starting_together_migrate_once_without_errors(tmp_path):
     url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
     # Fresh interpreters, not forks of this one: a fork copies every thread's
-    # locks, held or not, and a test process has many threads (a forked
-    # worker once hung on one, and with it the whole run at exit). A barrier
-    # makes them start the upgrade together, as a launcher's workers do.
+    # locks, held or not, and a forked worker that finds one held never ends;
+    # left running, it holds the whole run at exit (which is what CI's run of
+    # 2026-12-01 looked like). A barrier makes them start the upgrade
+    # together, as a launcher's workers do.
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(4), context.Queue()
     workers = [
