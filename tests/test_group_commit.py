@@ -8,6 +8,7 @@ tells every one of its voters; a write stuck behind the lock gives up cleanly.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -115,6 +116,65 @@ def test_a_vote_refused_inside_a_group_is_undone_alone(tmp_path, engine):
     assert outcomes.count("stored") == 10
     assert outcomes.count("already") == 20
     assert stored(engine) == 10
+
+
+class CountingMarks(SQLiteMarks):
+    """The SQLite marks store, counting its commits; told to, its group claims fail."""
+
+    def __init__(self, path, group_claims_fail: bool):
+        super().__init__(path, 5.0)
+        self.commits = 0
+        self.group_claims_fail = group_claims_fail
+
+    def _commit(self, batch):
+        self.commits += 1
+        super()._commit(batch)
+
+    def claim_group(self, claims):
+        if self.group_claims_fail:
+            raise sqlite3.OperationalError("database is locked")
+        return super().claim_group(claims)
+
+
+@pytest.mark.parametrize("group_claims_fail", [False, True], ids=["group claim", "it fails"])
+def test_a_groups_marks_are_claimed_in_one_commit_once_its_ballots_are_stored(
+    tmp_path, engine, group_claims_fail
+):
+    """The writer claims the marks of a group's new ballots together; if that
+    fails, each vote claims its own, with the same outcome."""
+    poll = load_poll(write_poll(tmp_path / "polls", "p", policy="cookie+network"))
+    option = poll.options[0].id
+    marks = CountingMarks(tmp_path / "marks.sqlite3", group_claims_fail)
+    keyring = KeyRing(marks)
+    writer = writer_for(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def hold(conn):
+        started.set()
+        release.wait(10)
+
+    def vote(network):
+        try:
+            record_vote(engine, poll, option, keyring=keyring, network=network)
+            return "stored"
+        except AlreadyVoted:
+            return "already"
+
+    networks = [f"198.51.100.{n}" for n in range(20)] + ["203.0.113.1"] * 2
+    with ThreadPoolExecutor(len(networks) + 1) as pool:
+        holder = pool.submit(writer.run, hold)
+        assert started.wait(10)
+        futures = [pool.submit(vote, network) for network in networks]
+        wait_until(lambda: writer._writes.qsize() == len(networks), timeout=10)
+        assert marks.count_marks() == 0  # no mark before its ballot is stored
+        release.set()
+        holder.result(10)
+        outcomes = [future.result(10) for future in futures]
+    assert outcomes.count("stored") == 21  # the second vote from 203.0.113.1 is refused
+    assert stored(engine) == 21  # and its ballot withdrawn
+    assert marks.count_marks() == 21
+    if not group_claims_fail:
+        assert marks.commits == 1  # 22 claims in one commit, by the writer
 
 
 def test_a_write_that_fails_inside_a_group_is_undone_alone(engine):

@@ -86,7 +86,8 @@ def record_vote(
             # vote that arrived meanwhile; it returns once this ballot is durable.
             # The receipt is looked up there, under the write lock, rather than in
             # a read transaction of its own first (that was a fifth of a vote's CPU).
-            stored = run_write(engine, _StoreBallot(row))
+            ballot = _StoreBallot(row, claim_mark)
+            stored = run_write(engine, ballot)
         except IntegrityError:
             raise ReceiptInUse() from None  # the same receipt, sent twice at once
     if stored is not None:  # sent before: stored once, whatever happens now
@@ -97,7 +98,8 @@ def record_vote(
         return receipt
     if claim_mark:
         try:
-            claimed = claim_mark()
+            # The writer claimed it with its group's (after_commit), unless that failed.
+            claimed = ballot.claimed[0] if ballot.claimed else claim_mark()
         except BaseException:
             _withdraw(engine, receipt)  # a refused vote (503) must store nothing
             raise
@@ -122,6 +124,9 @@ class _MarkClaim:
 
     def __call__(self) -> bool:
         return self.store.claim(self.digests, self.expires_at, self.now)
+
+    def request(self) -> tuple[list[bytes], datetime, datetime]:
+        return self.digests, self.expires_at, self.now
 
 
 def ballot_stored(engine: Engine, receipt: bytes, poll_id: str, option_id: str) -> bool:
@@ -168,9 +173,13 @@ class _StoreBallot:
     """One ballot for the group writer (writer.py): stored alone, or with its group.
 
     Each ballot is inserted unless its receipt is already a ballot's; the result
-    is that ballot's (poll, option), or None when this one was stored."""
+    is that ballot's (poll, option), or None when this one was stored. Then
+    the writer claims the new ballots' duplicate marks together (after_commit):
+    one wait for a vote, not two, and one commit of the marks store a group."""
 
     row: dict
+    mark: _MarkClaim | None = field(default=None, compare=False)
+    claimed: list[bool] = field(default_factory=list, compare=False)  # set by after_commit
 
     def __call__(self, conn) -> tuple[str, str] | None:
         return self.together(conn, [self])[0]
@@ -187,6 +196,22 @@ class _StoreBallot:
         if new:
             conn.execute(_INSERT_BALLOT, new)
         return [held.get(receipt) for receipt in receipts]
+
+    @staticmethod
+    def after_commit(works: list[_StoreBallot], results: list) -> None:
+        """Claim the marks of the ballots just stored (a resent one claims its
+        own), in order, in one transaction of each marks store."""
+        by_store: dict[int, list[_StoreBallot]] = {}
+        for work, result in zip(works, results, strict=True):
+            if work.mark is not None and result is None:
+                by_store.setdefault(id(work.mark.store), []).append(work)
+        for group in by_store.values():
+            store = group[0].mark.store
+            frees = store.claim_group([work.mark.request() for work in group])
+            if frees is None:
+                continue  # a store that claims one at a time: each vote claims its own
+            for work, free in zip(group, frees, strict=True):
+                work.claimed.append(free)
 
 
 @dataclass(frozen=True)

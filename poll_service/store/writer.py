@@ -19,6 +19,13 @@ statements, not two per vote (SQLAlchemy's overhead per statement was most of
 the writer's CPU, docs/reports/benchmarks.md). Run alone (in a savepoint, after
 a failure), such a work is simply called.
 
+A work of a kind may also have an ``after_commit(works, results)`` function:
+the writer calls it once per group, with that kind's works that succeeded,
+once their transaction is committed and before their requests are answered
+(the ballots' duplicate marks are claimed so, in one commit of the marks
+store for the whole group). If it raises, the works' requests are answered
+all the same and do that step themselves.
+
 Every process has its own writer thread, started on first use (so a process
 forked after the app was loaded starts its own), and stopped by ``close_writer``
 once the writes queued before it are committed. Other writes (key
@@ -28,6 +35,7 @@ SQLite they queue with the writer for the one write lock.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import sqlite3
@@ -42,6 +50,8 @@ from sqlalchemy.exc import OperationalError
 from .engine import write_timeout, write_transaction
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 # Most writes one transaction takes: bounds how long the first in a group waits
 # for the last, and the size of a rollback if the commit fails.
@@ -166,6 +176,7 @@ class GroupWriter:
                 # group again, each write in a savepoint so that it fails alone.
                 # Writes rarely fail, and a savepoint costs two statements each.
                 self._run(group, savepoints=True)
+            self._after_commit(group)
         except Exception as error:  # the transaction failed: nothing in it is stored
             for write in group:
                 if write.error is None:
@@ -176,6 +187,18 @@ class GroupWriter:
             self.largest_group = max(self.largest_group, len(group))
             for write in group:
                 write.done.set()
+
+    def _after_commit(self, group: list[_Write]) -> None:
+        kinds: dict[Callable, list[_Write]] = {}
+        for write in group:
+            after = getattr(write.work, "after_commit", None)
+            if after is not None and write.error is None:
+                kinds.setdefault(after, []).append(write)
+        for after, writes in kinds.items():
+            try:
+                after([write.work for write in writes], [write.result for write in writes])
+            except Exception:  # each request then does the step itself, and meets the error
+                log.warning("a step after a group commit failed", exc_info=True)
 
     def _run(self, group: list[_Write], savepoints: bool) -> None:
         """All of ``group`` in one transaction, committed at the end."""
