@@ -25,7 +25,7 @@ from poll_service.store.engine import make_engine, write_transaction
 from poll_service.store.keys import KeyRing
 from poll_service.store.marks import SQLiteMarks
 from poll_service.store.tables import metadata, pending_ballots
-from poll_service.store.writer import GroupWriter, writer_for
+from poll_service.store.writer import GroupWriter, close_writer, writer_for
 from tests.support.service import write_poll
 from tests.support.waiting import wait_until
 
@@ -35,6 +35,7 @@ def engine(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'votes.sqlite3'}", busy_timeout=5.0)
     metadata.create_all(engine)
     yield engine
+    close_writer(engine)
     engine.dispose()
 
 
@@ -87,10 +88,9 @@ def test_votes_arriving_during_a_commit_go_in_one_group_and_all_are_stored(engin
     assert writer.largest_group == 40
 
 
-def test_a_vote_refused_inside_a_group_is_undone_alone(tmp_path, engine):
-    poll = load_poll(write_poll(tmp_path / "polls", "p", policy="cookie+network"))
-    option = poll.options[0].id
-    keyring = KeyRing(SQLiteMarks(tmp_path / "marks.sqlite3", 5.0))
+def votes_behind_a_held_writer(engine, poll, keyring, networks, while_held=lambda: None):
+    """A vote from each of ``networks``, all queued while another write holds the
+    writer, then let through in one group: each vote's outcome, "stored" or "already"."""
     writer = writer_for(engine)
     started, release = threading.Event(), threading.Event()
 
@@ -100,19 +100,27 @@ def test_a_vote_refused_inside_a_group_is_undone_alone(tmp_path, engine):
 
     def vote(network):
         try:
-            record_vote(engine, poll, option, keyring=keyring, network=network)
+            record_vote(engine, poll, poll.options[0].id, keyring=keyring, network=network)
             return "stored"
         except AlreadyVoted:
             return "already"
 
-    networks = [f"198.51.100.{n % 10}" for n in range(30)]  # each network three times
-    with ThreadPoolExecutor(31) as pool:
+    with ThreadPoolExecutor(len(networks) + 1) as pool:
         holder = pool.submit(writer.run, hold)
         assert started.wait(10)
         futures = [pool.submit(vote, network) for network in networks]
+        wait_until(lambda: writer._writes.qsize() == len(networks), timeout=10)
+        while_held()
         release.set()
         holder.result(10)
-        outcomes = [future.result(10) for future in futures]
+        return [future.result(10) for future in futures]
+
+
+def test_a_vote_refused_inside_a_group_is_undone_alone(tmp_path, engine):
+    poll = load_poll(write_poll(tmp_path / "polls", "p", policy="cookie+network"))
+    keyring = KeyRing(SQLiteMarks(tmp_path / "marks.sqlite3", 5.0))
+    networks = [f"198.51.100.{n % 10}" for n in range(30)]  # each network three times
+    outcomes = votes_behind_a_held_writer(engine, poll, keyring, networks)
     assert outcomes.count("stored") == 10
     assert outcomes.count("already") == 20
     assert stored(engine) == 10
@@ -143,33 +151,13 @@ def test_a_groups_marks_are_claimed_in_one_commit_once_its_ballots_are_stored(
     """The writer claims the marks of a group's new ballots together; if that
     fails, each vote claims its own, with the same outcome."""
     poll = load_poll(write_poll(tmp_path / "polls", "p", policy="cookie+network"))
-    option = poll.options[0].id
     marks = CountingMarks(tmp_path / "marks.sqlite3", group_claims_fail)
-    keyring = KeyRing(marks)
-    writer = writer_for(engine)
-    started, release = threading.Event(), threading.Event()
 
-    def hold(conn):
-        started.set()
-        release.wait(10)
-
-    def vote(network):
-        try:
-            record_vote(engine, poll, option, keyring=keyring, network=network)
-            return "stored"
-        except AlreadyVoted:
-            return "already"
+    def no_mark_yet():
+        assert marks.count_marks() == 0  # no mark before its ballot is stored
 
     networks = [f"198.51.100.{n}" for n in range(20)] + ["203.0.113.1"] * 2
-    with ThreadPoolExecutor(len(networks) + 1) as pool:
-        holder = pool.submit(writer.run, hold)
-        assert started.wait(10)
-        futures = [pool.submit(vote, network) for network in networks]
-        wait_until(lambda: writer._writes.qsize() == len(networks), timeout=10)
-        assert marks.count_marks() == 0  # no mark before its ballot is stored
-        release.set()
-        holder.result(10)
-        outcomes = [future.result(10) for future in futures]
+    outcomes = votes_behind_a_held_writer(engine, poll, KeyRing(marks), networks, no_mark_yet)
     assert outcomes.count("stored") == 21  # the second vote from 203.0.113.1 is refused
     assert stored(engine) == 21  # and its ballot withdrawn
     assert marks.count_marks() == 21
