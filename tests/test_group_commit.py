@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -56,31 +57,32 @@ def add_ballot(conn, option="a"):
 
 
 @contextmanager
-def writes_behind_a_slow_one(writer: GroupWriter, behind: int):
-    """A write that holds ``writer`` until released, and ``behind`` more queued
-    after it. Yields (release, the writes behind); all are answered when the block ends."""
+def behind_a_held_writer(writer: GroupWriter, queued: list, first=add_ballot):
+    """``first`` holds ``writer`` until released, and each of ``queued`` (a call
+    that queues one write) waits behind it. Yields (release, the futures of
+    ``queued``); all are answered when the block ends."""
     started, release = threading.Event(), threading.Event()
 
     def slow_first(conn):
-        add_ballot(conn)
+        first(conn)
         started.set()
         release.wait(10)
 
-    with ThreadPoolExecutor(behind + 1) as pool:
-        first = pool.submit(writer.run, slow_first)
+    with ThreadPoolExecutor(len(queued) + 1) as pool:
+        head = pool.submit(writer.run, slow_first)
         assert started.wait(10)
-        rest = [pool.submit(writer.run, add_ballot) for _ in range(behind)]
+        rest = [pool.submit(call) for call in queued]
         # All are waiting for the writer (a submitted thread may not have queued yet).
-        wait_until(lambda: writer._writes.qsize() == behind, timeout=10)
+        wait_until(lambda: writer._writes.qsize() == len(queued), timeout=10)
         yield release, rest
         release.set()
-        for future in [first, *rest]:
+        for future in [head, *rest]:
             future.result(10)
 
 
 def test_votes_arriving_during_a_commit_go_in_one_group_and_all_are_stored(engine):
     writer = GroupWriter(engine)
-    with writes_behind_a_slow_one(writer, 40) as (_, rest):
+    with behind_a_held_writer(writer, [partial(writer.run, add_ballot)] * 40) as (_, rest):
         # None is answered before its group commits.
         assert not any(future.done() for future in rest)
     assert stored(engine) == 41
@@ -91,12 +93,6 @@ def test_votes_arriving_during_a_commit_go_in_one_group_and_all_are_stored(engin
 def votes_behind_a_held_writer(engine, poll, keyring, networks, while_held=lambda: None):
     """A vote from each of ``networks``, all queued while another write holds the
     writer, then let through in one group: each vote's outcome, "stored" or "already"."""
-    writer = writer_for(engine)
-    started, release = threading.Event(), threading.Event()
-
-    def hold(conn):
-        started.set()
-        release.wait(10)
 
     def vote(network):
         try:
@@ -105,15 +101,10 @@ def votes_behind_a_held_writer(engine, poll, keyring, networks, while_held=lambd
         except AlreadyVoted:
             return "already"
 
-    with ThreadPoolExecutor(len(networks) + 1) as pool:
-        holder = pool.submit(writer.run, hold)
-        assert started.wait(10)
-        futures = [pool.submit(vote, network) for network in networks]
-        wait_until(lambda: writer._writes.qsize() == len(networks), timeout=10)
+    votes = [partial(vote, network) for network in networks]
+    with behind_a_held_writer(writer_for(engine), votes, first=lambda conn: None) as (_, futures):
         while_held()
-        release.set()
-        holder.result(10)
-        return [future.result(10) for future in futures]
+    return [future.result() for future in futures]
 
 
 def test_a_vote_refused_inside_a_group_is_undone_alone(tmp_path, engine):
@@ -344,7 +335,7 @@ def test_a_group_of_ballots_is_stored_together_and_each_receipt_once(tmp_path, e
 
 def test_closing_the_writer_commits_what_is_queued_and_a_later_write_starts_it_again(engine):
     writer = GroupWriter(engine)
-    with writes_behind_a_slow_one(writer, 10) as (release, _):
+    with behind_a_held_writer(writer, [partial(writer.run, add_ballot)] * 10) as (release, _):
         closer = threading.Thread(target=writer.close)
         closer.start()
         wait_until(lambda: writer._writes.qsize() == 11, timeout=10)  # the stop, last in line

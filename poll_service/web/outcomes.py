@@ -66,7 +66,7 @@ class OutcomeCounter:
         self.activity: Counter = Counter()
         self.flusher_pid: int | None = None
         self._flusher: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._stopping: threading.Event | None = None  # the flusher's, made with it
 
     def add(self, poll_id: str, outcome: str, digest: bytes, now: datetime) -> None:
         hour = hour_of(now)
