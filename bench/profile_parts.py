@@ -5,7 +5,8 @@
 Reads the raw stacks that ``bench.vote --profile`` and ``bench.scaled
 --profile`` write (py-spy ``--gil``: only samples holding the GIL), puts each
 sample in the first part whose frame is on its stack (the order below
-matters: the writer thread before the view that waits for it), and prints
+matters: the marks before the writer thread that reads and claims them, and
+the writer thread before the view that waits for it), and prints
 each part's share; with ``--cpu-ms`` (the workers' CPU per vote the benchmark
 printed) also its share of that, in ms. C code that releases the GIL (SQLite's own
 work, system calls) is not sampled, so the shares are of the Python part.
@@ -19,8 +20,8 @@ from pathlib import Path
 
 # (part, frames that put a sample in it), first match wins.
 PARTS = [
-    ("writer thread (group transaction, receipt lookup, insert)", ["GroupWriter._loop"]),
     ("marks: the duplicate read and the claim", ["_MarkClaim", "SQLiteMarks", "RedisMarks"]),
+    ("writer thread (group transaction, receipt lookup, insert)", ["GroupWriter._loop"]),
     ("record_vote, other", ["record_vote"]),
     ("session (open, save)", ["open_session", "save_session", "_remember_in_session"]),
     ("CSRF (Flask-WTF)", ["csrf_protect"]),

@@ -67,6 +67,9 @@ def test_a_mark_in_redis_is_claimed_once_and_found_under_either_live_key():
         assert marks.claim([yesterday], expires, DAY)
         assert not marks.claim([other, yesterday], expires, DAY)
         assert not marks.is_marked([other], DAY)
+        # A group's lookups in one round trip, each answered as is_marked would.
+        lookups = [([other, today], DAY), ([other], DAY), ([yesterday], DAY)]
+        assert marks.marked_among(lookups) == [True, False, True]
         assert marks.count_marks() == 2
         marks.close()
     finally:
@@ -93,5 +96,9 @@ def test_a_mark_in_sqlite_is_claimed_once_and_found_under_any_live_key(tmp_path)
     assert not marks.is_marked([], DAY)
     # An expired mark is not live.
     assert not marks.is_marked([other, today], expires + timedelta(seconds=1))
+    # A group's lookups in one read, each answered as is_marked would.
+    later = expires + timedelta(seconds=1)
+    lookups = [([other, today], DAY), ([other, older], DAY), ([today], later), ([yesterday], DAY)]
+    assert marks.marked_among(lookups) == [True, False, False, True]
     assert marks.count_marks() == 2
     marks.close()

@@ -6,13 +6,20 @@ from bench.profile_parts import main, parts
 
 SERVER = "_callback_wrapper.<locals>._runner (granian/wsgi.py:57)"
 FLASK = "Flask.__call__ (flask/app.py:1536)"
+WRITER = "Thread.run (threading.py:982);GroupWriter._loop (poll_service/store/writer.py:120)"
 STACKS = [
-    ("Thread.run (threading.py:982);GroupWriter._loop (poll_service/store/writer.py:120)", 30),
+    (WRITER, 30),
+    # The writer reading the group's marks: the marks' part, not the writer's.
+    (
+        f"{WRITER};_StoreBallot.together (poll_service/store/ballots.py:200);"
+        "SQLiteMarks.marked_among (poll_service/store/marks.py:260)",
+        6,
+    ),
     (
         f"{SERVER};{FLASK};vote (poll_service/web/api.py:111);"
         "record_vote (poll_service/store/ballots.py:80);"
-        "_MarkClaim.already_marked (poll_service/store/ballots.py:120)",
-        10,
+        "_MarkClaim.__init__ (poll_service/store/ballots.py:120)",
+        4,
     ),
     (f"{SERVER};{FLASK};CSRFProtect.init_app.<locals>.csrf_protect (flask_wtf/csrf.py:100)", 5),
     ("_callback_wrapper.<locals>._runner (granian/wsgi.py:62)", 5),  # the answer written
@@ -24,7 +31,7 @@ def test_samples_go_to_the_first_part_on_their_stack(tmp_path, capsys):
     profile.write_text("".join(f"{stack} {n}\n" for stack, n in STACKS))
     grouped = parts([profile])
     assert grouped["writer thread (group transaction, receipt lookup, insert)"] == 30
-    # Inside the server and Flask, but the marks' read is what it was doing.
+    # Inside the writer, or the server and Flask, but the marks are what it was doing.
     assert grouped["marks: the duplicate read and the claim"] == 10
     assert grouped["CSRF (Flask-WTF)"] == 5
     assert grouped["the server (granian)"] == 5

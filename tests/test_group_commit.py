@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from campaign_model.polls import load_poll
@@ -118,16 +118,22 @@ def test_a_vote_refused_inside_a_group_is_undone_alone(tmp_path, engine):
 
 
 class CountingMarks(SQLiteMarks):
-    """The SQLite marks store, counting its commits; told to, its group claims fail."""
+    """The SQLite marks store, counting its commits and reads; told to, its
+    group claims fail."""
 
-    def __init__(self, path, group_claims_fail: bool):
+    def __init__(self, path, group_claims_fail: bool = False):
         super().__init__(path, 5.0)
         self.commits = 0
+        self.reads: list[int] = []  # the lookups of each read
         self.group_claims_fail = group_claims_fail
 
     def _commit(self, batch):
         self.commits += 1
         super()._commit(batch)
+
+    def marked_among(self, lookups):
+        self.reads.append(len(lookups))
+        return super().marked_among(lookups)
 
     def claim_group(self, claims):
         if self.group_claims_fail:
@@ -154,6 +160,35 @@ def test_a_groups_marks_are_claimed_in_one_commit_once_its_ballots_are_stored(
     assert marks.count_marks() == 21
     if not group_claims_fail:
         assert marks.commits == 1  # 22 claims in one commit, by the writer
+
+
+def test_a_groups_marks_are_read_at_once_and_a_network_that_voted_stores_nothing(tmp_path, engine):
+    """The duplicate check of a group's votes is one read of the marks store, by
+    the writer; a network with a live mark is refused before its ballot is
+    written, and the rest of its group is stored."""
+    poll = load_poll(write_poll(tmp_path / "polls", "p", policy="cookie+network"))
+    marks = CountingMarks(tmp_path / "marks.sqlite3")
+    keyring = KeyRing(marks)
+    voted = [f"203.0.113.{n}" for n in range(3)]
+    for network in voted:
+        record_vote(engine, poll, poll.options[0].id, keyring=keyring, network=network)
+    marks.reads.clear()
+    inserted = []
+    event.listen(engine, "before_cursor_execute", partial(note_insert, inserted))
+    networks = [f"198.51.100.{n}" for n in range(17)] + voted
+    outcomes = votes_behind_a_held_writer(engine, poll, keyring, networks)
+    assert outcomes == ["stored"] * 17 + ["already"] * 3
+    assert marks.reads == [20]  # one read for the group's twenty votes
+    assert stored(engine) == 3 + 17
+    assert marks.count_marks() == 3 + 17
+    assert inserted == [17]  # the refused ballots were never written, nor withdrawn
+
+
+def note_insert(inserted, conn, cursor, statement, parameters, context, executemany):
+    if statement.startswith("INSERT INTO pending_ballots"):
+        inserted.append(len(parameters) if executemany else 1)
+    if statement.startswith("DELETE FROM pending_ballots"):
+        inserted.append("deleted")
 
 
 def test_a_write_that_fails_inside_a_group_is_undone_alone(engine):

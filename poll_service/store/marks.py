@@ -104,6 +104,11 @@ class MarkStore(ABC):
     def is_marked(self, digests: list[bytes], now: datetime) -> bool:
         """True when any of ``digests`` has a live mark."""
 
+    def marked_among(self, lookups: list[tuple[list[bytes], datetime]]) -> list[bool]:
+        """``is_marked(digests, now)`` for each of ``lookups``, in one read where
+        the store can: a group of votes is checked at once."""
+        return [self.is_marked(digests, now) for digests, now in lookups]
+
     @abstractmethod
     def spend(self, digest: bytes, expires_at: datetime, now: datetime) -> bool:
         """Note a proof-of-work challenge as used until ``spent_expiry(expires_at)``;
@@ -247,8 +252,18 @@ class SQLiteMarks(MarkStore):
             claim.done = True
 
     def is_marked(self, digests, now):
+        return self.marked_among([(digests, now)])[0]
+
+    def marked_among(self, lookups):
+        # One read transaction: one shared lock on the file, not one a lookup.
+        # Called from the writer thread, whose connection also makes the
+        # claims, so its page cache is still current (another connection's
+        # is thrown away after every commit it did not make).
         with self._connect() as conn:
-            return _any_live(conn, "marks", digests, now)
+            conn.execute("BEGIN")
+            found = [_any_live(conn, "marks", digests, now) for digests, now in lookups]
+            conn.execute("COMMIT")
+        return found
 
     def add_activity(self, counts):
         rows = [
@@ -423,6 +438,12 @@ class RedisMarks(MarkStore):
 
     def is_marked(self, digests, now):
         return self.redis.exists(*(f"{self.PREFIX}mark:{d.hex()}" for d in digests)) > 0
+
+    def marked_among(self, lookups):
+        with self.redis.pipeline(transaction=False) as pipe:  # one round trip
+            for digests, _now in lookups:
+                pipe.exists(*(f"{self.PREFIX}mark:{d.hex()}" for d in digests))
+            return [n > 0 for n in pipe.execute()]
 
     def spend(self, digest, expires_at, now):
         name = f"{self.PREFIX}spent:{digest.hex()}"
