@@ -3,7 +3,8 @@
 The checks run in a fixed order and raise PollError before anything is
 written: the poll exists and is open, the honeypot is empty, the option is one
 of the poll's, and this reader has not voted within the poll's window. Only
-then are the ballot and its duplicate mark stored, in one transaction.
+then is the ballot stored, and after it its duplicate mark, in a store of its
+own (store/ballots.py says how, and why never in one transaction).
 """
 
 from __future__ import annotations

@@ -146,8 +146,13 @@ def header_names() -> list[str]:
     return list(names)
 
 
+_SECURITY_ITEMS = [(name.lower(), name, value) for name, value in SECURITY_HEADERS.items()]
+
+
 def apply_security_headers(response):
     """The security headers on a Flask response that has not set its own."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    # One pass over the response's headers: setdefault scans them all again
+    # for each name, which cost four times as much on every answer (benchmarks.md).
+    present = {name.lower() for name, _ in response.headers}  # (name, value) pairs
+    response.headers.extend([(n, v) for low, n, v in _SECURITY_ITEMS if low not in present])
     return response
