@@ -18,7 +18,6 @@ gthread worker spent twice granian's CPU on each request
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
 from pathlib import Path
 from urllib.parse import quote
@@ -28,12 +27,12 @@ from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
 
-from . import create_app
+from . import close_app, create_app
 from .jobs import BackgroundJobs
 from .publish.publisher import publish
 from .serve import granian_server
 from .web.headers import NOT_FOUND_PAGE, header_names, headers_for
-from .web.workers import limit_malloc_arenas
+from .web.workers import at_worker_exit, limit_malloc_arenas
 
 
 def with_headers(wsgi_app):
@@ -124,7 +123,9 @@ def local_site():
     output_dir = Path(app.config["SITE_OUTPUT_DIR"])
     publish(app, force=True, wait=None)
     jobs = BackgroundJobs(app).start()  # publishes as votes arrive; destroys old keys
-    atexit.register(jobs.stop)
+    # On stopping (Ctrl-C), the jobs end first, then the app writes what it holds.
+    at_worker_exit(close_app, app)
+    at_worker_exit(jobs.stop)
     return site_app(output_dir, app)
 
 

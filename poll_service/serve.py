@@ -32,7 +32,7 @@ from granian.constants import Interfaces
 from granian.server import Server
 
 from .config import SERVER_ENVIRONMENT
-from .web.workers import UnsafeWorkerSetup, limit_malloc_arenas
+from .web.workers import UnsafeWorkerSetup, at_worker_exit, limit_malloc_arenas
 
 # A request log like nginx's: method, path and status, never the address, the
 # user agent, the referrer, the query string or the time.
@@ -91,9 +91,13 @@ def granian_server(
 def worker_app():
     """The app of one worker process (granian's factory)."""
     limit_malloc_arenas()  # before the app's threads start (see web/workers.py)
-    from . import create_app
+    from . import close_app, create_app
 
-    return create_app()
+    app = create_app()
+    # A stopped worker writes the vote counters it still holds, and the writes
+    # queued for its group writer, before it goes.
+    at_worker_exit(close_app, app)
+    return app
 
 
 def check_service(workers: int) -> None:

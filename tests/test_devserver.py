@@ -1,14 +1,18 @@
 """`make run`'s server (python -m poll_service.devserver): the README's first
-command takes votes, and its request log names no reader's address."""
+command takes votes, its request log names no reader's address, and Ctrl-C
+loses none of what it counted."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import re
+import signal
 import subprocess
 import sys
 
+from poll_service.store.engine import make_engine
+from poll_service.store.outcomes import total_outcomes
 from tests.support.paths import ROOT
 from tests.support.processes import (
     candidate_port,
@@ -71,6 +75,8 @@ def test_make_run_takes_votes_and_logs_no_address(tmp_path):
         "POLL_POLLS_DIR": str(polls),
         "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
         "POLL_CHALLENGE_REQUIRED": "false",  # a script cannot solve the browser's puzzle
+        # Counted in memory for an hour: only stopping can write the counts.
+        "POLL_OUTCOME_FLUSH_SECONDS": "3600",
         "PYTHONUNBUFFERED": "1",
         # No __pycache__ left in the source tree (the packaging test builds from it).
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -93,9 +99,14 @@ def test_make_run_takes_votes_and_logs_no_address(tmp_path):
         # granian writes a request's line once it has answered, not before.
         wait_until(lambda: len(posts_logged(tmp_path, path)) >= 2, 10, "both votes logged")
     finally:
-        stop_process(process)
+        stop_process(process, signal.SIGINT)  # Ctrl-C
     assert first[0] == 201 and json.loads(first[2])["status"] == "recorded"
     assert again[0] == 409  # the same reader again
+    # Stopping wrote the two outcomes counted in memory (one accepted, one refused).
+    assert process.returncode == 0
+    engine = make_engine(env["POLL_DATABASE_URL"])
+    assert total_outcomes(engine) == 2
+    engine.dispose()
     # Each request is logged as method, path, status and time taken: no address.
     logged = posts_logged(tmp_path, path)
     assert [re.fullmatch(rf'"POST {path} HTTP/1.1" (\d+) [\d.]+ms', x)[1] for x in logged] == [

@@ -1,12 +1,24 @@
 """Closing an app (poll_service.close_app), as a process that makes many apps
-must: what it counted in memory is written, and its threads end."""
+must, and as a served worker does when it is stopped: what it counted in
+memory is written, and its threads end."""
 
 from __future__ import annotations
 
 import threading
 
 from poll_service import close_app
+from poll_service.store.engine import make_engine
 from poll_service.store.outcomes import total_outcomes
+from tests.support.databases import database_url_for
+from tests.support.load import (
+    OPTIONS,
+    Client,
+    ServiceServer,
+    Voter,
+    flask_command,
+    service_env,
+    voter_address,
+)
 from tests.support.service import api_vote, client_from, make_app
 
 
@@ -26,3 +38,25 @@ def test_closing_an_app_writes_its_counts_and_ends_its_threads(tmp_path):
     assert total_outcomes(engine) == 1
     close_app(app)  # twice is harmless
     assert total_outcomes(engine) == 1
+
+
+def test_a_served_worker_that_is_stopped_writes_its_counts(tmp_path):
+    """A restart or a deploy stops the server gracefully (SIGTERM): its worker
+    closes its app on the way out, so the counts it held are not lost."""
+    env = service_env(tmp_path, database_url_for(tmp_path), POLL_OUTCOME_FLUSH_SECONDS="3600")
+    flask_command(env, "init-db")
+    engine = make_engine(env["POLL_DATABASE_URL"])
+    server = ServiceServer(env, tmp_path).start()
+    try:
+        client = Client(server.port)
+        for number in range(3):
+            voter = Voter(voter_address(number))
+            client.start_session(voter)
+            assert client.vote(voter, OPTIONS[0]).status == 201
+        client.close()
+        assert total_outcomes(engine) == 0  # held in the worker's memory for an hour
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
+    assert total_outcomes(engine) == 3
+    engine.dispose()

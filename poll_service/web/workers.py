@@ -8,13 +8,16 @@ that setting to its real worker count and loads the app once before any worker
 starts.
 
 ``limit_malloc_arenas`` keeps a worker's many threads from each growing a
-memory pool of their own.
+memory pool of their own, and ``at_worker_exit`` runs the app's own ending
+when a worker is stopped.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import multiprocessing.util
+from collections.abc import Callable
 
 # glibc's mallopt parameter for the most arenas (pools) malloc may create.
 M_ARENA_MAX = -8
@@ -55,3 +58,14 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
         return bool(libc.mallopt(M_ARENA_MAX, arenas))
     except (OSError, AttributeError, TypeError):  # no libc found, or no mallopt
         return False
+
+
+def at_worker_exit(callback: Callable, *args) -> None:
+    """Run ``callback(*args)`` when this process ends without being killed: a
+    served worker that is stopped (a restart, a deploy), or any process at exit.
+
+    granian's workers are ``multiprocessing`` children, and a child leaves
+    through multiprocessing's own ending, which skips ``atexit`` but runs the
+    finalizers registered this way (it runs them at a normal exit, too).
+    Callbacks registered later run first."""
+    multiprocessing.util.Finalize(None, callback, args=args, exitpriority=10)
