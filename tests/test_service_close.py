@@ -9,16 +9,8 @@ import threading
 from poll_service import close_app
 from poll_service.store.engine import make_engine
 from poll_service.store.outcomes import total_outcomes
+from tests.support import load
 from tests.support.databases import database_url_for
-from tests.support.load import (
-    OPTIONS,
-    Client,
-    ServiceServer,
-    Voter,
-    flask_command,
-    service_env,
-    voter_address,
-)
 from tests.support.service import api_vote, client_from, make_app
 
 
@@ -43,16 +35,16 @@ def test_closing_an_app_writes_its_counts_and_ends_its_threads(tmp_path):
 def test_a_served_worker_that_is_stopped_writes_its_counts(tmp_path):
     """A restart or a deploy stops the server gracefully (SIGTERM): its worker
     closes its app on the way out, so the counts it held are not lost."""
-    env = service_env(tmp_path, database_url_for(tmp_path), POLL_OUTCOME_FLUSH_SECONDS="3600")
-    flask_command(env, "init-db")
+    env = load.service_env(tmp_path, database_url_for(tmp_path), POLL_OUTCOME_FLUSH_SECONDS="3600")
+    load.flask_command(env, "init-db")
     engine = make_engine(env["POLL_DATABASE_URL"])
-    server = ServiceServer(env, tmp_path).start()
+    server = load.ServiceServer(env, tmp_path).start()
     try:
-        client = Client(server.port)
+        client = load.Client(server.port)
         for number in range(3):
-            voter = Voter(voter_address(number))
+            voter = load.Voter(load.voter_address(number))
             client.start_session(voter)
-            assert client.vote(voter, OPTIONS[0]).status == 201
+            assert client.vote(voter, load.OPTIONS[0]).status == 201
         client.close()
         assert total_outcomes(engine) == 0  # held in the worker's memory for an hour
     finally:
