@@ -260,7 +260,9 @@ SETTINGS = (
         "OUTCOME_FLUSH_SECONDS",
         5.0,
         "Seconds between writes of the accepted/refused counters (refusals.json and "
-        "`flask poll report`); counted in memory meanwhile, so a vote costs no extra write.",
+        "`flask poll report`); counted in memory meanwhile, so a vote costs no extra write. "
+        "A worker that is stopped (a restart, a deploy) writes its counts first; one that "
+        "is killed loses at most this many seconds of counts, never a vote.",
         "publishing",
     ),
     Setting(
