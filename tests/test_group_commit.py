@@ -173,22 +173,26 @@ def test_a_groups_marks_are_read_at_once_and_a_network_that_voted_stores_nothing
     for network in voted:
         record_vote(engine, poll, poll.options[0].id, keyring=keyring, network=network)
     marks.reads.clear()
-    inserted = []
-    event.listen(engine, "before_cursor_execute", partial(note_insert, inserted))
+    ballot_writes = []
+    event.listen(engine, "before_cursor_execute", partial(note_ballot_write, ballot_writes))
     networks = [f"198.51.100.{n}" for n in range(17)] + voted
     outcomes = votes_behind_a_held_writer(engine, poll, keyring, networks)
     assert outcomes == ["stored"] * 17 + ["already"] * 3
     assert marks.reads == [20]  # one read for the group's twenty votes
     assert stored(engine) == 3 + 17
     assert marks.count_marks() == 3 + 17
-    assert inserted == [17]  # the refused ballots were never written, nor withdrawn
+    # One insert of 17 rows: the refused ballots were never written, nor withdrawn.
+    assert ballot_writes == [("insert", 17)]
 
 
-def note_insert(inserted, conn, cursor, statement, parameters, context, executemany):
-    if statement.startswith("INSERT INTO pending_ballots"):
-        inserted.append(len(parameters) if executemany else 1)
-    if statement.startswith("DELETE FROM pending_ballots"):
-        inserted.append("deleted")
+BALLOT_WRITES = {"INSERT INTO pending_ballots": "insert", "DELETE FROM pending_ballots": "delete"}
+
+
+def note_ballot_write(writes, conn, cursor, statement, parameters, context, executemany):
+    """An engine event listener: each insert into, or delete from, pending_ballots."""
+    for start, verb in BALLOT_WRITES.items():
+        if statement.startswith(start):
+            writes.append((verb, len(parameters) if executemany else 1))
 
 
 def test_a_write_that_fails_inside_a_group_is_undone_alone(engine):
