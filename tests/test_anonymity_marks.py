@@ -71,6 +71,13 @@ def test_a_mark_in_redis_is_claimed_once_and_found_under_either_live_key():
         lookups = [([other, today], DAY), ([other], DAY), ([yesterday], DAY)]
         assert marks.marked_among(lookups) == [True, False, True]
         assert marks.count_marks() == 2
+        # A group's claims in one round trip, in order: the same network twice
+        # in one group, one already marked under an older key, a new one.
+        first, second = b"1" * 32, b"2" * 32
+        group = [([first], expires, DAY), ([first], expires, DAY)]
+        group += [([second, yesterday], expires, DAY), ([second], expires, DAY)]
+        assert marks.claim_group(group) == [True, False, False, True]
+        assert marks.count_marks() == 4
         marks.close()
     finally:
         server.stop()

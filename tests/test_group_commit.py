@@ -24,7 +24,7 @@ from campaign_model.polls import load_poll
 from poll_service.store.ballots import AlreadyVoted, ReceiptInUse, record_vote
 from poll_service.store.engine import make_engine, write_transaction
 from poll_service.store.keys import KeyRing
-from poll_service.store.marks import SQLiteMarks
+from poll_service.store.marks import RedisMarks, SQLiteMarks
 from poll_service.store.tables import metadata, pending_ballots
 from poll_service.store.writer import GroupWriter, close_writer, writer_for
 from tests.support.service import write_poll
@@ -183,6 +183,38 @@ def test_a_groups_marks_are_read_at_once_and_a_network_that_voted_stores_nothing
     assert marks.count_marks() == 3 + 17
     # One insert of 17 rows: the refused ballots were never written, nor withdrawn.
     assert ballot_writes == [("insert", 17)]
+
+
+class CountingRedisMarks(RedisMarks):
+    """The Redis marks store, counting the claims made one vote at a time."""
+
+    single_claims = 0
+
+    def claim(self, digests, expires_at, now):
+        self.single_claims += 1
+        return super().claim(digests, expires_at, now)
+
+
+def test_a_groups_marks_in_redis_are_claimed_together_in_order(tmp_path, engine):
+    """Scaled out, the marks live in Redis: the writer claims a group's in one
+    round trip, so no vote claims its own, and of two votes from one network
+    in the group the later is refused."""
+    from tests.support.services import RedisServer
+
+    poll = load_poll(write_poll(tmp_path / "polls", "p", policy="cookie+network"))
+    server = RedisServer().start()
+    try:
+        marks = CountingRedisMarks(server.url)
+        networks = [f"198.51.100.{n}" for n in range(10)] + ["203.0.113.1"] * 2
+        outcomes = votes_behind_a_held_writer(engine, poll, KeyRing(marks), networks)
+        assert outcomes[:10] == ["stored"] * 10
+        assert sorted(outcomes[10:]) == ["already", "stored"]  # whichever queued first
+        assert stored(engine) == 11  # the refused vote's ballot withdrawn
+        assert marks.count_marks() == 11
+        assert marks.single_claims == 0  # all twelve claimed by the writer, together
+        marks.close()
+    finally:
+        server.stop()
 
 
 BALLOT_WRITES = {"INSERT INTO pending_ballots": "insert", "DELETE FROM pending_ballots": "delete"}

@@ -431,18 +431,29 @@ class RedisMarks(MarkStore):
                 found.append((value[8:], made_at))
         return sorted(found, key=lambda pair: pair[1], reverse=True)
 
+    def _mark_names(self, digests: list[bytes]) -> list[str]:
+        return [f"{self.PREFIX}mark:{digest.hex()}" for digest in digests]
+
     def claim(self, digests, expires_at, now):
         # One round trip, and atomic: no mark under an older key, then SET NX.
-        names = [f"{self.PREFIX}mark:{digest.hex()}" for digest in digests]
-        return bool(self._claim(keys=names, args=[_epoch(expires_at)]))
+        return bool(self._claim(keys=self._mark_names(digests), args=[_epoch(expires_at)]))
+
+    def claim_group(self, claims):
+        # One round trip for the group: each claim is the same atomic script,
+        # run in order, so a later claim sees an earlier one's mark.
+        with self.redis.pipeline(transaction=False) as pipe:
+            for digests, expires_at, _now in claims:
+                names = self._mark_names(digests)
+                self._claim(keys=names, args=[_epoch(expires_at)], client=pipe)
+            return [bool(made) for made in pipe.execute()]
 
     def is_marked(self, digests, now):
-        return self.redis.exists(*(f"{self.PREFIX}mark:{d.hex()}" for d in digests)) > 0
+        return self.redis.exists(*self._mark_names(digests)) > 0
 
     def marked_among(self, lookups):
         with self.redis.pipeline(transaction=False) as pipe:  # one round trip
             for digests, _now in lookups:
-                pipe.exists(*(f"{self.PREFIX}mark:{d.hex()}" for d in digests))
+                pipe.exists(*self._mark_names(digests))
             return [n > 0 for n in pipe.execute()]
 
     def spend(self, digest, expires_at, now):
