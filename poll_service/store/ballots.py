@@ -18,7 +18,7 @@ from .engine import read_connection, write_transaction
 from .hours import hour_of
 from .keys import KeyRing, digest
 from .ledger import Correction, corrections
-from .marks import mark_expiry
+from .marks import MarkStore, mark_expiry
 from .tables import ledger_entries, pending_ballots
 from .writer import run_write
 
@@ -165,19 +165,22 @@ def _ballot_with_receipt(conn, receipt: bytes) -> tuple[str, str] | None:
 ALREADY_MARKED = object()
 
 
+def _by_mark_store(works: list[_StoreBallot]) -> list[tuple[MarkStore, list[_StoreBallot]]]:
+    """The works that have a mark, in order, grouped by the store it goes in."""
+    groups: dict[int, list[_StoreBallot]] = {}
+    for work in works:
+        if work.mark is not None:
+            groups.setdefault(id(work.mark.store), []).append(work)
+    return [(group[0].mark.store, group) for group in groups.values()]
+
+
 def _already_marked(works: list[_StoreBallot]) -> list[bool]:
     """For each ballot, whether its network has a live mark: one read per store."""
-    marked = [False] * len(works)
-    by_store: dict[int, list[int]] = {}
-    for index, work in enumerate(works):
-        if work.mark is not None:
-            by_store.setdefault(id(work.mark.store), []).append(index)
-    for indexes in by_store.values():
-        store = works[indexes[0]].mark.store
-        found = store.marked_among([works[i].mark.lookup() for i in indexes])
-        for index, refused in zip(indexes, found, strict=True):
-            marked[index] = refused
-    return marked
+    marked: dict[int, bool] = {}
+    for store, group in _by_mark_store(works):
+        found = store.marked_among([work.mark.lookup() for work in group])
+        marked.update(zip(map(id, group), found, strict=True))
+    return [marked.get(id(work), False) for work in works]
 
 
 class _RepeatedReceipt(Exception):
@@ -189,9 +192,11 @@ class _StoreBallot:
     """One ballot for the group writer (writer.py): stored alone, or with its group.
 
     Each ballot is inserted unless its receipt is already a ballot's; the result
-    is that ballot's (poll, option), or None when this one was stored. Then
-    the writer claims the new ballots' duplicate marks together (after_commit):
-    one wait for a vote, not two, and one commit of the marks store a group."""
+    is that ballot's (poll, option), ALREADY_MARKED when its network has voted
+    (checked for the whole group in one read), or None when this one was
+    stored. Then the writer claims the new ballots' duplicate marks together
+    (after_commit): one wait for a vote, not two, and one commit of the marks
+    store a group."""
 
     row: dict
     mark: _MarkClaim | None = field(default=None, compare=False)
@@ -222,12 +227,8 @@ class _StoreBallot:
     def after_commit(works: list[_StoreBallot], results: list) -> None:
         """Claim the marks of the ballots just stored (a resent one claims its
         own), in order, in one transaction of each marks store."""
-        by_store: dict[int, list[_StoreBallot]] = {}
-        for work, result in zip(works, results, strict=True):
-            if work.mark is not None and result is None:
-                by_store.setdefault(id(work.mark.store), []).append(work)
-        for group in by_store.values():
-            store = group[0].mark.store
+        stored = [work for work, result in zip(works, results, strict=True) if result is None]
+        for store, group in _by_mark_store(stored):
             frees = store.claim_group([work.mark.request() for work in group])
             if frees is None:
                 continue  # a store that claims one at a time: each vote claims its own
