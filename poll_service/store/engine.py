@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import weakref
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -57,8 +58,8 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
         dbapi_connection.isolation_level = None
+        _use_write_ahead_log(dbapi_connection, busy_timeout)
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         # Deleted keys and marks are overwritten, not left in free pages.
@@ -70,6 +71,27 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         # Readers ask for a deferred transaction so they never queue for the lock.
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _use_write_ahead_log(dbapi_connection: sqlite3.Connection, busy_timeout: float) -> None:
+    """Switch a new database to WAL, waiting for other workers that switch it too.
+
+    The switch reads the file's header and then writes it. Two connections that
+    read it at once deadlock, and SQLite answers one of them "database is locked"
+    at once, without its busy handler (waiting could never end a deadlock). The
+    other's switch soon commits, so the one refused tries again until the busy
+    timeout: workers that start together on a new database then all start
+    (CI's run of 2026-12-01 had one of four fail in its migration).
+    """
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
 
 
 def make_engine(url: str, busy_timeout: float = 5.0) -> Engine:
