@@ -7,7 +7,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from tests.support.service import api_vote, client_from, count, form_vote, make_app
+from tests.support.service import api_token, api_vote, client_from, count, form_vote, make_app
 
 POLLS = {
     "open-to-all": {"policy": "none"},
@@ -71,7 +71,10 @@ def test_the_session_remembers_only_that_a_poll_was_voted_in(app):
 
 def test_a_compressed_cookie_from_before_still_says_this_browser_voted(app):
     """Cookies are no longer zlib-compressed; the compressed ones browsers hold are still read."""
+    from flask.json.tag import TaggedJSONSerializer
     from itsdangerous import URLSafeSerializer
+
+    session_json_serializer = TaggedJSONSerializer()
 
     reader = client_from(app, "198.51.100.1")
     assert api_vote(reader, "by-cookie", {"option": "no"}).status_code == 201
@@ -81,7 +84,7 @@ def test_a_compressed_cookie_from_before_still_says_this_browser_voted(app):
     compressing = URLSafeSerializer(
         app.secret_key,
         salt=interface.salt,
-        serializer=interface.serializer,
+        serializer=session_json_serializer,  # Flask's tagged JSON, as cookies were then
         signer_kwargs={"key_derivation": "hmac", "digest_method": interface.digest_method},
     )
     remembered["voted"] = remembered["voted"] * 8  # long enough that zlib shrinks it
@@ -92,6 +95,35 @@ def test_a_compressed_cookie_from_before_still_says_this_browser_voted(app):
     response = api_vote(again, "by-cookie", {"option": "no"})
     assert response.status_code == 409 and response.json["title"] == "You have already voted"
     assert not interface.get_signing_serializer(app).dumps(remembered).startswith(".")
+
+
+def test_a_cookie_written_as_flasks_tagged_json_still_works_and_reads_the_same(app):
+    """The session is now plain JSON; a browser's cookie from before (Flask's
+    tagged JSON) still carries its CSRF token and its vote, and the JSON a vote
+    signs now is the JSON Flask would have signed."""
+    from flask.json.tag import TaggedJSONSerializer
+    from itsdangerous import URLSafeSerializer
+
+    interface = app.session_interface
+    tagged = URLSafeSerializer(
+        app.secret_key,
+        salt=interface.salt,
+        serializer=TaggedJSONSerializer(),
+        signer_kwargs={"key_derivation": "hmac", "digest_method": interface.digest_method},
+    )
+    reader = client_from(app, "198.51.100.1")
+    token = api_token(reader)
+    with reader.session_transaction("/poll/") as session:
+        before = dict(session)
+    reader.set_cookie("poll_session", tagged.dumps(before), path="/poll/")
+    response = api_vote(reader, "by-cookie", {"option": "no"}, token=token)
+    assert response.status_code == 201  # the old cookie's CSRF token was read
+    with reader.session_transaction("/poll/") as session:
+        after = dict(session)
+    assert after["csrf_token"] == before["csrf_token"] and len(after["voted"]) == 1
+    assert interface.serializer.dumps(after) == TaggedJSONSerializer().dumps(after)
+    again = api_vote(reader, "by-cookie", {"option": "no"}, token=token)
+    assert again.status_code == 409 and again.json["title"] == "You have already voted"
 
 
 # Midmorning UTC, so that the hours below stay within one day (one hashing key).
