@@ -28,7 +28,10 @@ PARTS = [
     ("rate limits", ["VoteLimits.spend_one", "network_keys", "site_keys"]),
     ("outcome counting", ["count_vote_outcome"]),
     ("headers and the same-origin guard", ["add_headers", "guard_unsafe_methods"]),
-    ("JSON body, answer and live results", ["_json_body", "jsonify", "_current_results"]),
+    (
+        "JSON body, answer and live results",
+        ["_json_body", "jsonify", "_with_results", "current_results"],
+    ),
     ("the view, other", ["vote (poll_service/web/api.py"]),
     ("Flask and Werkzeug, other", ["Flask.__call__"]),
     # granian calls the app from Rust: its Python frames build the environ and

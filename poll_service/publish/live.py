@@ -68,6 +68,16 @@ def current_results(poll: Poll) -> dict:
     hour changes: building it, and reading the published milestones it names
     from disk, for every vote cost more than the vote's own insert. Callers
     must not change it."""
+    return _current_document(poll)[0]
+
+
+def current_results_json(poll: Poll) -> str:
+    """``current_results`` as compact JSON, encoded once per document: every vote
+    answers with it, and encoding it anew for each cost 5 % of a vote (benchmarks.md)."""
+    return _current_document(poll)[1]
+
+
+def _current_document(poll: Poll) -> tuple[dict, str]:
     extensions = current_app.extensions
     cache = extensions.get("tally_cache")
     if cache is None:
@@ -84,8 +94,9 @@ def current_results(poll: Poll) -> dict:
     document = results_document(
         count, rate_limits_in_force(), now=now, reached=published_reached(poll)
     )
-    documents[poll.id] = (count, state, document)
-    return document
+    encoded = current_app.json.dumps(document, separators=(",", ":"))
+    documents[poll.id] = (count, state, (document, encoded))
+    return document, encoded
 
 
 def published_reached(poll: Poll) -> dict[int, str]:

@@ -14,7 +14,7 @@ from flask_wtf.csrf import generate_csrf
 
 from campaign_model.ledger.entries import receipt_code
 
-from ..publish.live import current_results
+from ..publish.live import current_results, current_results_json
 from .accept import HONEYPOT_FIELD, accept_vote, check_poll_is_open
 from .challenge import check_proof, new_challenge
 from .errors import PollError
@@ -46,13 +46,20 @@ def list_polls():
     )
 
 
-def _current_results(poll) -> dict:
-    return current_results(poll)
+def _with_results(fields: dict, poll, status: int = 200) -> Response:
+    """``fields`` and, under "results", the poll's live results, as one JSON object.
+
+    The results go in as live.py encoded them once for every answer, not
+    encoded again."""
+    head = current_app.json.dumps(fields, separators=(",", ":"))
+    body = f'{head[:-1]},"results":{current_results_json(poll)}}}\n'
+    return current_app.response_class(body, status=status, mimetype="application/json")
 
 
 @bp.get("/polls/<poll_id>/results")
 def results(poll_id: str):
-    response = jsonify(_current_results(get_poll(poll_id)))
+    body = current_results_json(get_poll(poll_id)) + "\n"
+    response = current_app.response_class(body, mimetype="application/json")
     response.headers["Cache-Control"] = "no-cache"
     return response
 
@@ -119,15 +126,14 @@ def vote(poll_id: str):
     except PollError as error:
         if error.slug == "already-voted":
             # A friendly refusal that still shows the reader where the poll stands.
-            error.extra["results"] = _current_results(get_poll(poll_id))
+            error.extra["results"] = current_results(get_poll(poll_id))
         raise
-    document = {
+    fields = {
         "status": "recorded",
         "poll": poll.id,
         "receipt": receipt.hex(),
         "receipt_code": receipt_code(receipt),
-        "results": _current_results(poll),
     }
-    response = jsonify(document)
+    response = _with_results(fields, poll, status=201)
     response.headers["Cache-Control"] = "no-store"  # the receipt is for this reader only
-    return response, 201
+    return response
