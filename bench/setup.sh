@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the benchmarks drive: wrk (load generator) from Debian, py-spy
-# (profiler) from PyPI, Lighthouse from npm (pinned in bench/package.json). As
-# root it uses apt-get; otherwise it says what is missing and carries on (the
-# benchmark that needs it will then say so).
+# Installs what the benchmarks drive: wrk (load generator) and valgrind
+# (instruction counts) from Debian, py-spy (profiler) from PyPI, Lighthouse
+# from npm (pinned in bench/package.json). As root it uses apt-get; otherwise
+# it says what is missing and carries on (the benchmark that needs it will
+# then say so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A PACKAGES=([wrk]=wrk [chromium]=chromium [node]=nodejs [npm]=npm)
+declare -A PACKAGES=([wrk]=wrk [valgrind]=valgrind [chromium]=chromium [node]=nodejs [npm]=npm)
 missing=()
 for program in "${!PACKAGES[@]}"; do
   command -v "$program" >/dev/null 2>&1 || missing+=("${PACKAGES[$program]}")

@@ -18,8 +18,10 @@ declare -A PACKAGES=(
   [systemd-analyze]=systemd
   [openssl]=openssl
   [sqlite3]=sqlite3
-  # The benchmarks' load generator (tests/test_bench_smoke.py runs it).
+  # The benchmarks' load generator, and the instruction counter of
+  # bench.vote_instructions (tests/test_bench_smoke.py runs both).
   [wrk]=wrk
+  [valgrind]=valgrind
 )
 
 missing=()

@@ -129,3 +129,20 @@ def test_each_part_of_the_vote_breakdown_answers_every_vote(tmp_path):
         # longer than 60 votes of the lighter parts take.
         assert figures["request_threads_ms"] > 0
     assert "the vote's own work" in done.stdout
+
+
+def test_the_instruction_count_of_a_vote_counts_votes_not_start_up(tmp_path):
+    """bench.vote_instructions: each counted vote is answered, and a whole vote
+    counts more instructions than Flask's bare request cycle (a difference that
+    start-up, counted in both runs of a part, would swamp if it did not cancel)."""
+    require("valgrind")
+    env = {**os.environ, "BENCH_QUICK": "1", "BENCH_RESULTS_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "bench.vote_instructions", "--votes", "5"]
+    command += ["--parts", "flask,vote"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    parts = json.loads((tmp_path / "vote_instructions.json").read_text())["parts"]
+    assert parts["flask"]["statuses"] == parts["vote"]["statuses"] == {"201 CREATED": 5}
+    # Both well under start-up's billions; a vote costs several times Flask's cycle.
+    assert 100_000 < parts["flask"]["instructions_per_vote"] < 20_000_000
+    assert parts["vote"]["instructions_per_vote"] > 2 * parts["flask"]["instructions_per_vote"]
