@@ -38,13 +38,13 @@ from .web.workers import at_worker_exit, limit_malloc_arenas
 def with_headers(wsgi_app):
     """Set the table's headers (web/headers.py) on every response, replacing the
     app's own copies, as nginx does in production."""
+    replaced = {name.lower() for name in header_names()} | {"expires"}
 
     def wrapped(environ, start_response):
         path = environ.get("PATH_INFO", "/")
 
         def start(status, headers, exc_info=None):
             extra = headers_for(path, int(status.split(" ", 1)[0]))
-            replaced = {name.lower() for name in header_names()} | {"expires"}
             headers = [(n, v) for n, v in headers if n.lower() not in replaced]
             return start_response(status, headers + list(extra.items()), exc_info)
 
