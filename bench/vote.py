@@ -578,7 +578,7 @@ def measure_devserver(workdir: Path, duration: int, connections: int) -> dict:
         wait_for_port(port, server, timeout=60)
         tokens = write_tokens("127.0.0.1", port, quick_or(4, 64), folder / "tokens.tsv")
         load: dict = {}
-        # granian's main process and its one worker (which also runs the publisher).
+        # granian's main process and its children: the one worker and the jobs process.
         with cpu_per_request(server_processes(server.pid), load):
             load.update(run_wrk(origin, tokens, origin, duration, connections))
     integrity = check_no_vote_lost(

@@ -12,13 +12,19 @@ It is served by granian (a server written in Rust) with one worker process, so
 the in-process rate limits hold, and the app on 32 threads. Werkzeug's
 development server served about a tenth of the votes a second, and gunicorn's
 gthread worker spent twice granian's CPU on each request
-(docs/reports/benchmarks.md). The one worker loads the app and runs the jobs.
+(docs/reports/benchmarks.md). The one worker loads the app; the jobs run in a
+process of their own, started and stopped with the server, as in production:
+in the worker, each publishing pass held its interpreter lock while votes
+waited.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import signal
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -113,20 +119,20 @@ THREADS = 32
 
 
 def local_site():
-    """The worker's app (granian's factory): the service loaded in the worker,
-    which then owns the database connections and runs the background jobs."""
+    """The worker's app (granian's factory): the service, loaded in the worker,
+    which then owns its database connections."""
     limit_malloc_arenas()  # before the app's threads start (see web/workers.py)
+    app = _app_at(os.environ[ADDRESS_VARIABLE])
+    at_worker_exit(close_app, app)  # on stopping (Ctrl-C), it writes what it holds
+    return site_app(Path(app.config["SITE_OUTPUT_DIR"]), app)
+
+
+def _app_at(address: str):
     app = create_app()
     if not app.config["SITE_URL"]:
         # The share card and the results sheet name where they came from: here.
-        app.config["SITE_URL"] = os.environ[ADDRESS_VARIABLE]
-    output_dir = Path(app.config["SITE_OUTPUT_DIR"])
-    publish(app, force=True, wait=None)
-    jobs = BackgroundJobs(app).start()  # publishes as votes arrive; destroys old keys
-    # On stopping (Ctrl-C), the jobs end first, then the app writes what it holds.
-    at_worker_exit(close_app, app)
-    at_worker_exit(jobs.stop)
-    return site_app(output_dir, app)
+        app.config["SITE_URL"] = address
+    return app
 
 
 def local_server(host: str, port: int) -> Server:
@@ -138,13 +144,43 @@ def local_server(host: str, port: int) -> Server:
     )
 
 
+def run_jobs(address: str) -> None:
+    """The jobs process: publish everything once, then publish as votes arrive and
+    rotate keys, until the server stops it (SIGTERM), Ctrl-C, or the server is gone."""
+    app = _app_at(address)
+    publish(app, force=True, wait=None)
+    stopping = threading.Event()
+    for each in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(each, lambda *_: stopping.set())
+    server = os.getppid()
+    with BackgroundJobs(app) as jobs:
+        # A server killed outright cannot stop us: we notice we were orphaned.
+        while jobs.running() and os.getppid() == server and not stopping.wait(1):
+            pass
+    close_app(app)
+
+
+def start_jobs(address: str) -> multiprocessing.Process:
+    # A fresh interpreter (spawn): forking would copy this process's threads' locks.
+    jobs = multiprocessing.get_context("spawn").Process(
+        target=run_jobs, args=(address,), name="background-jobs"
+    )
+    jobs.start()
+    return jobs
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve the site and the poll service.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     print(f"\n  Open http://{args.host}:{args.port}/ for the site and its poll. Ctrl-C stops.\n")
-    local_server(args.host, args.port).serve()
+    jobs = start_jobs(f"http://{args.host}:{args.port}")
+    try:
+        local_server(args.host, args.port).serve()
+    finally:
+        jobs.terminate()  # SIGTERM: it finishes the pass it is in
+        jobs.join()
 
 
 if __name__ == "__main__":

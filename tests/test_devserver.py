@@ -4,12 +4,16 @@ loses none of what it counted."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from poll_service.store.engine import make_engine
 from poll_service.store.outcomes import total_outcomes
@@ -113,3 +117,67 @@ def test_make_run_takes_votes_and_logs_no_address(tmp_path):
         "201",
         "409",
     ]
+
+
+def children(pid: int) -> dict[int, bytes]:
+    """The process's children, with their command lines."""
+    found = {}
+    for child in (Path(f"/proc/{pid}/task/{pid}/children")).read_text().split():
+        with contextlib.suppress(FileNotFoundError):  # gone since
+            found[int(child)] = Path(f"/proc/{child}/cmdline").read_bytes()
+    return found
+
+
+def is_running(pid: int) -> bool:
+    try:
+        return b"State:\tZ" not in Path(f"/proc/{pid}/status").read_bytes()
+    except FileNotFoundError:
+        return False
+
+
+def devserver_env(tmp_path) -> dict:
+    polls = tmp_path / "polls"
+    polls.mkdir()
+    (polls / "inquiry.toml").write_bytes((ROOT / "content/polls/inquiry.toml").read_bytes())
+    return {
+        "PATH": "/usr/bin:/bin",
+        "POLL_SECRET_KEY": "devserver-test",
+        "POLL_DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
+        "POLL_POLLS_DIR": str(polls),
+        "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def jobs_process(server: subprocess.Popen) -> int:
+    """The background jobs' process: the server's child started with spawn (the
+    worker is forked from the server, so its command line is the server's)."""
+    wait_until(
+        lambda: any(b"spawn_main" in line for line in children(server.pid).values()),
+        30,
+        "the jobs process",
+    )
+    return next(pid for pid, line in children(server.pid).items() if b"spawn_main" in line)
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "killed"])
+def test_make_run_publishes_from_its_own_process_which_ends_with_the_server(tmp_path, stop):
+    """Publishing runs beside the worker, not in it (it held the worker's lock
+    while votes waited), and never outlives the server, however it ends."""
+    server, _ = start_devserver(tmp_path, devserver_env(tmp_path))
+    try:
+        jobs = jobs_process(server)
+        published = tmp_path / "output/polls/inquiry/results.json"
+        wait_until(published.exists, 30, "results published by the jobs process")
+        assert json.loads(published.read_text())["poll"] == "inquiry"
+        assert is_running(jobs)
+        if stop == "killed":  # no chance to stop its jobs: they notice
+            server.kill()
+            server.wait()
+        else:
+            stop_process(server, signal.SIGINT)
+            assert server.returncode == 0
+        wait_until(lambda: not is_running(jobs), 10, "the jobs process to end")
+    finally:
+        stop_process(server)
