@@ -73,7 +73,7 @@ def current_results(poll: Poll) -> dict:
 
 def current_results_json(poll: Poll) -> str:
     """``current_results`` as compact JSON, encoded once per document: every vote
-    answers with it, and encoding it anew for each cost 5 % of a vote (benchmarks.md)."""
+    answers with it, and encoding it anew for each cost 3.5 % of a vote (benchmarks.md)."""
     return _current_document(poll)[1]
 
 
