@@ -10,6 +10,10 @@ the writer thread before the view that waits for it), and prints
 each part's share; with ``--cpu-ms`` (the workers' CPU per vote the benchmark
 printed) also its share of that, in ms. C code that releases the GIL (SQLite's own
 work, system calls) is not sampled, so the shares are of the Python part.
+
+Read the writer thread's share with care: in an in-process run (2026-12-01,
+benchmarks.md) py-spy gave it 36 % of the GIL samples where its own CPU clock
+said 13 % of the process's CPU.
 """
 
 from __future__ import annotations
