@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -124,7 +125,21 @@ def local_site():
     limit_malloc_arenas()  # before the app's threads start (see web/workers.py)
     app = _app_at(os.environ[ADDRESS_VARIABLE])
     at_worker_exit(close_app, app)  # on stopping (Ctrl-C), it writes what it holds
+    _stop_when_orphaned()
     return site_app(Path(app.config["SITE_OUTPUT_DIR"]), app)
+
+
+def _stop_when_orphaned() -> None:
+    """granian's worker outlives a server killed outright, and keeps its port:
+    so once its server is gone it stops itself, as Ctrl-C would stop it."""
+    server = os.getppid()
+
+    def watch():
+        while os.getppid() == server:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
 def _app_at(address: str):

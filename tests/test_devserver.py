@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import os
 import re
 import signal
 import subprocess
@@ -150,24 +151,29 @@ def devserver_env(tmp_path) -> dict:
     }
 
 
-def jobs_process(server: subprocess.Popen) -> int:
-    """The background jobs' process: the server's child started with spawn (the
-    worker is forked from the server, so its command line is the server's)."""
-    wait_until(
-        lambda: any(b"spawn_main" in line for line in children(server.pid).values()),
-        30,
-        "the jobs process",
-    )
-    return next(pid for pid, line in children(server.pid).items() if b"spawn_main" in line)
+def jobs_and_worker(server: subprocess.Popen) -> tuple[int, int]:
+    """The background jobs' process (the server's child started with spawn) and
+    the worker (forked from the server, so its command line is the server's)."""
+
+    def found():
+        lines = children(server.pid)
+        jobs = [pid for pid, line in lines.items() if b"spawn_main" in line]
+        workers = [pid for pid, line in lines.items() if b"poll_service.devserver" in line]
+        return (jobs[0], workers[0]) if jobs and workers else None
+
+    wait_until(found, 30, "the jobs process and the worker")
+    return found()
 
 
 @pytest.mark.parametrize("stop", ["ctrl-c", "killed"])
 def test_make_run_publishes_from_its_own_process_which_ends_with_the_server(tmp_path, stop):
     """Publishing runs beside the worker, not in it (it held the worker's lock
-    while votes waited), and never outlives the server, however it ends."""
+    while votes waited), and neither outlives the server, however it ends (a
+    worker left behind would keep the port)."""
     server, _ = start_devserver(tmp_path, devserver_env(tmp_path))
+    jobs = worker = None
     try:
-        jobs = jobs_process(server)
+        jobs, worker = jobs_and_worker(server)
         published = tmp_path / "output/polls/inquiry/results.json"
         wait_until(published.exists, 30, "results published by the jobs process")
         assert json.loads(published.read_text())["poll"] == "inquiry"
@@ -179,5 +185,9 @@ def test_make_run_publishes_from_its_own_process_which_ends_with_the_server(tmp_
             stop_process(server, signal.SIGINT)
             assert server.returncode == 0
         wait_until(lambda: not is_running(jobs), 10, "the jobs process to end")
+        wait_until(lambda: not is_running(worker), 10, "the worker to end")
     finally:
         stop_process(server)
+        for pid in (jobs, worker):  # never leave one behind, even when the test fails
+            if pid and is_running(pid):
+                os.kill(pid, signal.SIGKILL)
