@@ -48,13 +48,9 @@ COUNT_SETTINGS = {"POLL_RESULTS_MAX_AGE": "3600", "PYTHONHASHSEED": "0"}
 def run_votes(part: str, votes: int, built: int) -> None:
     """Make ``built`` votes' calls, warm up, then make ``votes`` of them, one at a time."""
     from . import vote_parts
-    from .vote import POLL
 
     app = vote_parts._make_app(Path(tempfile.mkdtemp(prefix="bench-vote-instructions-")))
-    if part == "work":
-        calls, statuses = vote_parts._work_calls(app, WARM_UP + built, POLL)
-    else:
-        calls, statuses = vote_parts._request_calls(app, part, WARM_UP + built, POLL)
+    calls, statuses = vote_parts.part_calls(app, part, WARM_UP + built)
     for call in calls[: WARM_UP + votes]:
         call()
     print(json.dumps(dict(statuses)))

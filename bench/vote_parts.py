@@ -149,19 +149,23 @@ def _work_calls(app, votes: int, poll_id: str):
     return [lambda n=n: vote(n) for n in range(votes)], statuses
 
 
+def part_calls(app, part: str, count: int):
+    """``count`` callables, one vote of ``part`` each, and the statuses they count."""
+    from .vote import POLL
+
+    if part == "work":
+        return _work_calls(app, count, POLL)
+    return _request_calls(app, part, count, POLL)
+
+
 def measure_part(part: str, votes: int, threads: int) -> tuple[dict, Path]:
     """Run one part in this process: its figures, and the folder it stored in."""
     from poll_service.store.writer import _writers
 
-    from .vote import POLL
-
     folder = Path(tempfile.mkdtemp(prefix="bench-vote-parts-"))
     app = _make_app(folder)
     warm_up = quick_or(20, 200)
-    if part == "work":
-        calls, statuses = _work_calls(app, votes + warm_up, POLL)
-    else:
-        calls, statuses = _request_calls(app, part, votes + warm_up, POLL)
+    calls, statuses = part_calls(app, part, votes + warm_up)
     for call in calls[:warm_up]:
         call()
     statuses.clear()

@@ -130,8 +130,9 @@ def local_site():
 
 
 def _stop_when_orphaned() -> None:
-    """granian's worker outlives a server killed outright, and keeps its port:
-    so once its server is gone it stops itself, as Ctrl-C would stop it."""
+    """Once this process's server is gone, stop as SIGTERM stops it. granian's
+    worker outlives a server killed outright (and keeps its port); so would the
+    jobs process."""
     server = os.getppid()
 
     def watch():
@@ -167,10 +168,9 @@ def run_jobs(address: str) -> None:
     stopping = threading.Event()
     for each in (signal.SIGTERM, signal.SIGINT):
         signal.signal(each, lambda *_: stopping.set())
-    server = os.getppid()
+    _stop_when_orphaned()
     with BackgroundJobs(app) as jobs:
-        # A server killed outright cannot stop us: we notice we were orphaned.
-        while jobs.running() and os.getppid() == server and not stopping.wait(1):
+        while jobs.running() and not stopping.wait(1):
             pass
     close_app(app)
 

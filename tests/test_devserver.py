@@ -69,22 +69,28 @@ def posts_logged(tmp_path, path: str) -> list[str]:
     return [line for line in read_from(tmp_path / "devserver.log").splitlines() if path in line]
 
 
-def test_make_run_takes_votes_and_logs_no_address(tmp_path):
+def devserver_env(tmp_path) -> dict:
     polls = tmp_path / "polls"
     polls.mkdir()
     (polls / "inquiry.toml").write_bytes((ROOT / "content/polls/inquiry.toml").read_bytes())
-    env = {
+    return {
         "PATH": "/usr/bin:/bin",
         "POLL_SECRET_KEY": "devserver-test",
         "POLL_DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
         "POLL_POLLS_DIR": str(polls),
         "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
-        "POLL_CHALLENGE_REQUIRED": "false",  # a script cannot solve the browser's puzzle
-        # Counted in memory for an hour: only stopping can write the counts.
-        "POLL_OUTCOME_FLUSH_SECONDS": "3600",
         "PYTHONUNBUFFERED": "1",
         # No __pycache__ left in the source tree (the packaging test builds from it).
         "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def test_make_run_takes_votes_and_logs_no_address(tmp_path):
+    env = {
+        **devserver_env(tmp_path),
+        "POLL_CHALLENGE_REQUIRED": "false",  # a script cannot solve the browser's puzzle
+        # Counted in memory for an hour: only stopping can write the counts.
+        "POLL_OUTCOME_FLUSH_SECONDS": "3600",
     }
     process, port = start_devserver(tmp_path, env)
     try:
@@ -134,21 +140,6 @@ def is_running(pid: int) -> bool:
         return b"State:\tZ" not in Path(f"/proc/{pid}/status").read_bytes()
     except FileNotFoundError:
         return False
-
-
-def devserver_env(tmp_path) -> dict:
-    polls = tmp_path / "polls"
-    polls.mkdir()
-    (polls / "inquiry.toml").write_bytes((ROOT / "content/polls/inquiry.toml").read_bytes())
-    return {
-        "PATH": "/usr/bin:/bin",
-        "POLL_SECRET_KEY": "devserver-test",
-        "POLL_DATABASE_URL": f"sqlite:///{tmp_path / 'votes.sqlite3'}",
-        "POLL_POLLS_DIR": str(polls),
-        "POLL_SITE_OUTPUT_DIR": str(tmp_path / "output"),
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
 
 
 def jobs_and_worker(server: subprocess.Popen) -> tuple[int, int]:
