@@ -7,6 +7,8 @@ wait for the lock instead of failing when a read upgrades to a write.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -21,29 +23,87 @@ from sqlalchemy.exc import OperationalError
 
 
 class _WriteQueue:
-    """SQLite has one writer at a time. Threads of one process queue for it here,
-    in order, instead of in SQLite's busy handler, which sleeps up to 100 ms
-    between tries and so turns a short queue into long tail latencies
-    (docs/reports/benchmarks.md). A thread waits no longer than the busy timeout, and
-    then fails as SQLite would have (a 503 for a vote)."""
+    """SQLite has one writer at a time. Our writers queue for it here instead of
+    in SQLite's busy handler, which sleeps longer and longer between tries (1, 2,
+    5 ... 100 ms) and so turns a short queue into long waits (docs/reports/benchmarks.md).
 
-    def __init__(self, timeout: float):
+    Threads of one process take turns on a lock, in order. Processes (the
+    service's worker, the publisher, a `flask poll` command) take turns on an
+    exclusive ``flock`` of a file beside the database, tried every millisecond:
+    under a surge the worker's group writer commits back to back, and in SQLite's
+    handler the publisher lost the race for seconds at a time, so votes took
+    seconds to be published. A writer waits no longer than the busy timeout, and
+    then fails as SQLite would have (a 503 for a vote). Other programs (the
+    ``sqlite3`` shell) do not take the file lock; SQLite's own lock still keeps
+    them out, through the busy handler."""
+
+    def __init__(self, timeout: float, database: str | None):
         self.lock = threading.Lock()
         self.timeout = timeout
+        in_a_file = database and database != ":memory:" and not database.startswith("file:")
+        self.lock_path = f"{database}-writelock" if in_a_file else None
+        self._file: int | None = None
 
     @contextmanager
     def turn(self):
+        deadline = time.monotonic() + self.timeout
         if not self.lock.acquire(timeout=self.timeout):
-            raise OperationalError(
-                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
-            )
+            raise _database_is_locked()
         try:
-            yield
+            lock_file = self._lock_file()
+            if lock_file is None:
+                yield
+                return
+            _flock_before(lock_file, deadline)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
         finally:
             self.lock.release()
 
+    def _lock_file(self) -> int | None:
+        """This process's descriptor of the lock file (None: no file to lock)."""
+        if self.lock_path is None or self._file is not None:
+            return self._file
+        # flock needs only read access, so a file made by another user (an
+        # operator's command) can be locked all the same.
+        try:
+            self._file = os.open(self.lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:  # a read-only folder: SQLite's own lock alone
+            self.lock_path = None
+            return None
+        weakref.finalize(self, os.close, self._file)
+        return self._file
+
+    def forget_parents_file(self) -> None:
+        """In a forked child: its copy of the parent's open lock file shares the
+        parent's lock (and unlocking it would free the parent's), so it opens its own."""
+        self._file = None
+
+
+def _forget_parents_files() -> None:
+    for queue in list(_sqlite_write_queues.values()):
+        queue.forget_parents_file()
+
+
+def _flock_before(lock_file: int, deadline: float) -> None:
+    while True:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _database_is_locked() from None
+            time.sleep(0.001)
+
+
+def _database_is_locked() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+
 
 _sqlite_write_queues: weakref.WeakKeyDictionary[Engine, _WriteQueue] = weakref.WeakKeyDictionary()
+os.register_at_fork(after_in_child=_forget_parents_files)
 
 
 def database_url(app: Flask) -> str:
@@ -100,7 +160,7 @@ def make_engine(url: str, busy_timeout: float = 5.0) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout})
         _configure_sqlite(engine, busy_timeout)
-        _sqlite_write_queues[engine] = _WriteQueue(busy_timeout)
+        _sqlite_write_queues[engine] = _WriteQueue(busy_timeout, engine.url.database)
         return engine
     # PostgreSQL: every session works in UTC, so a timestamp cast to text (the
     # tally's day buckets) reads the same whatever the server's TimeZone is.
