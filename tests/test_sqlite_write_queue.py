@@ -10,12 +10,14 @@ import secrets
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from poll_service.store.engine import make_engine, write_transaction
+from poll_service.store.keys import empty_write_ahead_log
 from poll_service.store.tables import metadata, pending_ballots
 
 
@@ -123,6 +125,27 @@ def test_a_writer_behind_another_process_gives_up_after_the_busy_timeout(engine)
     finally:
         os.close(fd)
     add_ballot(engine)
+
+
+def test_emptying_the_log_takes_its_turn_among_the_writers(engine):
+    """Truncating -wal shuts writers out, so it queues with them rather than in
+    SQLite's busy handler; it empties the log once its turn comes."""
+    add_ballot(engine)
+    wal = Path(f"{database_of(engine)}-wal")
+    assert wal.stat().st_size > 0
+    fd = os.open(f"{database_of(engine)}-writelock", os.O_RDONLY | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process's writer has its turn
+    emptied = threading.Event()
+    maintenance = threading.Thread(target=lambda: (empty_write_ahead_log(engine), emptied.set()))
+    maintenance.start()
+    try:
+        assert not emptied.wait(0.15)
+        assert wal.stat().st_size > 0
+    finally:
+        os.close(fd)
+    maintenance.join(5)
+    assert emptied.is_set()
+    assert wal.stat().st_size == 0
 
 
 def _write_when_told(engine, go, outcome) -> None:

@@ -35,7 +35,12 @@ class _WriteQueue:
     seconds to be published. A writer waits no longer than the busy timeout, and
     then fails as SQLite would have (a 503 for a vote). Other programs (the
     ``sqlite3`` shell) do not take the file lock; SQLite's own lock still keeps
-    them out, through the busy handler."""
+    them out, through the busy handler.
+
+    The file lock is not a fair queue: a process that took its turns back to
+    back, with no pause between them, would keep the others out. The group
+    writer pauses after each commit (for the marks' claims, writer.py), and the
+    others get in then."""
 
     def __init__(self, timeout: float, database: str | None):
         self.lock = threading.Lock()
@@ -186,12 +191,17 @@ def write_timeout(engine: Engine) -> float:
     return queue.timeout if queue else 5.0
 
 
+def write_turn(engine: Engine):
+    """Our writers' turn at a SQLite database (a context manager); for PostgreSQL, nothing."""
+    queue = _sqlite_write_queues.get(engine)
+    return queue.turn() if queue else nullcontext()
+
+
 @contextmanager
 def write_transaction(engine: Engine | None = None) -> Connection:
     """A transaction that holds the write lock from its first statement."""
     engine = engine or get_engine()
-    queue = _sqlite_write_queues.get(engine)
-    with queue.turn() if queue else nullcontext(), engine.begin() as connection:
+    with write_turn(engine), engine.begin() as connection:
         yield connection
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
+from .engine import write_turn
 from .marks import KEY_LIFETIME, KEY_ROTATION, MarkStore
 
 log = logging.getLogger(__name__)
@@ -72,17 +73,22 @@ def empty_write_ahead_log(engine: Engine, tries: int = 20) -> None:
     reader holds a snapshot; the pages (pending ballots in arrival order) then
     stay in -wal. So the result is read and the checkpoint retried; after
     ``tries`` it raises, and the next maintenance pass tries again.
+
+    The checkpoint shuts writers out while it runs, so it takes its turn among
+    them (``write_turn``): in SQLite's busy handler it lost the race to a
+    group writer committing back to back under a surge.
     """
     if engine.dialect.name != "sqlite":
         return
     for attempt in range(tries):
-        connection = engine.raw_connection()
-        try:
-            busy, _, _ = connection.driver_connection.execute(
-                "PRAGMA wal_checkpoint(TRUNCATE)"
-            ).fetchone()
-        finally:
-            connection.close()
+        with write_turn(engine):
+            connection = engine.raw_connection()
+            try:
+                busy, _, _ = connection.driver_connection.execute(
+                    "PRAGMA wal_checkpoint(TRUNCATE)"
+                ).fetchone()
+            finally:
+                connection.close()
         if busy == 0:
             return
         time.sleep(min(0.05 * 2**attempt, 2.0))
