@@ -9,6 +9,7 @@ import os
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,14 +70,29 @@ def test_a_writer_behind_a_stuck_one_gives_up_after_the_busy_timeout(engine):
     holder.start()
     assert holding.wait(10)
     try:
-        started = time.monotonic()
-        with pytest.raises(OperationalError, match="database is locked"):
-            add_ballot(engine)
-        assert time.monotonic() - started < 3  # the 0.3 s timeout, not forever
+        assert_a_write_gives_up_after_the_busy_timeout(engine)
     finally:
         release.set()
         holder.join()
     add_ballot(engine)  # the lock is free again
+
+
+def assert_a_write_gives_up_after_the_busy_timeout(engine):
+    started = time.monotonic()
+    with pytest.raises(OperationalError, match="database is locked"):
+        add_ballot(engine)
+    assert time.monotonic() - started < 3  # the 0.3 s timeout, not forever
+
+
+@contextmanager
+def another_process_writing(engine):
+    """The writers' file lock, held as another process's writer holds it until the block ends."""
+    fd = os.open(f"{database_of(engine)}-writelock", os.O_RDONLY | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        os.close(fd)
 
 
 def lock_file_is_free(database: str) -> bool:
@@ -101,29 +117,18 @@ def test_a_write_transaction_holds_the_file_lock_that_other_processes_wait_on(en
 def test_a_writer_goes_as_soon_as_another_process_lets_the_file_lock_go(engine):
     """No sleeping in SQLite's busy handler while another of our processes writes:
     the lock file is what a writer waits on, and the moment it is free, it writes."""
-    fd = os.open(f"{database_of(engine)}-writelock", os.O_RDONLY | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX)  # as another process's writer would
     wrote = threading.Event()
-    writer = threading.Thread(target=lambda: (add_ballot(engine), wrote.set()))
-    writer.start()
-    try:
+    with another_process_writing(engine):
+        writer = threading.Thread(target=lambda: (add_ballot(engine), wrote.set()))
+        writer.start()
         assert not wrote.wait(0.15)  # SQLite's own lock is free: only the file lock holds it
-    finally:
-        os.close(fd)
     writer.join(5)
     assert wrote.is_set()
 
 
 def test_a_writer_behind_another_process_gives_up_after_the_busy_timeout(engine):
-    fd = os.open(f"{database_of(engine)}-writelock", os.O_RDONLY | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        started = time.monotonic()
-        with pytest.raises(OperationalError, match="database is locked"):
-            add_ballot(engine)
-        assert time.monotonic() - started < 3  # the 0.3 s timeout, not forever
-    finally:
-        os.close(fd)
+    with another_process_writing(engine):
+        assert_a_write_gives_up_after_the_busy_timeout(engine)
     add_ballot(engine)
 
 
@@ -133,16 +138,14 @@ def test_emptying_the_log_takes_its_turn_among_the_writers(engine):
     add_ballot(engine)
     wal = Path(f"{database_of(engine)}-wal")
     assert wal.stat().st_size > 0
-    fd = os.open(f"{database_of(engine)}-writelock", os.O_RDONLY | os.O_CREAT)
-    fcntl.flock(fd, fcntl.LOCK_EX)  # another process's writer has its turn
     emptied = threading.Event()
-    maintenance = threading.Thread(target=lambda: (empty_write_ahead_log(engine), emptied.set()))
-    maintenance.start()
-    try:
+    with another_process_writing(engine):
+        maintenance = threading.Thread(
+            target=lambda: (empty_write_ahead_log(engine), emptied.set())
+        )
+        maintenance.start()
         assert not emptied.wait(0.15)
         assert wal.stat().st_size > 0
-    finally:
-        os.close(fd)
     maintenance.join(5)
     assert emptied.is_set()
     assert wal.stat().st_size == 0
