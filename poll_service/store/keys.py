@@ -75,8 +75,9 @@ def empty_write_ahead_log(engine: Engine, tries: int = 20) -> None:
     ``tries`` it raises, and the next maintenance pass tries again.
 
     The checkpoint shuts writers out while it runs, so it takes its turn among
-    them (``write_turn``): in SQLite's busy handler it lost the race to a
-    group writer committing back to back under a surge.
+    them (``write_turn``) rather than waiting in SQLite's busy handler, where
+    under a surge the publisher's writes lost the race to the group writer for
+    seconds (docs/reports/benchmarks.md, 2026-12-01, evening).
     """
     if engine.dialect.name != "sqlite":
         return
