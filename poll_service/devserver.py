@@ -114,6 +114,8 @@ def site_app(output_dir: Path, service):
 
 # Where the one worker learns the address it serves (it runs in its own process).
 ADDRESS_VARIABLE = "POLL_DEVSERVER_URL"
+# Where the worker and the jobs process learn which process is their server.
+SERVER_PID_VARIABLE = "POLL_DEVSERVER_PID"
 # The WSGI app runs on this many threads: a vote mostly waits for its group
 # commits, and more waiting threads make larger groups (as serve.py).
 THREADS = 32
@@ -132,8 +134,10 @@ def local_site():
 def _stop_when_orphaned() -> None:
     """Once this process's server is gone, stop as SIGTERM stops it. granian's
     worker outlives a server killed outright (and keeps its port); so would the
-    jobs process."""
-    server = os.getppid()
+    jobs process. The server's id comes from the environment it set before
+    starting either: a server killed while its child was still starting is
+    already gone by the time the child asks for its parent."""
+    server = int(os.environ.get(SERVER_PID_VARIABLE) or os.getppid())
 
     def watch():
         while os.getppid() == server:
@@ -162,16 +166,18 @@ def local_server(host: str, port: int) -> Server:
 
 def run_jobs(address: str) -> None:
     """The jobs process: publish everything once, then publish as votes arrive and
-    rotate keys, until the server stops it (SIGTERM), Ctrl-C, or the server is gone."""
-    app = _app_at(address)
-    publish(app, force=True, wait=None)
+    rotate keys, until the server stops it (SIGTERM), Ctrl-C, or the server is gone.
+    Stopped during the first pass, it ends once that pass is done."""
     stopping = threading.Event()
     for each in (signal.SIGTERM, signal.SIGINT):
         signal.signal(each, lambda *_: stopping.set())
     _stop_when_orphaned()
-    with BackgroundJobs(app) as jobs:
-        while jobs.running() and not stopping.wait(1):
-            pass
+    app = _app_at(address)
+    publish(app, force=True, wait=None)
+    if not stopping.is_set():
+        with BackgroundJobs(app) as jobs:
+            while jobs.running() and not stopping.wait(1):
+                pass
     close_app(app)
 
 
@@ -190,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     print(f"\n  Open http://{args.host}:{args.port}/ for the site and its poll. Ctrl-C stops.\n")
+    os.environ[SERVER_PID_VARIABLE] = str(os.getpid())  # inherited by the worker and the jobs
     jobs = start_jobs(f"http://{args.host}:{args.port}")
     try:
         local_server(args.host, args.port).serve()

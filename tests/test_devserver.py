@@ -156,7 +156,7 @@ def jobs_and_worker(server: subprocess.Popen) -> tuple[int, int]:
     return found()
 
 
-@pytest.mark.parametrize("stop", ["ctrl-c", "killed"])
+@pytest.mark.parametrize("stop", ["ctrl-c", "killed", "killed-while-starting"])
 def test_make_run_publishes_from_its_own_process_which_ends_with_the_server(tmp_path, stop):
     """Publishing runs beside the worker, not in it (it held the worker's lock
     while votes waited), and neither outlives the server, however it ends (a
@@ -165,6 +165,12 @@ def test_make_run_publishes_from_its_own_process_which_ends_with_the_server(tmp_
     jobs = worker = None
     try:
         jobs, worker = jobs_and_worker(server)
+        if stop == "killed-while-starting":  # before the jobs' first pass is done
+            server.kill()
+            server.wait()
+            wait_until(lambda: not is_running(jobs), 60, "the jobs process to end")
+            wait_until(lambda: not is_running(worker), 60, "the worker to end")
+            return
         published = tmp_path / "output/polls/inquiry/results.json"
         wait_until(published.exists, 30, "results published by the jobs process")
         assert json.loads(published.read_text())["poll"] == "inquiry"
