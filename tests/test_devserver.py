@@ -165,24 +165,21 @@ def test_make_run_publishes_from_its_own_process_which_ends_with_the_server(tmp_
     jobs = worker = None
     try:
         jobs, worker = jobs_and_worker(server)
-        if stop == "killed-while-starting":  # before the jobs' first pass is done
-            server.kill()
-            server.wait()
-            wait_until(lambda: not is_running(jobs), 60, "the jobs process to end")
-            wait_until(lambda: not is_running(worker), 60, "the worker to end")
-            return
-        published = tmp_path / "output/polls/inquiry/results.json"
-        wait_until(published.exists, 30, "results published by the jobs process")
-        assert json.loads(published.read_text())["poll"] == "inquiry"
-        assert is_running(jobs)
-        if stop == "killed":  # no chance to stop its jobs: they notice
-            server.kill()
-            server.wait()
-        else:
+        if stop != "killed-while-starting":  # else before the jobs' first pass is done
+            published = tmp_path / "output/polls/inquiry/results.json"
+            wait_until(published.exists, 30, "results published by the jobs process")
+            assert json.loads(published.read_text())["poll"] == "inquiry"
+            assert is_running(jobs)
+        if stop == "ctrl-c":
             stop_process(server, signal.SIGINT)
             assert server.returncode == 0
-        wait_until(lambda: not is_running(jobs), 10, "the jobs process to end")
-        wait_until(lambda: not is_running(worker), 10, "the worker to end")
+        else:  # no chance to stop its children: they notice
+            server.kill()
+            server.wait()
+        # Killed while starting, the jobs process ends its first pass first.
+        patience = 60 if stop == "killed-while-starting" else 10
+        wait_until(lambda: not is_running(jobs), patience, "the jobs process to end")
+        wait_until(lambda: not is_running(worker), patience, "the worker to end")
     finally:
         stop_process(server)
         for pid in (jobs, worker):  # never leave one behind, even when the test fails

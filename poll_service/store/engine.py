@@ -56,14 +56,8 @@ class _WriteQueue:
             raise _database_is_locked()
         try:
             lock_file = self._lock_file()
-            if lock_file is None:
+            with nullcontext() if lock_file is None else _flock(lock_file, deadline):
                 yield
-                return
-            _flock_before(lock_file, deadline)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
         finally:
             self.lock.release()
 
@@ -92,15 +86,21 @@ def _forget_parents_files() -> None:
         queue.forget_parents_file()
 
 
-def _flock_before(lock_file: int, deadline: float) -> None:
+@contextmanager
+def _flock(lock_file: int, deadline: float):
+    """Hold the file lock, tried every millisecond until ``deadline``."""
     while True:
         try:
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
+            break
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise _database_is_locked() from None
             time.sleep(0.001)
+    try:
+        yield
+    finally:
+        fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def _database_is_locked() -> OperationalError:
