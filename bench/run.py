@@ -53,6 +53,14 @@ def vote_rows(vote: dict) -> list[tuple]:
             " ".join(verdict(met[k]) for k in ("votes_per_second", "p99_ms", "share_of_bare")),
         ),
         (
+            "votes/s, the floor",
+            f"{vote['floor']['per_second']:.0f}/s, {_ms(vote['floor'])}",
+            "a vote's own work, no Flask, no checks",
+            f"service {vote['share_of_floor']:.0%} of it",
+            "(not a target)",
+            "",
+        ),
+        (
             "votes/s, make run",
             f"{service['make_run']['per_second']:.0f}/s, {_ms(service['make_run'])}",
             "",

@@ -37,7 +37,14 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
+
+from poll_service.publish.live import current_results_json
+from poll_service.store.ballots import record_vote
+from poll_service.store.engine import get_engine_for
+from poll_service.web.identity import network_of
+from poll_service.web.rate_limits import KEY_BYTES
 
 from .common import ROOT, quick_or, run_benchmark, save
 
@@ -117,32 +124,30 @@ def _request_calls(app, part: str, votes: int, poll: str):
     return [lambda e=e: call(e) for e in _vote_requests(app, votes, poll)], statuses
 
 
+def vote_work(app, poll_id: str, option: str, address: str) -> tuple[bytes, str]:
+    """A vote's own work with no request: the limits, the ballot and its mark,
+    the outcome count and the live results. Any vote path, in Flask or not,
+    does at least this; returns the receipt and the results' JSON.
+
+    Raises as the vote would: a limit's refusal, or AlreadyVoted."""
+    poll, keyring = app.extensions["polls"][poll_id], app.extensions["keyring"]
+    network = network_of(address, app.config["IPV6_NETWORK_PREFIX"])
+    keys = keyring.all_digests(network, f"ratelimit:{poll_id}")
+    app.extensions["vote_limits"].spend_one([key[:KEY_BYTES] for key in keys])
+    receipt = record_vote(get_engine_for(app), poll, option, keyring=keyring, network=network)
+    digest = keyring.current_digest(network, f"report:{poll_id}")
+    app.extensions["vote_outcomes"].add(poll_id, "accepted", digest, datetime.now(UTC))
+    with app.app_context():
+        return receipt, current_results_json(poll)
+
+
 def _work_calls(app, votes: int, poll_id: str):
     """One callable per vote that does the vote's work without a request."""
-    from datetime import UTC, datetime
-
-    from poll_service.publish.live import current_results
-    from poll_service.store.ballots import record_vote
-    from poll_service.store.engine import get_engine_for
-    from poll_service.web.identity import network_of
-    from poll_service.web.rate_limits import KEY_BYTES
-
-    engine, poll = get_engine_for(app), app.extensions["polls"][poll_id]
-    keyring, limits = app.extensions["keyring"], app.extensions["vote_limits"]
-    counter = app.extensions["vote_outcomes"]
     statuses: Counter = Counter()
     lock = threading.Lock()
 
     def vote(number: int) -> None:
-        network = network_of(_address(number), app.config["IPV6_NETWORK_PREFIX"])
-        keys = keyring.all_digests(network, f"ratelimit:{poll_id}")
-        limits.spend_one([key[:KEY_BYTES] for key in keys])
-        option = ("yes-judge", "no")[number % 2]
-        record_vote(engine, poll, option, keyring=keyring, network=network)
-        digest = keyring.current_digest(network, f"report:{poll_id}")
-        counter.add(poll_id, "accepted", digest, datetime.now(UTC))
-        with app.app_context():
-            current_results(poll)
+        vote_work(app, poll_id, ("yes-judge", "no")[number % 2], _address(number))
         with lock:
             statuses["stored"] += 1
 

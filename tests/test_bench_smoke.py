@@ -52,7 +52,8 @@ def test_every_benchmark_runs_and_the_summary_names_each(quick_run):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert set(figures) == {"vote", "soak", "scaled", "site_build", "pages"}
     summary = done.stdout.split("Summary", 1)[1]
-    rows = ("votes/s, embedded", "votes/s, make run", "vote to published", "soak", "site build")
+    rows = ("votes/s, embedded", "votes/s, the floor", "votes/s, make run", "vote to published")
+    rows += ("soak", "site build")
     for row in (*rows, "heaviest page"):
         assert row in summary
     assert "FAILED" not in summary
@@ -66,6 +67,9 @@ def test_the_vote_benchmark_counts_acknowledged_votes_and_finds_them_stored(quic
     stored = service["votes"]["inquiry"]
     assert stored["stored"] >= stored["acknowledged"] == service["acknowledged"]
     assert vote["bare"]["acknowledged"] > 0
+    floor = vote["floor"]  # the vote's own work under the same server: stored, all of it
+    assert floor["acknowledged"] > 0
+    assert floor["votes"]["inquiry"]["stored"] >= floor["acknowledged"]
     assert service["published"]["samples"] >= 1
     assert service["worker_peak_rss_mb"] and vote["bare"]["worker_peak_rss_mb"]
     assert vote["machine"]["cpus"] >= 1
