@@ -49,7 +49,6 @@ from poll_service.web.rate_limits import KEY_BYTES
 from .common import ROOT, quick_or, run_benchmark, save
 
 PARTS = ("vote", "hooks", "flask", "work")
-UNLIMITED = {"POLL_RATELIMIT_VOTE_GLOBAL": "100000000 per minute"}
 ORIGIN = "http://127.0.0.1:8000"
 
 
@@ -58,7 +57,7 @@ def _address(number: int) -> str:
 
 
 def _make_app(folder: Path):
-    from .vote import service_env
+    from .vote import UNLIMITED, service_env
 
     os.environ.update({**service_env(folder), **UNLIMITED})
     subprocess.run(
